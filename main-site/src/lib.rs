@@ -1,0 +1,84 @@
+//! ogshot's main site: the page people share.
+//!
+//! `GET /?social=<id>` answers a server-rendered (Leptos SSR, no hydration) page whose
+//! `og:image` / `twitter:image` point at the image service's card for a valid id, or at
+//! the default image for anything else. It never echoes the raw query value, never
+//! redirects, and takes hosts only from configuration, never from request headers.
+
+pub mod config;
+pub mod page;
+pub mod security;
+pub mod share_tags;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{MatchedPath, RawQuery, State};
+use axum::http::{Request, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use config::{Args, Config, ConfigError};
+use share_tags::{ShareTags, social_id_from_query};
+
+/// Crawlers re-read the page rarely and the page only depends on configuration and
+/// the id, so a short shared cache lifetime is safe and spares the site bursts.
+const PAGE_CACHE_CONTROL: &str = "public, max-age=300";
+
+/// Builds the site's router; the same router serves locally and on AWS Lambda.
+pub fn router(config: Config) -> Router {
+    let config = Arc::new(config);
+    let routes = Router::new()
+        .route("/", get(share_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/robots.txt", get(robots_txt))
+        .route(page::STYLESHEET_PATH, get(stylesheet))
+        .with_state(Arc::clone(&config));
+    security::with_security_headers(routes, &config).layer(
+        // Only the matched route template is recorded: raw paths and queries are
+        // attacker-controlled and have no place in logs.
+        TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %req.method(), route)
+        }),
+    )
+}
+
+async fn share_page(
+    State(config): State<Arc<Config>>,
+    RawQuery(query): RawQuery,
+) -> impl IntoResponse {
+    let id = social_id_from_query(query.as_deref());
+    let html = page::render(&ShareTags::new(&config, id));
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, PAGE_CACHE_CONTROL),
+        ],
+        html,
+    )
+}
+
+async fn robots_txt() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nAllow: /\n",
+    )
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        page::STYLESHEET,
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! End-to-end suites of ogshot; filled by the end-to-end issue.
