@@ -1,1 +1,189 @@
-//! Placeholder until the render-site issue fills it: nothing here serves a card yet.
+//! ogshot's render site: the page Chromium screenshots, and the designers' gallery.
+//!
+//! `GET /card/<id>` answers a self-contained 1200x630 card document (Leptos SSR, inline
+//! CSS, bundled fonts, no request to any other origin) that signals readiness through
+//! `window.ogshotReady`. Every route but `/healthz` (and the sign-in form's POST)
+//! requires the render token; the token never appears in a URL, a log line or a page.
+//! The router holds no global state, so an image service can mount its own instance
+//! in-process with a per-process random token.
+
+pub mod auth;
+pub mod card;
+pub mod config;
+pub mod content;
+pub mod gallery;
+pub mod signin;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Path, State};
+use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use shared_ids::{BaseUrl, SocialId};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use auth::RenderToken;
+pub use card::{READY_EXPRESSION, card_page_path};
+pub use config::{Args, Config, ConfigError, DesignSource, RenderSiteConfig};
+use content::Content;
+
+/// Card and sign-in pages load only same-origin resources. Inline `<style>` needs
+/// `'unsafe-inline'` for styles only; scripts stay `'self'`, and sanitised content can
+/// carry no `style` attribute or tag anyway.
+const CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+
+/// Token-protected pages must not be kept by any shared cache.
+const PRIVATE_NO_STORE: &str = "private, no-store";
+
+/// Shared state of one render-site router instance.
+#[derive(Debug, Clone)]
+pub struct SiteState {
+    token: RenderToken,
+    design: Arc<DesignSource>,
+    image_base: Option<BaseUrl>,
+    secure_cookie: bool,
+}
+
+/// Builds the render site's router; the same router serves locally, in-process inside
+/// the image service, and on AWS Lambda.
+pub fn router(config: RenderSiteConfig) -> Router {
+    let state = SiteState {
+        token: config.token,
+        design: Arc::new(config.design),
+        image_base: config.image_base,
+        secure_cookie: config.secure_cookie,
+    };
+    let protected = Router::new()
+        .route("/", get(|| async { Redirect::to("/preview") }))
+        .route("/card/{id}", get(card_page))
+        .route("/preview", get(preview))
+        .route("/assets/{*name}", get(asset))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/signin", post(signin::submit))
+        .merge(protected)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(PRIVATE_NO_STORE),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        ))
+        .layer(
+            // Only the route template is recorded: never the raw URI or headers, which
+            // is where a token could be.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("request", method = %req.method(), route)
+            }),
+        )
+}
+
+/// A design file that could not be re-read in `--dev` mode: the designer's own edit,
+/// shown to them with the line that is wrong.
+struct DesignError(String);
+
+impl IntoResponse for DesignError {
+    fn into_response(self) -> Response {
+        tracing::warn!(error = %self.0, "design files could not be re-read");
+        (StatusCode::INTERNAL_SERVER_ERROR, self.0).into_response()
+    }
+}
+
+impl SiteState {
+    fn design(&self) -> Result<(Cow<'_, Content>, Cow<'static, str>), DesignError> {
+        match self.design.as_ref() {
+            DesignSource::Fixed(content) => {
+                Ok((Cow::Borrowed(content), Cow::Borrowed(card::CARD_CSS)))
+            }
+            DesignSource::Reload {
+                content_file,
+                css_file,
+            } => {
+                let content =
+                    Content::load(content_file).map_err(|e| DesignError(e.to_string()))?;
+                let css = std::fs::read_to_string(css_file)
+                    .map_err(|e| DesignError(format!("cannot read {}: {e}", css_file.display())))?;
+                Ok((Cow::Owned(content), Cow::Owned(css)))
+            }
+        }
+    }
+}
+
+async fn card_page(State(state): State<SiteState>, uri: Uri) -> Response {
+    // The raw path, not the percent-decoded `Path` value: `%31%32-34-10` is not an
+    // alias of `12-34-10` anywhere in ogshot.
+    let raw = uri.path().strip_prefix("/card/").unwrap_or_default();
+    let Ok(id) = SocialId::parse(raw) else {
+        return (StatusCode::NOT_FOUND, "no such card").into_response();
+    };
+    match state.design() {
+        Ok((content, css)) => Html(card::render(id, &content.card_text(id), &css)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn preview(State(state): State<SiteState>) -> Response {
+    let (content, _) = match state.design() {
+        Ok(design) => design,
+        Err(e) => return e.into_response(),
+    };
+    let ids = gallery::gallery_ids(content.samples());
+    let dev = matches!(state.design.as_ref(), DesignSource::Reload { .. });
+    let html = gallery::render(&ids, state.image_base.as_ref(), dev);
+    // The gallery shows the image service's JPEGs beside the live cards.
+    let csp = match &state.image_base {
+        Some(base) => CSP.replace(
+            "img-src 'self' data:",
+            &format!("img-src 'self' data: {}", base.origin()),
+        ),
+        None => CSP.to_owned(),
+    };
+    let csp = HeaderValue::from_str(&csp).expect("origins are ASCII");
+    ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match card::asset(&name) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                // A warm browser renders many cards: let it keep fonts and the script.
+                (header::CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            asset.bytes,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+use leptos::prelude::*;
+use shared_ids::{CARD_HEIGHT_CSS, CARD_WIDTH_CSS, CURRENT_DESIGN, SocialId};
+
+use crate::content::CardText;
+
+/// The card's stylesheet, inlined into every card page.
+pub const CARD_CSS: &str = include_str!("../assets/card.css");
+
+/// Where the repository's card stylesheet lives, for `--dev` re-reading.
+pub const REPO_CARD_CSS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/card.css");
+
+/// Script that resolves `window.ogshotReady` and sets `html[data-ready]`.
+pub const READY_SCRIPT_PATH: &str = "/assets/ready.js";
+
+/// JavaScript expression a screenshotter awaits before capturing the card.
+pub const READY_EXPRESSION: &str = "window.ogshotReady";
+
+/// A static file the render site serves under `/assets/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+macro_rules! font {
+    ($file:literal) => {
+        Asset {
+            name: concat!("fonts/", $file),
+            content_type: "font/woff2",
+            bytes: include_bytes!(concat!("../assets/fonts/", $file)),
+        }
+    };
+}
+
+/// Everything a card page may load. All of it is same-origin: the card's CSP is
+/// `default-src 'self'`, so a card can never reach another origin (and never leak the
+/// token to one).
+pub const ASSETS: &[Asset] = &[
+    Asset {
+        name: "ready.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/ready.js"),
+    },
+    font!("inter-latin-wght-normal.woff2"),
+    font!("inter-latin-ext-wght-normal.woff2"),
+    font!("inter-cyrillic-wght-normal.woff2"),
+    font!("inter-greek-wght-normal.woff2"),
+    font!("inter-latin-wght-italic.woff2"),
+    font!("inter-latin-ext-wght-italic.woff2"),
+];
+
+/// Looks an asset up by its name under `/assets/`.
+pub fn asset(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|asset| asset.name == name)
+}
+
+/// Path of `id`'s card page on the render site.
+pub fn card_page_path(id: SocialId) -> String {
+    format!("/card/{id}")
+}
+
+/// Renders the complete card document for `id`.
+///
+/// Every string in `text` is already sanitised HTML (see `content::sanitize`), which is
+/// why it goes in through `inner_html`; the id's numbers are formatted here.
+pub fn render(id: SocialId, text: &CardText, css: &str) -> String {
+    let CardText {
+        site_name,
+        eyebrow,
+        headline,
+        footer,
+        labels,
+    } = text.clone();
+    let values = labels
+        .into_iter()
+        .zip(id.parts())
+        .map(|(label, value)| {
+            view! {
+                <li>
+                    <span class="label" inner_html=label></span>
+                    <span class="value">{format!("{value:02}")}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let title = format!("Card {id}");
+    let viewport = format!("width={CARD_WIDTH_CSS}, height={CARD_HEIGHT_CSS}");
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-design=CURRENT_DESIGN.as_str()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content=viewport/>
+                <title>{title}</title>
+                <style>{css.to_owned()}</style>
+            </head>
+            <body>
+                <main class="card">
+                    <header class="top">
+                        <span class="brand" inner_html=site_name></span>
+                        <span class="eyebrow" inner_html=eyebrow></span>
+                    </header>
+                    <h1 class="headline" inner_html=headline></h1>
+                    <ul class="values">{values}</ul>
+                    <footer class="bottom">
+                        <span class="footer" inner_html=footer></span>
+                        <span class="id">{id.to_string()}</span>
+                    </footer>
+                </main>
+                <script src=READY_SCRIPT_PATH></script>
+            </body>
+        </html>
+    }
+    .to_html()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::path::PathBuf;
+
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::content::Content;
+
+    /// Ids whose cards pin the design. Fixed forever: changing this list would change
+    /// every snapshot.
+    const PINNED_IDS: [&str; 5] = ["12-34-10", "00-00-00", "99-99-99", "07-01-42", "31-12-25"];
+
+    fn digest(bytes: &[u8]) -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .fold(String::new(), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    }
+
+    /// Everything that decides how a card looks, one digest per line.
+    fn design_fingerprint() -> String {
+        let content = Content::embedded();
+        let mut lines = String::new();
+        for raw in PINNED_IDS {
+            let id = SocialId::parse(raw).unwrap();
+            let html = render(id, &content.card_text(id), CARD_CSS);
+            let _ = writeln!(lines, "{}  card {raw}", digest(html.as_bytes()));
+        }
+        for asset in ASSETS {
+            let _ = writeln!(lines, "{}  asset {}", digest(asset.bytes), asset.name);
+        }
+        lines
+    }
+
+    fn snapshot_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("design-snapshots")
+            .join(format!("{}.txt", CURRENT_DESIGN.as_str()))
+    }
+
+    /// Crawlers never refetch an image URL they have cached, so a card that looks
+    /// different must live under a new design token. Each token's snapshot is written
+    /// once and never changes; a changed card with an unchanged token fails here.
+    #[test]
+    fn the_card_cannot_change_without_a_new_design_token() {
+        let path = snapshot_path();
+        let actual = design_fingerprint();
+        match std::fs::read_to_string(&path) {
+            Ok(recorded) => assert!(
+                recorded == actual,
+                "the card for design {CURRENT_DESIGN} changed, but its snapshot {} is fixed \
+                 forever.\nTo ship a new design: bump CURRENT_DESIGN in \
+                 shared-ids/src/design.rs (keep the old token in EARLIER_DESIGNS), then run \
+                 `OGSHOT_RECORD_DESIGN=1 cargo test -p render-site` once to record the new \
+                 token's snapshot.\nrecorded:\n{recorded}\nnow:\n{actual}",
+                path.display()
+            ),
+            Err(_) if std::env::var_os("OGSHOT_RECORD_DESIGN").is_some() => {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &actual).unwrap();
+            }
+            Err(_) => panic!(
+                "no snapshot for design {CURRENT_DESIGN} at {}: record it with \
+                 `OGSHOT_RECORD_DESIGN=1 cargo test -p render-site` and commit it",
+                path.display()
+            ),
+        }
+    }
+
+    #[test]
+    fn the_card_shows_the_three_numbers_with_their_labels() {
+        let id = SocialId::parse("07-34-99").unwrap();
+        let html = render(id, &Content::embedded().card_text(id), CARD_CSS);
+        let doc = scraper::Html::parse_document(&html);
+        let values: Vec<String> = doc
+            .select(&scraper::Selector::parse(".values .value").unwrap())
+            .map(|v| v.text().collect())
+            .collect();
+        assert_eq!(values, ["07", "34", "99"]);
+        let labels: Vec<String> = doc
+            .select(&scraper::Selector::parse(".values .label").unwrap())
+            .map(|v| v.text().collect())
+            .collect();
+        assert_eq!(labels, ["Round", "Table", "Seat"]);
+        assert!(html.contains("data-design=\"v1\""));
+    }
+
+    #[test]
+    fn the_card_references_no_other_origin() {
+        for raw in PINNED_IDS {
+            let id = SocialId::parse(raw).unwrap();
+            let html = render(id, &Content::embedded().card_text(id), CARD_CSS);
+            for needle in ["http:", "https:", "//", "@import"] {
+                assert!(
+                    !html.contains(needle),
+                    "{raw}: the card mentions {needle:?}"
+                );
+            }
+            let doc = scraper::Html::parse_document(&html);
+            let sel = scraper::Selector::parse("[src], [href]").unwrap();
+            for el in doc.select(&sel) {
+                for attr in ["src", "href"] {
+                    if let Some(url) = el.value().attr(attr) {
+                        assert!(url.starts_with("/assets/"), "{raw}: {attr}={url}");
+                    }
+                }
+            }
+        }
+    }
+}

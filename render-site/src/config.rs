@@ -1,0 +1,187 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use shared_ids::{BaseUrl, BaseUrlError};
+
+use crate::auth::{RenderToken, TokenError};
+use crate::content::{Content, ContentError, REPO_CONTENT_PATH};
+
+/// Command-line flags and environment variables, as typed by an operator.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "render-site",
+    version,
+    about = "ogshot's render site: the token-protected card page and the designers' gallery."
+)]
+pub struct Args {
+    /// Address to listen on (ignored on AWS Lambda).
+    #[arg(long, env = "RENDER_SITE_ADDR", default_value = "127.0.0.1:3002")]
+    pub addr: SocketAddr,
+
+    /// The render token every request but /healthz must present. Required unless
+    /// --dev on a loopback address, where a random one is generated and printed.
+    #[arg(long, env = "RENDER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Public base URL of the image service; when set, the gallery shows the real
+    /// JPEG beside each live card.
+    #[arg(long, env = "IMAGE_BASE_URL")]
+    pub image_base_url: Option<String>,
+
+    /// Content file with the card wording (default: the one compiled in; with --dev,
+    /// the repository's render-site/content/cards.toml).
+    #[arg(long, env = "CONTENT_FILE")]
+    pub content_file: Option<PathBuf>,
+
+    /// Designer mode: re-read the stylesheet and the content file on every request.
+    /// Only allowed on a loopback address.
+    #[arg(long, env = "RENDER_SITE_DEV")]
+    pub dev: bool,
+}
+
+/// Where card wording and styles come from.
+#[derive(Debug, Clone)]
+pub enum DesignSource {
+    /// Parsed once at start-up; the stylesheet is the compiled-in one.
+    Fixed(Content),
+    /// Re-read on every request, so a designer edits and refreshes without rebuilding.
+    Reload {
+        content_file: PathBuf,
+        css_file: PathBuf,
+    },
+}
+
+/// Validated configuration of the render-site router.
+#[derive(Debug, Clone)]
+pub struct RenderSiteConfig {
+    pub token: RenderToken,
+    pub design: DesignSource,
+    pub image_base: Option<BaseUrl>,
+    /// Mark the session cookie `Secure`; off only for plain-http loopback use.
+    pub secure_cookie: bool,
+}
+
+impl RenderSiteConfig {
+    /// The configuration an image service uses to mount the render site in-process.
+    pub fn in_process(token: RenderToken) -> Self {
+        Self {
+            token,
+            design: DesignSource::Fixed(Content::embedded()),
+            image_base: None,
+            secure_cookie: false,
+        }
+    }
+}
+
+/// The validated start-up configuration of the standalone binary.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub site: RenderSiteConfig,
+    /// Set when the token was generated for `--dev` and must be shown to the designer.
+    pub generated_token: bool,
+}
+
+/// A configuration the site refuses to start with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "RENDER_TOKEN is required (or run with --dev on a loopback address to get a generated one)"
+    )]
+    MissingToken,
+    #[error("--dev is only allowed on a loopback address, not {0}")]
+    DevNotLoopback(SocketAddr),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("IMAGE_BASE_URL is not usable: {0}")]
+    ImageBaseUrl(#[source] BaseUrlError),
+    #[error(transparent)]
+    Content(#[from] ContentError),
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: Args) -> Result<Self, Self::Error> {
+        let loopback = args.addr.ip().is_loopback();
+        if args.dev && !loopback {
+            return Err(ConfigError::DevNotLoopback(args.addr));
+        }
+        let (token, generated_token) = match args.token {
+            Some(secret) => (RenderToken::new(secret)?, false),
+            None if args.dev => (RenderToken::generate(), true),
+            None => return Err(ConfigError::MissingToken),
+        };
+        let image_base = args
+            .image_base_url
+            .as_deref()
+            .map(BaseUrl::parse)
+            .transpose()
+            .map_err(ConfigError::ImageBaseUrl)?;
+        let design = if args.dev {
+            let content_file = args
+                .content_file
+                .unwrap_or_else(|| PathBuf::from(REPO_CONTENT_PATH));
+            // Refuse a broken file now rather than on the first request.
+            Content::load(&content_file)?;
+            DesignSource::Reload {
+                content_file,
+                css_file: PathBuf::from(crate::card::REPO_CARD_CSS_PATH),
+            }
+        } else {
+            DesignSource::Fixed(match args.content_file {
+                Some(path) => Content::load(&path)?,
+                None => Content::embedded(),
+            })
+        };
+        Ok(Self {
+            addr: args.addr,
+            site: RenderSiteConfig {
+                token,
+                design,
+                image_base,
+                secure_cookie: !loopback,
+            },
+            generated_token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(flags: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["render-site"];
+        argv.extend_from_slice(flags);
+        Config::try_from(Args::try_parse_from(argv).unwrap())
+    }
+
+    #[test]
+    fn a_token_is_required_outside_loopback_dev_mode() {
+        assert!(matches!(config(&[]), Err(ConfigError::MissingToken)));
+        assert!(matches!(
+            config(&["--dev", "--addr", "0.0.0.0:3002"]),
+            Err(ConfigError::DevNotLoopback(_))
+        ));
+        let dev = config(&["--dev"]).unwrap();
+        assert!(dev.generated_token);
+        assert!(matches!(dev.site.design, DesignSource::Reload { .. }));
+        let fixed = config(&["--token", "t"]).unwrap();
+        assert!(!fixed.generated_token && !fixed.site.secure_cookie);
+        let public = config(&["--token", "t", "--addr", "0.0.0.0:3002"]).unwrap();
+        assert!(public.site.secure_cookie);
+    }
+
+    #[test]
+    fn a_malformed_content_file_is_refused_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cards.toml");
+        std::fs::write(&path, "site_name = \"x\"\nheadline = = \"broken\"\n").unwrap();
+        let err = config(&["--token", "t", "--content-file", path.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,484 @@
+//! Router tests in-process (`oneshot`), and one real-Chromium test over real HTTP.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::auth::COOKIE_NAME;
+use crate::content::Content;
+use crate::{DesignSource, RenderSiteConfig, RenderToken, router};
+
+const TOKEN: &str = "correct-horse-battery-staple";
+
+fn site() -> RenderSiteConfig {
+    RenderSiteConfig::in_process(RenderToken::new(TOKEN).unwrap())
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(config: RenderSiteConfig, request: Request<Body>) -> Reply {
+    let response = router(config).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(path: &str, auth: Option<(header::HeaderName, String)>) -> Reply {
+    let mut request = Request::get(path);
+    if let Some((name, value)) = auth {
+        request = request.header(name, value);
+    }
+    send(site(), request.body(Body::empty()).unwrap()).await
+}
+
+fn bearer(token: &str) -> Option<(header::HeaderName, String)> {
+    Some((header::AUTHORIZATION, format!("Bearer {token}")))
+}
+
+fn is_card(body: &str) -> bool {
+    body.contains("class=\"card\"")
+}
+
+#[tokio::test]
+async fn the_card_needs_the_token() {
+    let card = get("/card/12-34-10", bearer(TOKEN)).await;
+    assert_eq!(card.status, StatusCode::OK);
+    assert!(is_card(&card.body));
+    assert_eq!(
+        card.headers[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+
+    let absent = get("/card/12-34-10", None).await;
+    assert_eq!(absent.status, StatusCode::UNAUTHORIZED);
+    assert!(!is_card(&absent.body) && !absent.body.contains("12-34-10"));
+    assert!(
+        absent.body.contains("action=\"/signin\""),
+        "401 offers the sign-in form"
+    );
+
+    let wrong_tokens = [
+        "correct-horse-battery-stapl3".to_owned(),
+        "correct".to_owned(),
+        format!("{TOKEN}{TOKEN}"),
+        "x".repeat(4096),
+        String::new(),
+    ];
+    for wrong in &wrong_tokens {
+        let reply = get("/card/12-34-10", bearer(wrong)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", wrong.len());
+        assert!(!is_card(&reply.body));
+    }
+    let basic = get(
+        "/card/12-34-10",
+        Some((header::AUTHORIZATION, TOKEN.to_owned())),
+    )
+    .await;
+    assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_route_but_health_and_signin_needs_the_token() {
+    for path in [
+        "/",
+        "/preview",
+        "/card/12-34-10",
+        "/card/nope",
+        "/assets/ready.js",
+        "/nope",
+    ] {
+        assert_eq!(
+            get(path, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+    }
+    let health = get("/healthz", None).await;
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (StatusCode::OK, "ok")
+    );
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_cookie_that_opens_the_gallery() {
+    let form = |token: &str| {
+        Request::post("/signin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap()
+    };
+    let refused = send(site(), form("wrong")).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(!refused.headers.contains_key(header::SET_COOKIE));
+
+    let signed_in = send(site(), form(TOKEN)).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers[header::LOCATION], "/preview");
+    let set_cookie = signed_in.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    assert!(
+        !set_cookie.contains(TOKEN),
+        "the cookie never carries the token itself"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with(&format!("{COOKIE_NAME}=")));
+
+    let gallery = get("/preview", Some((header::COOKIE, cookie.clone()))).await;
+    assert_eq!(gallery.status, StatusCode::OK);
+    assert!(
+        gallery.body.contains("src=\"/card/12-34-10\""),
+        "samples are shown live"
+    );
+    let card = get("/card/00-00-00", Some((header::COOKIE, cookie))).await;
+    assert!(is_card(&card.body));
+    let forged = get(
+        "/preview",
+        Some((header::COOKIE, format!("{COOKIE_NAME}={TOKEN}"))),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_gallery_shows_the_real_jpeg_when_the_image_service_is_configured() {
+    let mut config = site();
+    config.image_base = Some(shared_ids::BaseUrl::parse("https://img.example.com").unwrap());
+    let request = Request::get("/preview")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(config, request).await;
+    assert!(
+        reply
+            .body
+            .contains("src=\"https://img.example.com/v1/12-34-10.jpg\"")
+    );
+    let csp = reply.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("img-src 'self' data: https://img.example.com;"),
+        "{csp}"
+    );
+    let tiles = reply.body.matches("<iframe").count();
+    assert_eq!(
+        tiles,
+        Content::embedded().samples().len() + 3,
+        "samples plus 3 random ids"
+    );
+}
+
+#[tokio::test]
+async fn invalid_ids_get_404_and_no_card() {
+    for path in [
+        "/card/12-34-1",
+        "/card/%31%32-34-10",
+        "/card/12-34-10.jpg",
+        "/card/%3Cscript%3E",
+    ] {
+        let reply = get(path, bearer(TOKEN)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!is_card(&reply.body));
+    }
+}
+
+#[tokio::test]
+async fn the_card_is_locked_to_its_own_origin() {
+    let card = get("/card/12-34-10", bearer(TOKEN)).await;
+    let csp = card.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.starts_with("default-src 'self';"), "{csp}");
+    assert!(
+        !csp.contains("script-src"),
+        "scripts fall back to 'self': {csp}"
+    );
+    assert_eq!(card.headers[header::CACHE_CONTROL], "private, no-store");
+    let font = get("/assets/fonts/inter-latin-wght-normal.woff2", bearer(TOKEN)).await;
+    assert_eq!(font.status, StatusCode::OK);
+    assert_eq!(font.headers[header::CONTENT_TYPE], "font/woff2");
+}
+
+#[tokio::test]
+async fn hostile_content_comes_out_as_harmless_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cards.toml");
+    std::fs::write(
+        &path,
+        r#"
+site_name = "<script>alert('site')</script>Evil Co"
+eyebrow = "<img src=//evil.example/pixel.gif onerror=alert(1)>Hello"
+headline = "<a href='javascript:alert(1)'>Click</a> <b onmouseover='alert(1)'>bold</b>"
+footer = "<iframe src=https://evil.example></iframe><style>*{background:url(//evil.example)}</style>ok"
+labels = ["<svg onload=alert(1)>A", "B<script src=//evil.example/x.js></script>", "C"]
+"#,
+    )
+    .unwrap();
+    let mut config = site();
+    config.design = DesignSource::Fixed(Content::load(&path).unwrap());
+    let request = Request::get("/card/01-02-03")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let card = send(config, request).await.body;
+    for needle in [
+        "alert",
+        "evil.example",
+        "javascript:",
+        "onerror",
+        "onload",
+        "onmouseover",
+        "<img",
+        "<iframe",
+        "<svg",
+        "<a ",
+    ] {
+        assert!(!card.contains(needle), "{needle:?} survived sanitising");
+    }
+    assert_eq!(card.matches("<script").count(), 1, "only the ready script");
+    assert_eq!(
+        card.matches("<style").count(),
+        1,
+        "only the card stylesheet"
+    );
+    for text in ["Evil Co", "Hello", "Click", "<b>bold</b>", "ok"] {
+        assert!(card.contains(text), "{text:?} kept as text");
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_rereads_content_on_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let content_file = dir.path().join("cards.toml");
+    let css_file = dir.path().join("card.css");
+    let write = |headline: &str| {
+        std::fs::write(
+            &content_file,
+            format!("site_name = \"s\"\neyebrow = \"e\"\nheadline = \"{headline}\"\nfooter = \"f\"\nlabels = [\"a\", \"b\", \"c\"]\n"),
+        )
+        .unwrap();
+    };
+    write("First draft");
+    std::fs::write(&css_file, ".card { color: red }").unwrap();
+    let mut config = site();
+    config.design = DesignSource::Reload {
+        content_file: content_file.clone(),
+        css_file: css_file.clone(),
+    };
+    let app = router(config);
+    let fetch = || {
+        let app = app.clone();
+        async move {
+            let request = Request::get("/card/12-34-10")
+                .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                .body(Body::empty())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    assert!(fetch().await.1.contains("First draft"));
+    write("Second draft");
+    std::fs::write(&css_file, ".card { color: blue }").unwrap();
+    let (_, body) = fetch().await;
+    assert!(body.contains("Second draft") && body.contains("color: blue"));
+    std::fs::write(&content_file, "headline = = broken").unwrap();
+    let (status, body) = fetch().await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        body.contains("line 1"),
+        "the designer sees which line is wrong: {body}"
+    );
+}
+
+/// A writer that keeps every log line, to prove the token never reaches one.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_token_never_reaches_a_response_body_or_a_log_line() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut bodies = String::new();
+    for path in [
+        "/card/12-34-10",
+        "/preview",
+        "/card/bad",
+        "/assets/ready.js",
+        "/nope",
+    ] {
+        for auth in [bearer(TOKEN), bearer("wrong"), None] {
+            bodies.push_str(&get(path, auth).await.body);
+        }
+    }
+    let signin = Request::post("/signin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={TOKEN}")))
+        .unwrap();
+    bodies.push_str(&send(site(), signin).await.body);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("request"),
+        "the capture saw the request spans: {logs}"
+    );
+    assert!(!logs.contains(TOKEN), "token in logs:\n{logs}");
+    assert!(!bodies.contains(TOKEN), "token in a response body");
+}
+
+mod chromium {
+    //! The card in Debian's Chromium over real HTTP, as the image service will load it.
+
+    use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
+    use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+    use chromiumoxide::handler::viewport::Viewport;
+    use chromiumoxide::page::ScreenshotParams;
+    use chromiumoxide::{Browser, BrowserConfig};
+    use futures::StreamExt;
+
+    use super::*;
+
+    const CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+    #[tokio::test]
+    async fn chromium_renders_a_ready_non_blank_2400x1260_card() {
+        assert!(
+            std::path::Path::new(CHROMIUM).exists(),
+            "Chromium is missing at {CHROMIUM}: install it with `sudo apt-get install -y chromium` \
+             (scripts/test does this)"
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(axum::serve(listener, router(site())).into_future());
+
+        let profile = tempfile::tempdir().unwrap();
+        let config = BrowserConfig::builder()
+            .chrome_executable(CHROMIUM)
+            .disable_default_args()
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .args([
+                "headless",
+                "disable-gpu",
+                "disable-quic",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+                "hide-scrollbars",
+            ])
+            .viewport(Viewport {
+                width: 1200,
+                height: 630,
+                device_scale_factor: Some(2.0),
+                emulating_mobile: false,
+                is_landscape: true,
+                has_touch: false,
+            })
+            .build()
+            .unwrap();
+        let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
+        let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+
+        let page = browser.new_page("about:blank").await.unwrap();
+        let headers = serde_json::json!({ "Authorization": format!("Bearer {TOKEN}") });
+        page.execute(SetExtraHttpHeadersParams::new(Headers::new(headers)))
+            .await
+            .unwrap();
+        page.goto(format!("http://{addr}/card/07-01-42"))
+            .await
+            .unwrap();
+        let ready: bool = page
+            .evaluate(crate::READY_EXPRESSION)
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert!(ready, "the ready promise resolves to true");
+        let flag: Option<String> = page
+            .evaluate("document.documentElement.dataset.ready")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert_eq!(flag.as_deref(), Some("true"));
+        let overflow: bool = page
+            .evaluate("document.documentElement.scrollWidth > 1200 || document.documentElement.scrollHeight > 630")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert!(!overflow, "the card fits 1200x630 exactly");
+        let emoji_font: bool = page
+            .evaluate("document.fonts.check('16px \"Noto Color Emoji\"', '🚀')")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert!(
+            emoji_font,
+            "emoji have a real font (fonts-noto-color-emoji)"
+        );
+
+        let jpeg = page
+            .screenshot(
+                ScreenshotParams::builder()
+                    .format(CaptureScreenshotFormat::Jpeg)
+                    .quality(85)
+                    .build(),
+            )
+            .await
+            .unwrap();
+        browser.close().await.unwrap();
+        browser.wait().await.unwrap();
+        events.abort();
+
+        let mut decoder = jpeg_decoder::Decoder::new(jpeg.as_slice());
+        let pixels = decoder.decode().unwrap();
+        let info = decoder.info().unwrap();
+        assert_eq!((info.width, info.height), (2400, 1260));
+        let n = pixels.len() as f64;
+        let mean = pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / n;
+        let variance = pixels
+            .iter()
+            .map(|&p| (f64::from(p) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        assert!(
+            variance > 100.0,
+            "the screenshot is not blank (variance {variance:.1})"
+        );
+    }
+}
