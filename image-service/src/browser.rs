@@ -1,0 +1,413 @@
+//! One warm headless Chromium with a pool of pages, relaunched when it dies or hangs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use chromiumoxide::cdp::browser_protocol::network::{CookieParam, CookieSameSite};
+use chromiumoxide::cdp::browser_protocol::page::{
+    CaptureScreenshotFormat, CaptureScreenshotParams,
+};
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::StreamExt;
+use shared_ids::{CARD_HEIGHT_CSS, CARD_WIDTH_CSS, DEVICE_SCALE};
+use tokio::task::JoinHandle;
+
+use crate::error::RenderError;
+use crate::telemetry::Metrics;
+
+/// Where Debian puts the Chromium binary itself. Preferred over `/usr/bin/chromium`,
+/// a shell wrapper that adds flags from `/etc/chromium.d` and warns about `/dev/shm`.
+const DEBIAN_CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+/// Names tried on `PATH` when `CHROMIUM_PATH` is not set.
+const CHROMIUM_NAMES: [&str; 4] = [
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+];
+
+/// The command that installs what the renderer needs on Debian.
+pub const INSTALL_HINT: &str =
+    "sudo apt-get install -y chromium fonts-noto-color-emoji fonts-noto-cjk";
+
+/// Chromium flags, as bare keys (chromiumoxide adds the `--`).
+///
+/// The network ones stop Chromium's background connections (component updates, sync,
+/// QUIC probes), which stall on a closed network and are never wanted by a renderer.
+/// The throttling ones keep pooled pages that are not in front rendering at full
+/// speed. `font-render-hinting=none` and `force-color-profile=srgb` make glyphs and
+/// colours the same on every host, so one card never looks two ways.
+const CHROMIUM_ARGS: &[&str] = &[
+    "headless",
+    "disable-gpu",
+    "disable-quic",
+    "no-first-run",
+    "disable-background-networking",
+    "disable-component-update",
+    "disable-sync",
+    "disable-extensions",
+    "disable-default-apps",
+    "disable-dev-shm-usage",
+    "disable-background-timer-throttling",
+    "disable-backgrounding-occluded-windows",
+    "disable-renderer-backgrounding",
+    "hide-scrollbars",
+    "mute-audio",
+    "font-render-hinting=none",
+    "force-color-profile=srgb",
+];
+
+/// How long a health probe of the browser may take before it counts as hung.
+const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Finds the Chromium binary: an explicit path, Debian's binary, then `PATH`.
+pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(path.to_owned())
+        } else {
+            Err(RenderError::ChromiumMissing(format!(
+                "CHROMIUM_PATH {} does not exist; install Chromium with `{INSTALL_HINT}`",
+                path.display()
+            )))
+        };
+    }
+    let debian = Path::new(DEBIAN_CHROMIUM);
+    if debian.is_file() {
+        return Ok(debian.to_owned());
+    }
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path_var)
+        .flat_map(|dir| CHROMIUM_NAMES.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            RenderError::ChromiumMissing(format!(
+                "no Chromium found (looked for {DEBIAN_CHROMIUM} and {} on PATH); install it \
+                 with `{INSTALL_HINT}` or set CHROMIUM_PATH",
+                CHROMIUM_NAMES.join(", ")
+            ))
+        })
+}
+
+/// What the browser renders and how.
+#[derive(Debug, Clone)]
+pub struct ChromiumOptions {
+    pub executable: PathBuf,
+    pub jpeg_quality: u8,
+    /// Extra flags for special hosts (e.g. Lambda's single-process Chromium).
+    pub extra_args: Vec<String>,
+}
+
+/// The render site Chromium loads cards from, and the cookie that admits it there.
+#[derive(Clone)]
+pub struct RenderOrigin {
+    /// e.g. `http://127.0.0.1:41234`, no trailing slash.
+    pub base: String,
+    pub cookie_name: &'static str,
+    pub cookie_value: String,
+}
+
+impl std::fmt::Debug for RenderOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The cookie admits whoever holds it: never print it.
+        f.debug_struct("RenderOrigin")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running browser: the process, the task that drives its CDP connection, and the
+/// profile directory that is deleted with it.
+struct Instance {
+    browser: Browser,
+    events: JoinHandle<()>,
+    connected: Arc<AtomicBool>,
+    generation: u64,
+    _profile: tempfile::TempDir,
+}
+
+struct PooledPage {
+    page: Page,
+    generation: u64,
+}
+
+/// The warm browser shared by every render.
+pub struct Chromium {
+    options: ChromiumOptions,
+    origin: RenderOrigin,
+    instance: tokio::sync::Mutex<Option<Instance>>,
+    idle: std::sync::Mutex<Vec<PooledPage>>,
+    generation: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Chromium {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chromium")
+            .field("options", &self.options)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Chromium {
+    /// Launches the browser now, so the first request finds it warm.
+    pub async fn launch(
+        options: ChromiumOptions,
+        origin: RenderOrigin,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, RenderError> {
+        let chromium = Self {
+            options,
+            origin,
+            instance: tokio::sync::Mutex::new(None),
+            idle: std::sync::Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
+            metrics,
+        };
+        let first = chromium.start_instance().await?;
+        *chromium.instance.lock().await = Some(first);
+        Ok(chromium)
+    }
+
+    /// The process id of the running browser, for drills and memory accounting.
+    pub async fn pid(&self) -> Option<u32> {
+        let mut guard = self.instance.lock().await;
+        guard
+            .as_mut()?
+            .browser
+            .get_mut_child()
+            .and_then(|child| child.as_mut_inner().id())
+    }
+
+    async fn start_instance(&self) -> Result<Instance, RenderError> {
+        let profile = tempfile::Builder::new()
+            .prefix("ogshot-chromium-")
+            .tempdir()
+            .map_err(|e| RenderError::Launch(format!("cannot create a profile directory: {e}")))?;
+        let config = BrowserConfig::builder()
+            .chrome_executable(&self.options.executable)
+            .disable_default_args()
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .args(CHROMIUM_ARGS.iter().copied())
+            .args(self.options.extra_args.iter().map(String::as_str))
+            .viewport(Viewport {
+                width: CARD_WIDTH_CSS,
+                height: CARD_HEIGHT_CSS,
+                device_scale_factor: Some(f64::from(DEVICE_SCALE)),
+                emulating_mobile: false,
+                is_landscape: true,
+                has_touch: false,
+            })
+            .build()
+            .map_err(RenderError::Launch)?;
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .map_err(|e| RenderError::Launch(e.to_string()))?;
+        let connected = Arc::new(AtomicBool::new(true));
+        let events = tokio::spawn({
+            let connected = Arc::clone(&connected);
+            async move {
+                // Never stop on an error: breaking here would drop the CDP connection.
+                while let Some(event) = handler.next().await {
+                    if let Err(error) = event {
+                        tracing::debug!(%error, "chromium event error (ignored)");
+                    }
+                }
+                connected.store(false, Ordering::Release);
+            }
+        });
+        let cookie = CookieParam::builder()
+            .name(self.origin.cookie_name)
+            .value(self.origin.cookie_value.clone())
+            .url(self.origin.base.clone())
+            .http_only(true)
+            .same_site(CookieSameSite::Strict)
+            .build()
+            .map_err(RenderError::Launch)?;
+        browser
+            .set_cookies(vec![cookie])
+            .await
+            .map_err(|e| RenderError::Launch(e.to_string()))?;
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        tracing::info!(generation, "chromium launched");
+        Ok(Instance {
+            browser,
+            events,
+            connected,
+            generation,
+            _profile: profile,
+        })
+    }
+
+    /// Whether the instance is still usable: connected, process alive, and answering.
+    async fn healthy(instance: &mut Instance) -> bool {
+        if !instance.connected.load(Ordering::Acquire) {
+            return false;
+        }
+        if !matches!(instance.browser.try_wait(), Ok(None)) {
+            return false;
+        }
+        matches!(
+            tokio::time::timeout(HEALTH_PROBE_TIMEOUT, instance.browser.version()).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Replaces a dead or hung browser; `seen` is the generation the caller found
+    /// broken, so that concurrent callers relaunch it once, not once each.
+    async fn relaunch_if(&self, seen: u64) -> Result<(), RenderError> {
+        let mut guard = self.instance.lock().await;
+        if let Some(current) = guard.as_mut()
+            && (current.generation != seen || Self::healthy(current).await)
+        {
+            return Ok(());
+        }
+        if let Some(mut old) = guard.take() {
+            tracing::warn!(
+                generation = old.generation,
+                "chromium is dead or hung; relaunching"
+            );
+            shut_down(&mut old).await;
+        }
+        self.idle.lock().expect("idle pool lock").clear();
+        *guard = Some(self.start_instance().await?);
+        self.metrics.browser_relaunched();
+        Ok(())
+    }
+
+    /// A page of the current browser: an idle pooled one, or a new one.
+    async fn checkout(&self) -> Result<PooledPage, RenderError> {
+        let current = self.generation.load(Ordering::Acquire);
+        loop {
+            let pooled = self.idle.lock().expect("idle pool lock").pop();
+            match pooled {
+                Some(p) if p.generation == current => return Ok(p),
+                Some(stale) => drop(stale),
+                None => break,
+            }
+        }
+        let mut guard = self.instance.lock().await;
+        let dead = match guard.as_mut() {
+            Some(instance) => {
+                !instance.connected.load(Ordering::Acquire)
+                    || !matches!(instance.browser.try_wait(), Ok(None))
+            }
+            None => true,
+        };
+        if dead {
+            drop(guard);
+            self.relaunch_if(current).await?;
+            guard = self.instance.lock().await;
+        }
+        let instance = guard
+            .as_mut()
+            .ok_or_else(|| RenderError::Launch("no browser".into()))?;
+        let page = instance
+            .browser
+            .new_page("about:blank")
+            .await
+            .map_err(|e| RenderError::Browser(e.to_string()))?;
+        Ok(PooledPage {
+            page,
+            generation: instance.generation,
+        })
+    }
+
+    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG.
+    ///
+    /// The caller bounds the time; on any failure the page is discarded and the
+    /// browser checked, and relaunched if it is dead or hung.
+    pub async fn screenshot(&self, path: &str, timeout: Duration) -> Result<Bytes, RenderError> {
+        let pooled = self.checkout().await?;
+        let url = format!("{}{path}", self.origin.base);
+        match tokio::time::timeout(timeout, self.capture(&pooled.page, &url)).await {
+            Ok(Ok(jpeg)) => {
+                self.idle.lock().expect("idle pool lock").push(pooled);
+                Ok(jpeg)
+            }
+            failed => {
+                let generation = pooled.generation;
+                // Closing a hung page can hang too; the relaunch below cleans up anyway.
+                let _ = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, pooled.page.close()).await;
+                if let Err(error) = self.relaunch_if(generation).await {
+                    tracing::error!(%error, "chromium relaunch failed");
+                }
+                match failed {
+                    Ok(Err(error)) => Err(error),
+                    _ => Err(RenderError::Timeout(timeout)),
+                }
+            }
+        }
+    }
+
+    async fn capture(&self, page: &Page, url: &str) -> Result<Bytes, RenderError> {
+        page.goto(url)
+            .await
+            .map_err(|e| RenderError::Browser(e.to_string()))?;
+        let ready = EvaluateParams::builder()
+            .expression(render_site::READY_EXPRESSION)
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+            .map_err(RenderError::Browser)?;
+        let ready = page
+            .evaluate_expression(ready)
+            .await
+            .map_err(|e| RenderError::Browser(e.to_string()))?;
+        // A 401, 404 or error page has no ready signal: never screenshot one.
+        if ready.value() != Some(&serde_json::Value::Bool(true)) {
+            return Err(RenderError::NotACard);
+        }
+        let shot = CaptureScreenshotParams::builder()
+            .format(CaptureScreenshotFormat::Jpeg)
+            .quality(i64::from(self.options.jpeg_quality))
+            .from_surface(true)
+            .capture_beyond_viewport(false)
+            .optimize_for_speed(true)
+            .build();
+        let data = page
+            .execute(shot)
+            .await
+            .map_err(|e| RenderError::Browser(e.to_string()))?
+            .result
+            .data;
+        let jpeg = base64::engine::general_purpose::STANDARD
+            .decode(AsRef::<str>::as_ref(&data))
+            .map_err(|e| RenderError::Browser(format!("screenshot is not base64: {e}")))?;
+        Ok(Bytes::from(jpeg))
+    }
+
+    /// Kills the browser process (a drill for tests and the benchmark: the next render
+    /// must relaunch it).
+    pub async fn kill_for_drill(&self) {
+        if let Some(instance) = self.instance.lock().await.as_mut() {
+            let _ = instance.browser.kill().await;
+        }
+    }
+
+    /// Closes the browser and deletes its profile.
+    pub async fn shutdown(&self) {
+        self.idle.lock().expect("idle pool lock").clear();
+        if let Some(mut instance) = self.instance.lock().await.take() {
+            shut_down(&mut instance).await;
+        }
+    }
+}
+
+async fn shut_down(instance: &mut Instance) {
+    let closed = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, instance.browser.close()).await;
+    if !matches!(closed, Ok(Ok(_))) {
+        let _ = instance.browser.kill().await;
+    }
+    let _ = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, instance.browser.wait()).await;
+    instance.events.abort();
+}

@@ -1,0 +1,320 @@
+//! Configuration in two stages: clap flags/env as typed, then a validated [`Config`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use shared_ids::{BaseUrl, SocialId};
+
+use crate::render::RenderLimits;
+use crate::storage::S3Config;
+
+/// Command line of the image service.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "image-service",
+    version,
+    about = "ogshot's image service: serves /<design>/<id>.jpg, rendering missing cards with Chromium."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub service: Args,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; serving is the default.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Fill storage ahead of a campaign: render every listed id that is not stored yet.
+    Prerender(PrerenderArgs),
+}
+
+/// Which ids `prerender` renders: one per line from a file or stdin, or a range.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrerenderArgs {
+    /// File with one id (DD-DD-DD) per line; `-` or no file reads stdin.
+    #[arg(long, conflicts_with = "range")]
+    pub ids_file: Option<PathBuf>,
+    /// Inclusive range of ids, e.g. `12-34-00..12-34-99`, counting DD-DD-DD as one number.
+    #[arg(long)]
+    pub range: Option<String>,
+}
+
+/// Service settings, each also read from the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Address to listen on (ignored on AWS Lambda).
+    #[arg(long, env = "IMAGE_SERVICE_ADDR", default_value = "127.0.0.1:3001")]
+    pub addr: SocketAddr,
+
+    /// Directory for stored cards when no S3 bucket is configured.
+    #[arg(long, env = "STORAGE_DIR", default_value = ".ogshot/images")]
+    pub storage_dir: PathBuf,
+
+    /// Store cards in this S3 bucket instead of the local directory.
+    #[arg(long, env = "S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Key prefix inside the bucket, e.g. `cards/`.
+    #[arg(long, env = "S3_PREFIX")]
+    pub s3_prefix: Option<String>,
+
+    /// Endpoint of an S3-compatible server (MinIO, Ceph, ...); AWS when unset.
+    #[arg(long, env = "S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Use path-style bucket addressing (most self-hosted S3 servers need it).
+    #[arg(long, env = "S3_FORCE_PATH_STYLE")]
+    pub s3_force_path_style: bool,
+
+    /// Region of the bucket (default: the AWS configuration chain).
+    #[arg(long, env = "S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// Chromium binary (default: /usr/lib/chromium/chromium, then chromium on PATH).
+    #[arg(long, env = "CHROMIUM_PATH")]
+    pub chromium_path: Option<PathBuf>,
+
+    /// A remote render site to screenshot; default: one mounted in-process on loopback.
+    #[arg(long, env = "RENDER_URL")]
+    pub render_url: Option<String>,
+
+    /// The remote render site's token (only with RENDER_URL). Never logged.
+    #[arg(long, env = "RENDER_TOKEN", hide_env_values = true)]
+    pub render_token: Option<String>,
+
+    /// Renders running at once, one browser page each.
+    #[arg(long, env = "RENDER_CONCURRENCY", default_value_t = 2)]
+    pub render_concurrency: usize,
+
+    /// Renders that may wait for a free page; beyond that, 503 at once.
+    #[arg(long, env = "RENDER_QUEUE", default_value_t = 64)]
+    pub render_queue: usize,
+
+    /// Longest wait for a free page, in ms, before a 503.
+    #[arg(long, env = "RENDER_QUEUE_TIMEOUT_MS", default_value_t = 2_000)]
+    pub render_queue_timeout_ms: u64,
+
+    /// Longest single render, in ms, before the fallback image is served.
+    #[arg(long, env = "RENDER_TIMEOUT_MS", default_value_t = 5_000)]
+    pub render_timeout_ms: u64,
+
+    /// JPEG quality of the screenshots (1-100).
+    #[arg(long, env = "JPEG_QUALITY", default_value_t = 85)]
+    pub jpeg_quality: u8,
+}
+
+/// Where cards are stored.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    Local(PathBuf),
+    S3(S3Config),
+}
+
+/// Which render site Chromium loads.
+#[derive(Clone)]
+pub enum RenderTarget {
+    /// The render-site router mounted in this process on 127.0.0.1 with a random token.
+    InProcess,
+    /// A render site elsewhere, with its token.
+    Remote {
+        base: BaseUrl,
+        token: render_site::RenderToken,
+    },
+}
+
+impl std::fmt::Debug for RenderTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InProcess => f.write_str("InProcess"),
+            Self::Remote { base, .. } => write!(f, "Remote({base})"),
+        }
+    }
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub storage: StorageConfig,
+    pub chromium_path: Option<PathBuf>,
+    pub render_target: RenderTarget,
+    pub limits: RenderLimits,
+    pub jpeg_quality: u8,
+    pub chromium_args: Vec<String>,
+}
+
+/// A configuration the service refuses to start with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "RENDER_URL and RENDER_TOKEN go together: set both for a remote render site, or neither"
+    )]
+    RenderPair,
+    #[error("RENDER_URL is not usable: {0}")]
+    RenderUrl(#[source] shared_ids::BaseUrlError),
+    #[error(transparent)]
+    RenderToken(#[from] render_site::auth::TokenError),
+    #[error("RENDER_CONCURRENCY must be between 1 and 64")]
+    Concurrency,
+    #[error("JPEG_QUALITY must be between 1 and 100")]
+    Quality,
+    #[error("RENDER_TIMEOUT_MS and RENDER_QUEUE_TIMEOUT_MS must be between 1 and 60000")]
+    Timeout,
+    #[error("S3_BUCKET must not be empty")]
+    Bucket,
+    #[error("the id range must look like 12-34-00..12-34-99, low to high")]
+    Range,
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: Args) -> Result<Self, Self::Error> {
+        let render_target = match (args.render_url, args.render_token) {
+            (None, None) => RenderTarget::InProcess,
+            (Some(url), Some(token)) => RenderTarget::Remote {
+                base: BaseUrl::parse(&url).map_err(ConfigError::RenderUrl)?,
+                token: render_site::RenderToken::new(token)?,
+            },
+            _ => return Err(ConfigError::RenderPair),
+        };
+        if !(1..=64).contains(&args.render_concurrency) {
+            return Err(ConfigError::Concurrency);
+        }
+        if !(1..=100).contains(&args.jpeg_quality) {
+            return Err(ConfigError::Quality);
+        }
+        let millis = |ms: u64| {
+            (1..=60_000)
+                .contains(&ms)
+                .then(|| Duration::from_millis(ms))
+                .ok_or(ConfigError::Timeout)
+        };
+        let storage = match args.s3_bucket {
+            Some(bucket) if bucket.trim().is_empty() => return Err(ConfigError::Bucket),
+            Some(bucket) => StorageConfig::S3(S3Config {
+                bucket,
+                prefix: args.s3_prefix,
+                endpoint: args.s3_endpoint,
+                force_path_style: args.s3_force_path_style,
+                region: args.s3_region,
+            }),
+            None => StorageConfig::Local(args.storage_dir),
+        };
+        Ok(Self {
+            addr: args.addr,
+            storage,
+            chromium_path: args.chromium_path,
+            render_target,
+            limits: RenderLimits {
+                concurrency: args.render_concurrency,
+                queue: args.render_queue,
+                queue_timeout: millis(args.render_queue_timeout_ms)?,
+                render_timeout: millis(args.render_timeout_ms)?,
+            },
+            jpeg_quality: args.jpeg_quality,
+            chromium_args: Vec::new(),
+        })
+    }
+}
+
+impl Config {
+    /// The embedded local defaults: local directory storage, in-process render site.
+    pub fn local_defaults() -> Self {
+        Cli::parse_from(["image-service"])
+            .service
+            .try_into()
+            .expect("the built-in defaults are valid")
+    }
+}
+
+/// Parses `12-34-00..12-34-99` into every id from low to high, inclusive.
+pub fn id_range(raw: &str) -> Result<Vec<SocialId>, ConfigError> {
+    let (low, high) = raw.split_once("..").ok_or(ConfigError::Range)?;
+    let number = |raw: &str| {
+        SocialId::parse(raw).map(|id| {
+            let [a, b, c] = id.parts();
+            u32::from(a) * 10_000 + u32::from(b) * 100 + u32::from(c)
+        })
+    };
+    let (low, high) = (
+        number(low).map_err(|_| ConfigError::Range)?,
+        number(high).map_err(|_| ConfigError::Range)?,
+    );
+    if low > high {
+        return Err(ConfigError::Range);
+    }
+    Ok((low..=high)
+        .map(|n| {
+            SocialId::parse(&format!(
+                "{:02}-{:02}-{:02}",
+                n / 10_000,
+                n / 100 % 100,
+                n % 100
+            ))
+            .expect("every number below 1000000 is an id")
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(flags: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["image-service"];
+        argv.extend_from_slice(flags);
+        Config::try_from(Cli::try_parse_from(argv).unwrap().service)
+    }
+
+    #[test]
+    fn defaults_are_local_and_in_process() {
+        let c = config(&[]).unwrap();
+        assert!(matches!(c.render_target, RenderTarget::InProcess));
+        assert!(
+            matches!(c.storage, StorageConfig::Local(ref dir) if dir.ends_with(".ogshot/images"))
+        );
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3001");
+    }
+
+    #[test]
+    fn inconsistent_settings_are_refused() {
+        assert!(matches!(
+            config(&["--render-url", "https://r.example.com"]),
+            Err(ConfigError::RenderPair)
+        ));
+        assert!(matches!(
+            config(&["--render-token", "t"]),
+            Err(ConfigError::RenderPair)
+        ));
+        assert!(config(&["--render-url", "r.example.com", "--render-token", "t"]).is_err());
+        assert!(config(&["--render-concurrency", "0"]).is_err());
+        assert!(config(&["--jpeg-quality", "0"]).is_err());
+        assert!(config(&["--render-timeout-ms", "0"]).is_err());
+        assert!(config(&["--s3-bucket", " "]).is_err());
+        let remote = config(&[
+            "--render-url",
+            "https://r.example.com",
+            "--render-token",
+            "t",
+        ])
+        .unwrap();
+        assert!(
+            !format!("{remote:?}").contains("\"t\""),
+            "the token stays out of Debug"
+        );
+    }
+
+    #[test]
+    fn ranges_count_ids_as_numbers() {
+        let ids = id_range("12-34-98..12-35-01").unwrap();
+        let shown: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["12-34-98", "12-34-99", "12-35-00", "12-35-01"]);
+        assert!(id_range("12-34-99..12-34-00").is_err());
+        assert!(id_range("12-34-99").is_err());
+        assert!(id_range("1-2-3..4-5-6").is_err());
+    }
+}

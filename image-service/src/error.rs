@@ -1,0 +1,29 @@
+//! Why a card could not be produced. None of these reach a client as a 5xx: a failed
+//! render is answered with the fallback image, an overload with a 503 + `Retry-After`.
+
+use std::time::Duration;
+
+use crate::jpeg::JpegRejection;
+
+/// A render that produced no storable card.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    ChromiumMissing(String),
+    #[error("chromium could not be launched: {0}")]
+    Launch(String),
+    #[error("chromium failed: {0}")]
+    Browser(String),
+    #[error(
+        "the render site did not answer with a ready card (wrong token, missing card or error page)"
+    )]
+    NotACard,
+    #[error("the render took longer than {0:?}")]
+    Timeout(Duration),
+    #[error("the screenshot is not a storable card: {0}")]
+    Rejected(#[from] JpegRejection),
+    #[error("the render queue is full or the wait too long")]
+    Overloaded,
+    #[error("the render task stopped unexpectedly: {0}")]
+    Task(String),
+}

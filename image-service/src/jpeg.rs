@@ -1,0 +1,283 @@
+//! The gate between a render and storage: a stored card is served for a year, so only
+//! something that is unmistakably a card JPEG may pass.
+//!
+//! The check is structural (magic bytes, marker walk to the frame header, end-of-image
+//! marker, exact card size, byte bounds) and decodes no pixels: a broken screenshot
+//! shows up as the wrong shape, size or markers long before it would as wrong pixels.
+
+use shared_ids::{IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX};
+
+use crate::DEFAULT_IMAGE;
+
+/// Smallest accepted card. Even a flat single-colour 2400x1260 JPEG takes about 18 KB
+/// (Pillow, quality 85, optimised Huffman tables), so this only rejects empty or cut-off
+/// output, never a real if dull card.
+pub const MIN_CARD_BYTES: usize = 4 * 1024;
+
+/// Largest accepted card. A text card at this size is 100–300 KB; 2 MiB leaves room for
+/// photographic backgrounds while staying well inside X's documented 5 MB limit for
+/// `summary_large_image` images and Lambda's 6 MB response payload.
+pub const MAX_CARD_BYTES: usize = 2 * 1024 * 1024;
+
+const SOI: [u8; 2] = [0xFF, 0xD8];
+const EOI: [u8; 2] = [0xFF, 0xD9];
+
+/// Why a rendered result may not be stored as a card. Carries sizes and marker bytes
+/// only, never image bytes, so it can be logged as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JpegRejection {
+    #[error("{len} bytes is smaller than any card ({MIN_CARD_BYTES} bytes at least)")]
+    TooSmall { len: usize },
+    #[error("{len} bytes is larger than a card may be ({MAX_CARD_BYTES} bytes at most)")]
+    TooLarge { len: usize },
+    #[error("not a JPEG: no FF D8 FF start-of-image")]
+    NotJpeg,
+    #[error("truncated JPEG: no FF D9 end-of-image at the end")]
+    Truncated,
+    #[error("malformed JPEG marker structure")]
+    Malformed,
+    #[error("the JPEG has no frame header before its first scan")]
+    NoFrameHeader,
+    #[error("JPEG frame type FF {marker:02X} is neither baseline nor progressive Huffman")]
+    UnsupportedFrame { marker: u8 },
+    #[error("the image is {width}x{height}, a card is {IMAGE_WIDTH_PX}x{IMAGE_HEIGHT_PX}")]
+    WrongDimensions { width: u32, height: u32 },
+    #[error("the image is the bundled default image, not a card")]
+    DefaultImage,
+}
+
+/// Accepts `jpeg` as a card that may be stored, or says why not.
+pub fn validate_card(jpeg: &[u8]) -> Result<(), JpegRejection> {
+    if jpeg.len() < MIN_CARD_BYTES {
+        return Err(JpegRejection::TooSmall { len: jpeg.len() });
+    }
+    if jpeg.len() > MAX_CARD_BYTES {
+        return Err(JpegRejection::TooLarge { len: jpeg.len() });
+    }
+    let (width, height) = dimensions(jpeg)?;
+    // Checked after the header so a non-JPEG is reported as such; a screenshot cut off
+    // mid-scan still has an intact header and is caught only here.
+    if !jpeg.ends_with(&EOI) {
+        return Err(JpegRejection::Truncated);
+    }
+    if (width, height) != (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX) {
+        return Err(JpegRejection::WrongDimensions { width, height });
+    }
+    // A render that produced the default image (e.g. a card page that fell back to it)
+    // must not be stored under a card key: the default would then be that id's card
+    // for a year.
+    if jpeg == DEFAULT_IMAGE {
+        return Err(JpegRejection::DefaultImage);
+    }
+    Ok(())
+}
+
+/// The `(width, height)` in pixels from a JPEG's frame header (SOF0, SOF1 or SOF2).
+///
+/// Walks the marker segments from the start of the image to the first frame header,
+/// within the bounds of `jpeg`; any inconsistency is an error, never a panic.
+pub fn dimensions(jpeg: &[u8]) -> Result<(u32, u32), JpegRejection> {
+    if !jpeg.starts_with(&SOI) || jpeg.get(2) != Some(&0xFF) {
+        return Err(JpegRejection::NotJpeg);
+    }
+    let byte = |at: usize| jpeg.get(at).copied().ok_or(JpegRejection::Malformed);
+    let mut pos = SOI.len();
+    // Every pass moves `pos` forward by at least two bytes and every read is bounds
+    // checked, so the walk ends within `jpeg.len()` passes.
+    loop {
+        if byte(pos)? != 0xFF {
+            return Err(JpegRejection::Malformed);
+        }
+        // Any number of FF fill bytes may precede a marker (ITU T.81, B.1.1.2).
+        pos += 1;
+        while byte(pos)? == 0xFF {
+            pos += 1;
+        }
+        let marker = byte(pos)?;
+        pos += 1;
+        match marker {
+            // TEM and RSTn stand alone: no length follows.
+            0x01 | 0xD0..=0xD7 => continue,
+            // A scan or the end of the image before any frame header: nothing to measure.
+            0xD9 | 0xDA => return Err(JpegRejection::NoFrameHeader),
+            // 00 is byte stuffing, valid only inside entropy-coded data; a second SOI
+            // is never valid.
+            0x00 | 0xD8 => return Err(JpegRejection::Malformed),
+            _ => {}
+        }
+        // The length counts its own two bytes but not the marker.
+        let len = usize::from(u16::from_be_bytes([byte(pos)?, byte(pos + 1)?]));
+        if len < 2 {
+            return Err(JpegRejection::Malformed);
+        }
+        let segment = jpeg
+            .get(pos + 2..pos + len)
+            .ok_or(JpegRejection::Malformed)?;
+        match marker {
+            // Sequential (baseline or extended) and progressive Huffman: what every
+            // browser and crawler decodes. Layout: precision, height, width, ...
+            0xC0..=0xC2 => {
+                let [_precision, h1, h2, w1, w2, ..] = *segment else {
+                    return Err(JpegRejection::Malformed);
+                };
+                let height = u32::from(u16::from_be_bytes([h1, h2]));
+                let width = u32::from(u16::from_be_bytes([w1, w2]));
+                return Ok((width, height));
+            }
+            // Lossless, hierarchical and arithmetic-coded frames, which many decoders
+            // lack. C4 (DHT), C8 (JPG) and CC (DAC) are not frame headers.
+            0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+                return Err(JpegRejection::UnsupportedFrame { marker });
+            }
+            _ => pos += len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A structurally valid JPEG: SOI, APP0, a frame header of the given type and size,
+    /// a scan of `scan_len` filler bytes, EOI. Nothing here decodes pixels, so filler is
+    /// as good as real entropy-coded data.
+    fn synthetic(sof: u8, width: u16, height: u16, scan_len: usize) -> Vec<u8> {
+        let mut out = vec![0xFF, 0xD8];
+        out.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10]);
+        out.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        out.extend_from_slice(&[0xFF, 0xFF, sof, 0x00, 0x11, 8]);
+        out.extend_from_slice(&height.to_be_bytes());
+        out.extend_from_slice(&width.to_be_bytes());
+        out.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        out.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0]);
+        out.extend((0..scan_len).map(|i| (i % 251) as u8 & 0x7F));
+        out.extend_from_slice(&EOI);
+        out
+    }
+
+    fn card(sof: u8) -> Vec<u8> {
+        synthetic(sof, 2400, 1260, 64 * 1024)
+    }
+
+    #[test]
+    fn the_default_image_is_card_sized_small_and_never_a_card() {
+        assert_eq!(
+            dimensions(DEFAULT_IMAGE),
+            Ok((IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX))
+        );
+        assert!(DEFAULT_IMAGE.ends_with(&EOI));
+        assert!(
+            DEFAULT_IMAGE.len() <= 300 * 1024,
+            "keep assets/default.jpg under 300 KB: crawlers fetch it on every bad path"
+        );
+        assert_eq!(
+            validate_card(DEFAULT_IMAGE),
+            Err(JpegRejection::DefaultImage)
+        );
+    }
+
+    #[test]
+    fn a_real_encoder_card_that_is_not_the_default_passes() {
+        // Same encoder output with one entropy-coded byte changed: a different image.
+        let mut other = DEFAULT_IMAGE.to_vec();
+        let mid = other.len() / 2;
+        other[mid] = if other[mid] == 0x00 { 0x01 } else { 0x00 };
+        assert_eq!(validate_card(&other), Ok(()));
+    }
+
+    #[test]
+    fn baseline_extended_and_progressive_frames_are_measured() {
+        for sof in [0xC0, 0xC1, 0xC2] {
+            assert_eq!(validate_card(&card(sof)), Ok(()), "SOF {sof:02X}");
+        }
+        assert_eq!(dimensions(&synthetic(0xC2, 1, 65535, 0)), Ok((1, 65535)));
+    }
+
+    #[test]
+    fn other_frame_types_are_refused() {
+        for sof in [0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF] {
+            assert_eq!(
+                validate_card(&card(sof)),
+                Err(JpegRejection::UnsupportedFrame { marker: sof })
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_sizes_are_refused() {
+        for (w, h) in [(1200, 630), (2400, 1261), (1260, 2400), (0, 0)] {
+            assert_eq!(
+                validate_card(&synthetic(0xC0, w, h, 64 * 1024)),
+                Err(JpegRejection::WrongDimensions {
+                    width: w.into(),
+                    height: h.into()
+                })
+            );
+        }
+        assert_eq!(
+            validate_card(&card(0xC0)[..MIN_CARD_BYTES - 1]),
+            Err(JpegRejection::TooSmall {
+                len: MIN_CARD_BYTES - 1
+            })
+        );
+        let huge = synthetic(0xC0, 2400, 1260, MAX_CARD_BYTES);
+        assert_eq!(
+            validate_card(&huge),
+            Err(JpegRejection::TooLarge { len: huge.len() })
+        );
+    }
+
+    #[test]
+    fn non_jpegs_and_cut_off_jpegs_are_refused() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.resize(64 * 1024, 0);
+        assert_eq!(validate_card(&png), Err(JpegRejection::NotJpeg));
+        let cut = &DEFAULT_IMAGE[..DEFAULT_IMAGE.len() - 100];
+        assert_eq!(validate_card(cut), Err(JpegRejection::Truncated));
+        let mut no_frame = card(0xC0);
+        let sof_at = no_frame.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        no_frame[sof_at + 1] = 0xE1;
+        assert_eq!(validate_card(&no_frame), Err(JpegRejection::NoFrameHeader));
+    }
+
+    /// Deterministic xorshift, so a failure reproduces without a seed to report.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn truncated_mutated_and_random_input_never_panics() {
+        let sources = [DEFAULT_IMAGE.to_vec(), card(0xC2), synthetic(0xC0, 9, 9, 0)];
+        for source in &sources {
+            // Every prefix of the header region: the walker stops at the first scan.
+            let header_end = source.len().min(4096);
+            for end in 0..=header_end {
+                let _ = dimensions(&source[..end]);
+                let _ = validate_card(&source[..end]);
+            }
+            // Every header byte replaced by the values that steer the walker.
+            for at in 0..header_end.min(1024) {
+                for value in [0x00, 0x01, 0x02, 0xC0, 0xC2, 0xD0, 0xD8, 0xD9, 0xDA, 0xFF] {
+                    let mut mutated = source.clone();
+                    mutated[at] = value;
+                    let _ = dimensions(&mutated);
+                    let _ = validate_card(&mutated);
+                }
+            }
+        }
+        // Random buffers after a valid magic, heavy in FF so markers come often.
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let len = (xorshift(&mut state) % 96) as usize;
+            let mut buf = vec![0xFF, 0xD8, 0xFF];
+            buf.extend((0..len).map(|_| match xorshift(&mut state) % 4 {
+                0 => 0xFF,
+                _ => xorshift(&mut state) as u8,
+            }));
+            let _ = dimensions(&buf);
+        }
+    }
+}

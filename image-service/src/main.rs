@@ -1,0 +1,90 @@
+//! Starts the image service: on AWS Lambda when `AWS_LAMBDA_RUNTIME_API` is set,
+//! otherwise as a local server with graceful shutdown; or runs `prerender`.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use image_service::telemetry::{self, Metrics};
+use image_service::{Cli, Command, Config, ImageService, prerender};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    telemetry::init_tracing(on_lambda);
+    let cli = Cli::parse();
+    let config = Config::try_from(cli.service)?;
+    let addr = config.addr;
+    let concurrency = config.limits.concurrency;
+    // On Lambda the browser is launched here, during init, not on the first request.
+    let service = ImageService::start(config, Arc::new(Metrics::new(on_lambda))).await?;
+    match cli.command {
+        Some(Command::Prerender(args)) => {
+            let ids = match (&args.range, &args.ids_file) {
+                (Some(range), _) => image_service::config::id_range(range)?,
+                (None, Some(path)) if path.as_os_str() != "-" => {
+                    let file = std::fs::File::open(path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    prerender::read_ids(std::io::BufReader::new(file))
+                        .map_err(anyhow::Error::msg)?
+                }
+                _ => prerender::read_ids(std::io::stdin().lock()).map_err(anyhow::Error::msg)?,
+            };
+            let total = ids.len();
+            let show_progress = std::io::stderr().is_terminal();
+            let report =
+                prerender::prerender(service.cards(), ids, concurrency, show_progress).await;
+            service.shutdown().await;
+            println!(
+                "{total} ids: {} rendered, {} already stored, {} failed",
+                report.rendered,
+                report.skipped,
+                report.failed.len()
+            );
+            for (id, why) in &report.failed {
+                println!("  failed {id}: {why}");
+            }
+            anyhow::ensure!(
+                report.failed.is_empty(),
+                "{} ids failed",
+                report.failed.len()
+            );
+            Ok(())
+        }
+        None if on_lambda => {
+            let result = lambda_http::run(service.router()).await;
+            service.shutdown().await;
+            result.map_err(|e| anyhow::anyhow!(e))
+        }
+        None => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            tracing::info!(
+                "image service listening on http://{}",
+                listener.local_addr()?
+            );
+            let served = axum::serve(listener, service.router())
+                .with_graceful_shutdown(shutdown_signal())
+                .await;
+            service.shutdown().await;
+            Ok(served?)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}

@@ -1,0 +1,311 @@
+//! HTTP: raw path -> what it names -> response with the cache policy of its kind.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use shared_ids::{CURRENT_DESIGN, IMAGE_CONTENT_TYPE, ImagePath};
+use tower_http::trace::TraceLayer;
+use tracing::Instrument;
+
+use crate::DEFAULT_IMAGE;
+use crate::cache_policy::{CACHE_STATUS_HEADER, CacheStatus};
+use crate::render::{CardOutcome, Cards};
+use crate::storage::{StorageKey, StoredImage};
+use crate::telemetry::Metrics;
+
+/// Seconds an overloaded client is asked to wait: a render takes well under a second,
+/// so the queue has moved on by then.
+const RETRY_AFTER_SECS: &str = "2";
+
+static DEFAULT: LazyLock<StoredImage> =
+    LazyLock::new(|| StoredImage::from_jpeg(Bytes::from_static(DEFAULT_IMAGE)));
+
+/// What the router needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub cards: Cards,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The image service's routes. Everything that is not `/healthz` or `/robots.txt` goes
+/// through [`image`], which classifies the raw path itself.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/robots.txt", get(robots_txt))
+        .fallback(image)
+        .with_state(state)
+        .layer(
+            // The route template only: raw paths are attacker-chosen and unbounded.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("image", MatchedPath::as_str);
+                tracing::info_span!("request", method = %req.method(), route)
+            }),
+        )
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    axum::Json(state.metrics.counts())
+}
+
+/// Twitterbot obeys robots.txt for image URLs too: allow everything.
+async fn robots_txt() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nAllow: /\n",
+    )
+}
+
+async fn image(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+            "only GET and HEAD",
+        )
+            .into_response();
+    }
+    let started = Instant::now();
+    let mut timing = ServerTiming::default();
+    // The query string is ignored: it is never part of what names an image.
+    let (status, image) = match ImagePath::parse(uri.path()) {
+        ImagePath::Default | ImagePath::Other => {
+            state.metrics.default_image();
+            (CacheStatus::Default, Some(DEFAULT.clone()))
+        }
+        ImagePath::Card { design, id } => {
+            // An honoured earlier design gets today's card, stored under today's key.
+            let key = StorageKey::new(CURRENT_DESIGN, id);
+            let span = tracing::info_span!("card", %id, %design);
+            let (outcome, storage_time) = state.cards.card(key).instrument(span).await;
+            timing.storage = Some(storage_time);
+            match outcome {
+                CardOutcome::Hit(image) => (CacheStatus::Hit, Some(image)),
+                CardOutcome::Rendered(rendered) => {
+                    timing.queue = Some(rendered.queued);
+                    timing.render = Some(rendered.rendering);
+                    (CacheStatus::Miss, Some(rendered.image))
+                }
+                CardOutcome::Failed(_) => (CacheStatus::Fallback, Some(DEFAULT.clone())),
+                CardOutcome::Overloaded => (CacheStatus::Overloaded, None),
+            }
+        }
+    };
+    timing.total = Some(started.elapsed());
+    let mut response = match image {
+        Some(image) => image_response(&method, &headers, &image),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
+            "busy rendering; retry shortly",
+        )
+            .into_response(),
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(status.policy().cache_control()),
+    );
+    response_headers.insert(
+        CACHE_STATUS_HEADER,
+        HeaderValue::from_static(status.as_str()),
+    );
+    response_headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&timing.to_string()) {
+        response_headers.insert("server-timing", value);
+    }
+    response
+}
+
+/// A JPEG response honouring `If-None-Match` and a single `Range`.
+fn image_response(method: &Method, request: &HeaderMap, image: &StoredImage) -> Response {
+    let etag =
+        HeaderValue::from_str(&image.etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    let not_modified = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/") == image.etag
+        });
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let len = image.bytes.len();
+    let (status, body, content_range) =
+        match request.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+            None => (StatusCode::OK, image.bytes.clone(), None),
+            Some(range) => match byte_range(range, len) {
+                ByteRange::Whole => (StatusCode::OK, image.bytes.clone(), None),
+                ByteRange::Part(start, end) => (
+                    StatusCode::PARTIAL_CONTENT,
+                    image.bytes.slice(start..=end),
+                    Some(format!("bytes {start}-{end}/{len}")),
+                ),
+                ByteRange::Unsatisfiable => (
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    Bytes::new(),
+                    Some(format!("bytes */{len}")),
+                ),
+            },
+        };
+    let content_length = body.len();
+    let mut response = Response::new(if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(body)
+    });
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(IMAGE_CONTENT_TYPE),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(content_length));
+    headers.insert(header::ETAG, etag);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(range) = content_range.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        headers.insert(header::CONTENT_RANGE, range);
+    }
+    response
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ByteRange {
+    /// No usable range (absent, malformed or several): the whole image, as RFC 9110
+    /// allows a server to answer any range request.
+    Whole,
+    Part(usize, usize),
+    Unsatisfiable,
+}
+
+/// Parses a single `bytes=` range against a body of `len` bytes (RFC 9110 §14.1.2).
+fn byte_range(raw: &str, len: usize) -> ByteRange {
+    let Some(spec) = raw.trim().strip_prefix("bytes=") else {
+        return ByteRange::Whole;
+    };
+    if spec.contains(',') {
+        return ByteRange::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return ByteRange::Whole;
+    };
+    let parse = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<usize>().ok())
+            .flatten()
+    };
+    match (first, last) {
+        ("", suffix) => match parse(suffix) {
+            Some(0) => ByteRange::Unsatisfiable,
+            Some(n) if len > 0 => ByteRange::Part(len.saturating_sub(n), len - 1),
+            Some(_) => ByteRange::Unsatisfiable,
+            None => ByteRange::Whole,
+        },
+        (first, last) => match (
+            parse(first),
+            if last.is_empty() {
+                Some(None)
+            } else {
+                parse(last).map(Some)
+            },
+        ) {
+            (Some(start), Some(end)) => {
+                let end = end.unwrap_or(usize::MAX).min(len.saturating_sub(1));
+                if start >= len {
+                    ByteRange::Unsatisfiable
+                } else if end < start {
+                    ByteRange::Whole
+                } else {
+                    ByteRange::Part(start, end)
+                }
+            }
+            _ => ByteRange::Whole,
+        },
+    }
+}
+
+/// The `Server-Timing` header: where the time of a request went.
+#[derive(Debug, Default)]
+struct ServerTiming {
+    storage: Option<Duration>,
+    queue: Option<Duration>,
+    render: Option<Duration>,
+    total: Option<Duration>,
+}
+
+impl std::fmt::Display for ServerTiming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        for (name, value) in [
+            ("storage", self.storage),
+            ("queue", self.queue),
+            ("render", self.render),
+            ("total", self.total),
+        ] {
+            if let Some(d) = value {
+                if !out.is_empty() {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{name};dur={:.1}", d.as_secs_f64() * 1000.0);
+            }
+        }
+        f.write_str(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(byte_range("bytes=0-524288", 1000), ByteRange::Part(0, 999));
+        assert_eq!(byte_range("bytes=0-99", 1000), ByteRange::Part(0, 99));
+        assert_eq!(byte_range("bytes=100-", 1000), ByteRange::Part(100, 999));
+        assert_eq!(byte_range("bytes=-100", 1000), ByteRange::Part(900, 999));
+        assert_eq!(byte_range("bytes=-5000", 1000), ByteRange::Part(0, 999));
+        assert_eq!(byte_range("bytes=1000-", 1000), ByteRange::Unsatisfiable);
+        assert_eq!(byte_range("bytes=-0", 1000), ByteRange::Unsatisfiable);
+        assert_eq!(byte_range("bytes=5-4", 1000), ByteRange::Whole);
+        assert_eq!(byte_range("bytes=0-1,5-6", 1000), ByteRange::Whole);
+        assert_eq!(byte_range("items=0-1", 1000), ByteRange::Whole);
+        assert_eq!(byte_range("bytes=a-b", 1000), ByteRange::Whole);
+        assert_eq!(byte_range("bytes=+1-2", 1000), ByteRange::Whole);
+        assert_eq!(
+            byte_range("bytes=99999999999999999999999-", 1000),
+            ByteRange::Whole
+        );
+    }
+
+    #[test]
+    fn server_timing_lists_what_was_measured() {
+        let timing = ServerTiming {
+            storage: Some(Duration::from_micros(1500)),
+            total: Some(Duration::from_millis(3)),
+            ..ServerTiming::default()
+        };
+        assert_eq!(timing.to_string(), "storage;dur=1.5, total;dur=3.0");
+    }
+}
