@@ -263,13 +263,17 @@ impl Chromium {
     }
 
     /// Replaces a dead or hung browser; `seen` is the generation the caller found
-    /// broken, so that concurrent callers relaunch it once, not once each.
-    async fn relaunch_if(&self, seen: u64) -> Result<(), RenderError> {
+    /// broken, so that concurrent callers relaunch it once, not once each. Returns
+    /// whether a relaunch happened (here or concurrently).
+    async fn relaunch_if(&self, seen: u64) -> Result<bool, RenderError> {
         let mut guard = self.instance.lock().await;
-        if let Some(current) = guard.as_mut()
-            && (current.generation != seen || Self::healthy(current).await)
-        {
-            return Ok(());
+        if let Some(current) = guard.as_mut() {
+            if current.generation != seen {
+                return Ok(true);
+            }
+            if Self::healthy(current).await {
+                return Ok(false);
+            }
         }
         if let Some(mut old) = guard.take() {
             tracing::warn!(
@@ -281,71 +285,80 @@ impl Chromium {
         self.idle.lock().expect("idle pool lock").clear();
         *guard = Some(self.start_instance().await?);
         self.metrics.browser_relaunched();
-        Ok(())
+        Ok(true)
     }
 
-    /// A page of the current browser: an idle pooled one, or a new one.
+    /// A page of the current browser: an idle pooled one, or a new one. A browser that
+    /// was killed or crashed since the last render is noticed and replaced here, before
+    /// any of its pages is used.
     async fn checkout(&self) -> Result<PooledPage, RenderError> {
-        let current = self.generation.load(Ordering::Acquire);
-        loop {
-            let pooled = self.idle.lock().expect("idle pool lock").pop();
-            match pooled {
-                Some(p) if p.generation == current => return Ok(p),
-                Some(stale) => drop(stale),
-                None => break,
-            }
-        }
         let mut guard = self.instance.lock().await;
-        let dead = match guard.as_mut() {
-            Some(instance) => {
-                !instance.connected.load(Ordering::Acquire)
-                    || !matches!(instance.browser.try_wait(), Ok(None))
-            }
-            None => true,
-        };
-        if dead {
+        let alive = guard.as_mut().is_some_and(|instance| {
+            instance.connected.load(Ordering::Acquire)
+                && matches!(instance.browser.try_wait(), Ok(None))
+        });
+        if !alive {
+            let seen = guard.as_ref().map_or(0, |instance| instance.generation);
             drop(guard);
-            self.relaunch_if(current).await?;
+            self.relaunch_if(seen).await?;
             guard = self.instance.lock().await;
         }
         let instance = guard
             .as_mut()
             .ok_or_else(|| RenderError::Launch("no browser".into()))?;
+        let generation = instance.generation;
+        loop {
+            let pooled = self.idle.lock().expect("idle pool lock").pop();
+            match pooled {
+                Some(p) if p.generation == generation => return Ok(p),
+                Some(stale) => drop(stale),
+                None => break,
+            }
+        }
         let page = instance
             .browser
             .new_page("about:blank")
             .await
             .map_err(|e| RenderError::Browser(e.to_string()))?;
-        Ok(PooledPage {
-            page,
-            generation: instance.generation,
-        })
+        Ok(PooledPage { page, generation })
     }
 
-    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG.
+    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG within
+    /// `timeout`.
     ///
-    /// The caller bounds the time; on any failure the page is discarded and the
-    /// browser checked, and relaunched if it is dead or hung.
+    /// On any failure the page is discarded and the browser checked, and relaunched if
+    /// it is dead or hung; a render whose browser died under it gets one more try on
+    /// the replacement, so a crash costs a crawler time, not a card.
     pub async fn screenshot(&self, path: &str, timeout: Duration) -> Result<Bytes, RenderError> {
-        let pooled = self.checkout().await?;
         let url = format!("{}{path}", self.origin.base);
-        match tokio::time::timeout(timeout, self.capture(&pooled.page, &url)).await {
-            Ok(Ok(jpeg)) => {
-                self.idle.lock().expect("idle pool lock").push(pooled);
-                Ok(jpeg)
-            }
-            failed => {
-                let generation = pooled.generation;
-                // Closing a hung page can hang too; the relaunch below cleans up anyway.
-                let _ = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, pooled.page.close()).await;
-                if let Err(error) = self.relaunch_if(generation).await {
-                    tracing::error!(%error, "chromium relaunch failed");
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut retried = false;
+        loop {
+            let pooled = tokio::time::timeout_at(deadline, self.checkout())
+                .await
+                .map_err(|_| RenderError::Timeout(timeout))??;
+            let attempt = tokio::time::timeout_at(deadline, self.capture(&pooled.page, &url)).await;
+            let error = match attempt {
+                Ok(Ok(jpeg)) => {
+                    self.idle.lock().expect("idle pool lock").push(pooled);
+                    return Ok(jpeg);
                 }
-                match failed {
-                    Ok(Err(error)) => Err(error),
-                    _ => Err(RenderError::Timeout(timeout)),
-                }
+                Ok(Err(error)) => error,
+                Err(_) => RenderError::Timeout(timeout),
+            };
+            let generation = pooled.generation;
+            // Closing a hung page can hang too; a relaunch cleans up anyway.
+            let _ = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, pooled.page.close()).await;
+            let relaunched = self.relaunch_if(generation).await.unwrap_or_else(|error| {
+                tracing::error!(%error, "chromium relaunch failed");
+                false
+            });
+            let time_left = deadline > tokio::time::Instant::now();
+            if relaunched && !retried && time_left && !matches!(error, RenderError::Timeout(_)) {
+                retried = true;
+                continue;
             }
+            return Err(error);
         }
     }
 

@@ -1,1 +1,178 @@
-//! End-to-end suites of ogshot; filled by the end-to-end issue.
+//! ogshot started in-process for the end-to-end suite and the benchmark: the main site,
+//! the image service (with its own in-process render site and a warm Debian Chromium)
+//! and an in-process S3-protocol server (s3s-fs, SigV4 checked), each on port 0 and
+//! spoken to over real HTTP.
+//!
+//! Nothing here is a stand-in: the routers are the apps' own, the browser is the real
+//! one, and storage goes through aws-sdk-s3 to a real S3 server.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use image_service::render::RenderLimits;
+use image_service::storage::Storage;
+use image_service::telemetry::Metrics;
+use image_service::test_s3::{self, TestS3};
+use image_service::{Config as ImageConfig, ImageService, RenderTarget};
+use tokio::task::JoinHandle;
+
+/// Where the tests expect Debian's Chromium.
+pub const CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+/// Fails (never skips) when Chromium is missing, saying how to install it.
+pub fn require_chromium() {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "Chromium is missing at {CHROMIUM}: install it with \
+         `sudo apt-get install -y chromium fonts-noto-color-emoji fonts-noto-cjk` \
+         (scripts/test does this on a fresh machine)"
+    );
+}
+
+/// Logs for a test run, only when `TEST_LOG` is set.
+pub fn init_test_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                std::env::var("TEST_LOG").unwrap_or_default(),
+            ))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// How to start the system; the defaults are the production-like ones.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub limits: Option<RenderLimits>,
+    pub render_target: Option<RenderTarget>,
+}
+
+/// All of ogshot, running.
+#[derive(Debug)]
+pub struct System {
+    /// e.g. `http://127.0.0.1:41234`
+    pub main_site: String,
+    /// e.g. `http://127.0.0.1:41235`
+    pub image_service: String,
+    pub service: ImageService,
+    pub s3: TestS3,
+    servers: Vec<JoinHandle<()>>,
+    _dirs: tempfile::TempDir,
+}
+
+async fn serve(router: axum::Router) -> (SocketAddr, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (addr, task)
+}
+
+impl System {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        require_chromium();
+        init_test_logs();
+        let dirs = tempfile::tempdir().expect("a temporary directory");
+        let s3 = test_s3::start(dirs.path().join("s3")).await;
+        let storage: Arc<dyn Storage> = Arc::new(s3.storage());
+        let mut config = ImageConfig::local_defaults();
+        if let Some(limits) = options.limits {
+            config.limits = limits;
+        }
+        if let Some(target) = options.render_target {
+            config.render_target = target;
+        }
+        let service =
+            ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
+                .await
+                .expect("the image service starts");
+        let (image_addr, image_task) = serve(service.router()).await;
+        let image_service = format!("http://{image_addr}");
+
+        // The main site's public URL must be known before it listens: bind first.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let main_addr = listener.local_addr().expect("a bound address");
+        let main_config = main_site::Config::try_from(main_site::Args {
+            addr: main_addr,
+            public_url: format!("http://{main_addr}"),
+            image_base_url: image_service.clone(),
+            site_name: "ogshot".into(),
+        })
+        .expect("a valid main-site configuration");
+        let main_router = main_site::router(main_config);
+        let main_task = tokio::spawn(async move {
+            let _ = axum::serve(listener, main_router).await;
+        });
+        Self {
+            main_site: format!("http://{main_addr}"),
+            image_service,
+            service,
+            s3,
+            servers: vec![image_task, main_task],
+            _dirs: dirs,
+        }
+    }
+
+    /// The keys stored in the bucket, sorted.
+    pub async fn stored_keys(&self) -> Vec<String> {
+        let listed = self
+            .s3
+            .client()
+            .list_objects_v2()
+            .bucket(&self.s3.bucket)
+            .send()
+            .await
+            .expect("the bucket lists");
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Stops the servers and the browser.
+    pub async fn stop(mut self) {
+        for task in &self.servers {
+            task.abort();
+        }
+        self.s3.stop().await;
+        self.service.shutdown().await;
+    }
+}
+
+/// A plain-http client that neither follows redirects nor pools connections across
+/// tests; redirects must be seen, not followed.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client")
+}
+
+/// A decoded JPEG's size and pixel variance (0 for a blank image).
+pub fn inspect_jpeg(jpeg: &[u8]) -> (u16, u16, f64) {
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    let pixels = decoder.decode().expect("a decodable JPEG");
+    let info = decoder.info().expect("JPEG info");
+    let n = pixels.len() as f64;
+    let mean = pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / n;
+    let variance = pixels
+        .iter()
+        .map(|&p| (f64::from(p) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    (info.width, info.height, variance)
+}

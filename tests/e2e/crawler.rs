@@ -1,0 +1,138 @@
+//! What a social crawler sees: the share page, its og:image, and the image itself.
+
+use e2e::{System, http_client, inspect_jpeg};
+use reqwest::header;
+use scraper::{Html, Selector};
+
+/// User agents of the crawlers that matter, as they send them.
+const CRAWLERS: [&str; 5] = [
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Twitterbot/1.0",
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+];
+
+/// Reads the page the way a crawler does: the `og:image` meta tags.
+fn og_images(html: &str) -> Vec<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(r#"meta[property="og:image"]"#).expect("a selector");
+    document
+        .select(&selector)
+        .filter_map(|m| m.value().attr("content").map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_crawler_gets_the_same_real_card() {
+    let system = System::start().await;
+    let client = http_client();
+    let mut seen: Option<bytes::Bytes> = None;
+    for agent in CRAWLERS {
+        let page = client
+            .get(format!("{}/?social=12-34-10", system.main_site))
+            .header(header::USER_AGENT, agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{agent}");
+        assert!(page.headers().get(header::VARY).is_none_or(|v| {
+            !v.to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("user-agent")
+        }));
+        let images = og_images(&page.text().await.unwrap());
+        assert_eq!(
+            images,
+            [format!("{}/v1/12-34-10.jpg", system.image_service)],
+            "{agent}"
+        );
+
+        let image = client
+            .get(&images[0])
+            .header(header::USER_AGENT, agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(image.status(), 200, "{agent}");
+        assert_eq!(image.headers()[header::CONTENT_TYPE], "image/jpeg");
+        assert!(
+            image.headers().get(header::VARY).is_none(),
+            "no cloaking by user agent"
+        );
+        let jpeg = image.bytes().await.unwrap();
+        let (width, height, variance) = inspect_jpeg(&jpeg);
+        assert_eq!((width, height), (2400, 1260), "{agent}");
+        assert!(variance > 100.0, "{agent}: a real card, not a blank image");
+        if let Some(first) = &seen {
+            assert_eq!(first, &jpeg, "{agent} got different bytes");
+        }
+        seen = Some(jpeg);
+    }
+    let counts = system.service.metrics().counts();
+    assert_eq!(counts.renders, 1, "rendered once, then served from storage");
+    assert_eq!(counts.hits, CRAWLERS.len() as u64 - 1);
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_range_request_is_answered_with_the_right_bytes() {
+    let system = System::start().await;
+    let client = http_client();
+    let url = format!("{}/v1/07-01-42.jpg", system.image_service);
+    let whole = client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let ranged = client
+        .get(&url)
+        .header(header::RANGE, "bytes=0-524288")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    let last = whole.len().min(524_289) - 1;
+    assert_eq!(
+        ranged.headers()[header::CONTENT_RANGE].to_str().unwrap(),
+        format!("bytes 0-{last}/{}", whole.len())
+    );
+    assert_eq!(ranged.bytes().await.unwrap(), whole.slice(0..=last));
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_share_links_point_crawlers_at_the_default_image() {
+    let system = System::start().await;
+    let client = http_client();
+    for query in [
+        "social=%3Cscript%3E",
+        "social=12-34-10%0A",
+        "social=12-34-10&social=12-34-11",
+        "x=1",
+    ] {
+        let page = client
+            .get(format!("{}/?{query}", system.main_site))
+            .header(header::USER_AGENT, CRAWLERS[0])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let images = og_images(&page.text().await.unwrap());
+        assert_eq!(
+            images,
+            [format!("{}/default.jpg", system.image_service)],
+            "{query}"
+        );
+        let image = client.get(&images[0]).send().await.unwrap();
+        assert_eq!(image.headers()["x-ogshot-cache"], "default");
+        assert_eq!(inspect_jpeg(&image.bytes().await.unwrap()).0, 2400);
+    }
+    assert_eq!(system.service.metrics().counts().renders, 0);
+    assert!(system.stored_keys().await.is_empty());
+    system.stop().await;
+}

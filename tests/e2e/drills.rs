@@ -1,0 +1,157 @@
+//! Failure drills: each outcome is the one the cache-policy table promises.
+
+use std::time::Duration;
+
+use e2e::{Options, System, http_client, inspect_jpeg};
+use image_service::RenderTarget;
+use image_service::config::Config as ImageConfig;
+use render_site::{RenderSiteConfig, RenderToken};
+use reqwest::header;
+
+async fn get(url: &str) -> reqwest::Response {
+    http_client()
+        .get(url)
+        .send()
+        .await
+        .expect("the service answers")
+}
+
+fn max_age(response: &reqwest::Response) -> u64 {
+    let cache_control = response.headers()[header::CACHE_CONTROL].to_str().unwrap();
+    cache_control
+        .split(", ")
+        .find_map(|d| d.strip_prefix("max-age="))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no max-age in {cache_control}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_back() {
+    // A port that refuses connections now and serves the render site later.
+    let parked = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = parked.local_addr().unwrap();
+    drop(parked);
+    let token = RenderToken::generate();
+    let mut limits = ImageConfig::local_defaults().limits;
+    limits.render_timeout = Duration::from_secs(3);
+    let system = System::start_with(Options {
+        limits: Some(limits),
+        render_target: Some(RenderTarget::Remote {
+            base: shared_ids::BaseUrl::parse(&format!("http://{addr}")).unwrap(),
+            token: token.clone(),
+        }),
+    })
+    .await;
+    let url = format!("{}/v1/55-44-33.jpg", system.image_service);
+
+    let down = get(&url).await;
+    assert_eq!(down.status(), 200);
+    assert_eq!(down.headers()["x-ogshot-cache"], "fallback");
+    assert!(
+        max_age(&down) <= 300,
+        "a fallback must not be cached for long"
+    );
+    assert_eq!(down.bytes().await.unwrap(), image_service::DEFAULT_IMAGE);
+    assert!(
+        system.stored_keys().await.is_empty(),
+        "a fallback is never stored"
+    );
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let site = render_site::router(RenderSiteConfig::in_process(token));
+    let site_task = tokio::spawn(async move {
+        let _ = axum::serve(listener, site).await;
+    });
+    let back = get(&url).await;
+    assert_eq!(back.headers()["x-ogshot-cache"], "miss");
+    assert_eq!(max_age(&back), 31_536_000);
+    let (w, h, variance) = inspect_jpeg(&back.bytes().await.unwrap());
+    assert_eq!((w, h), (2400, 1260));
+    assert!(variance > 100.0);
+    assert_eq!(system.stored_keys().await, ["v1/55-44-33.jpg"]);
+    site_task.abort();
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_killed_between_requests_is_relaunched() {
+    let system = System::start().await;
+    assert_eq!(
+        get(&format!("{}/v1/01-01-01.jpg", system.image_service))
+            .await
+            .headers()["x-ogshot-cache"],
+        "miss"
+    );
+    system.service.chromium().kill_for_drill().await;
+    let after = get(&format!("{}/v1/01-01-02.jpg", system.image_service)).await;
+    assert_eq!(
+        after.headers()["x-ogshot-cache"],
+        "miss",
+        "rendered by a relaunched browser"
+    );
+    assert_eq!(inspect_jpeg(&after.bytes().await.unwrap()).0, 2400);
+    assert!(system.service.metrics().counts().browser_relaunches >= 1);
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_down_still_serves_the_card() {
+    let mut system = System::start().await;
+    system.s3.stop().await;
+    let response = get(&format!("{}/v1/02-02-02.jpg", system.image_service)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-ogshot-cache"], "miss");
+    let (w, h, variance) = inspect_jpeg(&response.bytes().await.unwrap());
+    assert_eq!((w, h), (2400, 1260));
+    assert!(variance > 100.0);
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_concurrent_requests_for_a_new_id_render_it_once() {
+    let system = System::start().await;
+    let url = format!("{}/v1/77-77-77.jpg", system.image_service);
+    let client = http_client();
+    let responses = futures::future::join_all((0..100).map(|_| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let response = client.get(&url).send().await.unwrap();
+            (response.status(), response.bytes().await.unwrap())
+        }
+    }))
+    .await;
+    let first = &responses[0].1;
+    for (status, body) in &responses {
+        assert_eq!(*status, 200);
+        assert_eq!(body, first, "every request gets the same card");
+    }
+    assert_eq!(system.service.metrics().counts().renders, 1);
+    assert_eq!(system.stored_keys().await, ["v1/77-77-77.jpg"]);
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bucket_holds_exactly_the_rendered_cards() {
+    let system = System::start().await;
+    let base = &system.image_service;
+    for path in [
+        "/v1/10-20-30.jpg",
+        "/v1/10-20-30.jpg?cache-buster=1",
+        "/v1/40-50-60.jpg",
+        "/v1/10-20-30.JPG",
+        "/v0/10-20-31.jpg",
+        "/v1/%31%30-20-32.jpg",
+        "/10-20-33.jpg",
+        "/default.jpg",
+        "/v1/99-99-99.jpg",
+    ] {
+        assert_eq!(get(&format!("{base}{path}")).await.status(), 200, "{path}");
+    }
+    assert_eq!(
+        system.stored_keys().await,
+        ["v1/10-20-30.jpg", "v1/40-50-60.jpg", "v1/99-99-99.jpg"]
+    );
+    assert_eq!(system.service.metrics().counts().renders, 3);
+    system.stop().await;
+}

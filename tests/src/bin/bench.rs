@@ -1,0 +1,2 @@
+//! The ogshot benchmark (filled by the end-to-end issue).
+fn main() {}
