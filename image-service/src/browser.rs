@@ -44,7 +44,7 @@ pub const INSTALL_HINT: &str =
 /// The throttling ones keep pooled pages that are not in front rendering at full
 /// speed. `font-render-hinting=none` and `force-color-profile=srgb` make glyphs and
 /// colours the same on every host, so one card never looks two ways.
-const CHROMIUM_ARGS: &[&str] = &[
+pub const CHROMIUM_ARGS: &[&str] = &[
     "headless",
     "disable-gpu",
     "disable-quic",
@@ -94,6 +94,50 @@ pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
                 CHROMIUM_NAMES.join(", ")
             ))
         })
+}
+
+/// The launch configuration of every ogshot browser: the card viewport at device
+/// scale 2, [`CHROMIUM_ARGS`] plus `extra_args`, and its own profile directory.
+pub fn browser_config(
+    executable: &Path,
+    profile: &Path,
+    extra_args: &[String],
+) -> Result<BrowserConfig, String> {
+    BrowserConfig::builder()
+        .chrome_executable(executable)
+        .disable_default_args()
+        .no_sandbox()
+        .user_data_dir(profile)
+        .args(CHROMIUM_ARGS.iter().copied())
+        .args(extra_args.iter().map(String::as_str))
+        .viewport(Viewport {
+            width: CARD_WIDTH_CSS,
+            height: CARD_HEIGHT_CSS,
+            device_scale_factor: Some(f64::from(DEVICE_SCALE)),
+            emulating_mobile: false,
+            is_landscape: true,
+            has_touch: false,
+        })
+        .build()
+}
+
+/// The screenshot every card is captured with.
+pub fn capture_params(jpeg_quality: u8) -> CaptureScreenshotParams {
+    CaptureScreenshotParams::builder()
+        .format(CaptureScreenshotFormat::Jpeg)
+        .quality(i64::from(jpeg_quality))
+        .from_surface(true)
+        .capture_beyond_viewport(false)
+        .optimize_for_speed(true)
+        .build()
+}
+
+/// Decodes the base64 image data of a CDP screenshot.
+pub fn screenshot_bytes(data: &impl AsRef<str>) -> Result<Bytes, RenderError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(data.as_ref())
+        .map(Bytes::from)
+        .map_err(|e| RenderError::Browser(format!("screenshot is not base64: {e}")))
 }
 
 /// What the browser renders and how.
@@ -192,23 +236,12 @@ impl Chromium {
             .prefix("ogshot-chromium-")
             .tempdir()
             .map_err(|e| RenderError::Launch(format!("cannot create a profile directory: {e}")))?;
-        let config = BrowserConfig::builder()
-            .chrome_executable(&self.options.executable)
-            .disable_default_args()
-            .no_sandbox()
-            .user_data_dir(profile.path())
-            .args(CHROMIUM_ARGS.iter().copied())
-            .args(self.options.extra_args.iter().map(String::as_str))
-            .viewport(Viewport {
-                width: CARD_WIDTH_CSS,
-                height: CARD_HEIGHT_CSS,
-                device_scale_factor: Some(f64::from(DEVICE_SCALE)),
-                emulating_mobile: false,
-                is_landscape: true,
-                has_touch: false,
-            })
-            .build()
-            .map_err(RenderError::Launch)?;
+        let config = browser_config(
+            &self.options.executable,
+            profile.path(),
+            &self.options.extra_args,
+        )
+        .map_err(RenderError::Launch)?;
         let (browser, mut handler) = Browser::launch(config)
             .await
             .map_err(|e| RenderError::Launch(e.to_string()))?;
@@ -380,23 +413,13 @@ impl Chromium {
         if ready.value() != Some(&serde_json::Value::Bool(true)) {
             return Err(RenderError::NotACard);
         }
-        let shot = CaptureScreenshotParams::builder()
-            .format(CaptureScreenshotFormat::Jpeg)
-            .quality(i64::from(self.options.jpeg_quality))
-            .from_surface(true)
-            .capture_beyond_viewport(false)
-            .optimize_for_speed(true)
-            .build();
         let data = page
-            .execute(shot)
+            .execute(capture_params(self.options.jpeg_quality))
             .await
             .map_err(|e| RenderError::Browser(e.to_string()))?
             .result
             .data;
-        let jpeg = base64::engine::general_purpose::STANDARD
-            .decode(AsRef::<str>::as_ref(&data))
-            .map_err(|e| RenderError::Browser(format!("screenshot is not base64: {e}")))?;
-        Ok(Bytes::from(jpeg))
+        screenshot_bytes(&data)
     }
 
     /// Kills the browser process (a drill for tests and the benchmark: the next render

@@ -151,3 +151,6 @@ fn render_origin(base: String, token: &render_site::RenderToken) -> RenderOrigin
         cookie_value: token.cookie_value().to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;

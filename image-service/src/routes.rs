@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -71,6 +71,7 @@ async fn image(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
+    extensions: Extensions,
     headers: HeaderMap,
 ) -> Response {
     if method != Method::GET && method != Method::HEAD {
@@ -84,7 +85,7 @@ async fn image(
     let started = Instant::now();
     let mut timing = ServerTiming::default();
     // The query string is ignored: it is never part of what names an image.
-    let (status, image) = match ImagePath::parse(uri.path()) {
+    let (status, image) = match ImagePath::parse(raw_path(&uri, &extensions)) {
         ImagePath::Default | ImagePath::Other => {
             state.metrics.default_image();
             (CacheStatus::Default, Some(DEFAULT.clone()))
@@ -134,6 +135,17 @@ async fn image(
         response_headers.insert("server-timing", value);
     }
     response
+}
+
+/// The path exactly as the client sent it. On Lambda, lambda_http rebuilds the URI
+/// with a WHATWG URL parser, which removes dot segments and turns `\` into `/`, so
+/// `/v1/./12-34-10.jpg` would name a card there; it keeps the event's raw path in an
+/// extension, and that is what is matched.
+fn raw_path<'a>(uri: &'a Uri, extensions: &'a Extensions) -> &'a str {
+    match lambda_http::RequestExt::raw_http_path(extensions) {
+        "" => uri.path(),
+        raw => raw,
+    }
 }
 
 /// A JPEG response honouring `If-None-Match` and a single `Range`.

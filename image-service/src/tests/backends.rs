@@ -1,0 +1,212 @@
+//! The core behaviour, written once and run on both storage backends: a local directory
+//! and the S3 protocol. A backend that differs in anything a client can notice fails here.
+
+use futures::future::join_all;
+
+use super::paths::{assert_default_or_4xx, invalid_paths, raw_request};
+use super::support::{
+    Backend, Harness, RenderSite, Setup, SiteMode, assert_real_card, max_age, send_raw,
+};
+use crate::DEFAULT_IMAGE;
+
+const CARD: &str = "/v1/12-34-10.jpg";
+const KEY: &str = "v1/12-34-10.jpg";
+
+/// Long enough for an honest render on a busy 2-core machine (other tests render at the
+/// same time), so that only the hanging render site times out.
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod local {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::Backend::Local).await;
+                }
+            )*
+        }
+        mod s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::Backend::S3).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    the_first_get_renders_and_stores_and_the_second_is_served_from_storage,
+    a_hundred_concurrent_gets_of_a_new_id_render_and_store_once,
+    invalid_paths_get_the_default_image_and_write_nothing,
+    a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores_nothing,
+);
+
+async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(backend: Backend) {
+    let h = Harness::start(backend).await;
+
+    let first = h.get(CARD).await;
+    let card = first.assert_card("first GET").to_vec();
+    assert_eq!(first.cache_status(), Some("miss"));
+    assert_real_card(&card);
+    let timing = first
+        .header("server-timing")
+        .expect("a Server-Timing header");
+    for metric in ["storage;dur=", "render;dur=", "total;dur="] {
+        assert!(timing.contains(metric), "{metric} missing from {timing:?}");
+    }
+    assert_eq!(
+        first.header("content-length"),
+        Some(card.len().to_string().as_str())
+    );
+    assert_eq!(h.counts().renders, 1);
+    assert_eq!(h.store.keys().await, [KEY]);
+    assert_eq!(h.store.stored_card(KEY).await, card, "stored as served");
+
+    let second = h.get(CARD).await;
+    assert_eq!(second.assert_card("second GET"), card);
+    assert_eq!(second.cache_status(), Some("hit"));
+    assert!(second.header("server-timing").is_some());
+    let counts = h.counts();
+    assert_eq!((counts.renders, counts.hits), (1, 1), "no second render");
+
+    let etag = second.header("etag").expect("an ETag").to_owned();
+    let revalidated = h.send("GET", CARD, &[("If-None-Match", &etag)]).await;
+    assert_eq!(revalidated.status, 304);
+    assert!(revalidated.body.is_empty());
+    assert_eq!(revalidated.header("etag"), Some(etag.as_str()));
+    assert_eq!(revalidated.cache_control(), second.cache_control());
+
+    // What a crawler fetching the first half megabyte gets: exactly those bytes.
+    let head_of_card = h.send("GET", CARD, &[("Range", "bytes=0-524288")]).await;
+    let last = card.len().min(524_289) - 1;
+    assert_eq!(head_of_card.status, 206);
+    assert_eq!(
+        head_of_card.header("content-range"),
+        Some(format!("bytes 0-{last}/{}", card.len()).as_str())
+    );
+    assert_eq!(head_of_card.body, card[..=last]);
+    let middle = h.send("GET", CARD, &[("Range", "bytes=100-199")]).await;
+    assert_eq!(middle.status, 206);
+    assert_eq!(middle.body, card[100..200]);
+    let beyond = h
+        .send("GET", CARD, &[("Range", &format!("bytes={}-", card.len()))])
+        .await;
+    assert_eq!(beyond.status, 416);
+    assert_eq!(
+        beyond.header("content-range"),
+        Some(format!("bytes */{}", card.len()).as_str())
+    );
+
+    let head = h.send("HEAD", CARD, &[]).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "HEAD has no body");
+    assert_eq!(head.entity_headers(), second.entity_headers());
+
+    assert_eq!(h.counts().renders, 1);
+    assert_eq!(h.store.keys().await, [KEY]);
+    h.stop().await;
+}
+
+async fn a_hundred_concurrent_gets_of_a_new_id_render_and_store_once(backend: Backend) {
+    let h = Harness::start(backend).await;
+
+    let replies = join_all((0..100).map(|_| h.get("/v1/55-66-77.jpg"))).await;
+
+    let card = replies[0].assert_card("GET 0").to_vec();
+    assert_real_card(&card);
+    for (i, reply) in replies.iter().enumerate() {
+        assert!(
+            reply.assert_card(&format!("GET {i}")) == card,
+            "GET {i}: other bytes"
+        );
+    }
+    assert_eq!(h.counts().renders, 1, "one render for 100 requests");
+    assert_eq!(h.store.keys().await, ["v1/55-66-77.jpg"]);
+    h.stop().await;
+}
+
+async fn invalid_paths_get_the_default_image_and_write_nothing(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let paths = invalid_paths();
+    assert!(paths.len() >= 100, "only {} paths", paths.len());
+
+    let mut refused = Vec::new();
+    for path in &paths {
+        for method in ["GET", "HEAD"] {
+            let reply = send_raw(h.addr, &raw_request(method, path))
+                .await
+                .unwrap_or_else(|e| panic!("{method} {}: {e}", shown(path)));
+            assert_default_or_4xx(&reply, method, path);
+            if reply.status != 200 && method == "GET" {
+                refused.push(format!("{} {}", reply.status, shown(path)));
+            }
+        }
+    }
+    // Most must reach the service itself, or this would only test hyper's parser.
+    assert!(
+        paths.len() - refused.len() >= 100,
+        "refused before the service: {refused:#?}"
+    );
+
+    let counts = h.counts();
+    assert_eq!(
+        (counts.renders, counts.fallbacks),
+        (0, 0),
+        "nothing rendered"
+    );
+    assert!(counts.defaults > 0);
+    assert_eq!(h.store.keys().await, Vec::<String>::new(), "nothing stored");
+    h.stop().await;
+}
+
+async fn a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores_nothing(
+    backend: Backend,
+) {
+    let setup = Setup {
+        site: Some(RenderSite::start().await),
+        render_timeout: Some(RENDER_TIMEOUT),
+        ..Setup::default()
+    };
+    let h = Harness::start_with(backend, setup).await;
+    let cases = [
+        (SiteMode::Failing, "/v1/21-00-01.jpg"),
+        (SiteMode::Hanging, "/v1/21-00-02.jpg"),
+    ];
+
+    for (mode, path) in cases {
+        h.site().set(mode);
+        let reply = h.get(path).await;
+        let what = format!("{path} while the render site is {mode:?}");
+        assert_eq!(reply.status, 200, "{what}");
+        assert_eq!(reply.cache_status(), Some("fallback"), "{what}");
+        assert_eq!(reply.header("content-type"), Some("image/jpeg"), "{what}");
+        assert!(reply.body == DEFAULT_IMAGE, "{what}: not the default image");
+        let cache_control = reply.cache_control().unwrap_or_default();
+        assert!(
+            max_age(cache_control).is_some_and(|secs| secs <= 300)
+                && !cache_control.contains("immutable"),
+            "{what}: {cache_control:?}"
+        );
+        assert_eq!(h.store.keys().await, Vec::<String>::new(), "{what}");
+    }
+    let counts = h.counts();
+    assert_eq!((counts.renders, counts.fallbacks), (0, 2));
+
+    // Recovered, without a restart: the very next request of each id is its card.
+    h.site().set(SiteMode::Normal);
+    for (_, path) in cases {
+        let reply = h.get(path).await;
+        assert_eq!(reply.cache_status(), Some("miss"), "{path} after recovery");
+        assert_real_card(reply.assert_card(path));
+    }
+    assert_eq!(h.counts().renders, 2);
+    assert_eq!(h.store.keys().await, ["v1/21-00-01.jpg", "v1/21-00-02.jpg"]);
+    h.stop().await;
+}
+
+fn shown(path: &str) -> String {
+    path.chars().take(80).collect()
+}

@@ -1,0 +1,103 @@
+//! Failure drills: a dead browser, unreachable storage, more work than the renderer can
+//! take. Each asserts what a crawler would notice: a real card, or a clear 503.
+
+use futures::future::join_all;
+
+use super::support::{
+    Backend, Harness, RenderSite, Setup, SiteMode, Store, assert_real_card, request,
+};
+use crate::DEFAULT_IMAGE;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_chromium_is_relaunched_and_the_next_request_still_renders() {
+    let h = Harness::start(Backend::Local).await;
+    // A first render leaves a warm page in the pool, which dies with the browser.
+    assert_real_card(
+        h.get("/v1/31-00-01.jpg")
+            .await
+            .assert_card("before the kill"),
+    );
+    let before = h.service().chromium().pid().await;
+
+    h.service().chromium().kill_for_drill().await;
+
+    for path in ["/v1/31-00-02.jpg", "/v1/31-00-03.jpg"] {
+        let reply = h.get(path).await;
+        assert_eq!(reply.cache_status(), Some("miss"), "{path} after the kill");
+        assert_real_card(reply.assert_card(path));
+    }
+    let counts = h.counts();
+    assert!(counts.browser_relaunches >= 1, "{counts:?}");
+    assert_eq!((counts.renders, counts.fallbacks), (3, 0), "{counts:?}");
+    assert_ne!(h.service().chromium().pid().await, before, "a new process");
+    assert_eq!(h.store.keys().await.len(), 3);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_s3_still_serves_the_rendered_card() {
+    let mut h = Harness::start(Backend::S3).await;
+    let Store::S3(server) = &mut h.store else {
+        unreachable!("started on S3")
+    };
+    server.stop().await;
+
+    // Neither the failed lookup nor the failed write reaches the crawler; both are logged.
+    for attempt in 1..=2 {
+        let reply = h.get("/v1/41-00-01.jpg").await;
+        assert_eq!(reply.cache_status(), Some("miss"), "attempt {attempt}");
+        assert_real_card(reply.assert_card("with S3 down"));
+    }
+    let counts = h.counts();
+    assert_eq!(
+        (counts.renders, counts.fallbacks, counts.hits),
+        (2, 0, 0),
+        "rendered each time, since nothing could be stored"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_renderer_answers_503_with_retry_after_and_no_store() {
+    let setup = Setup {
+        site: Some(RenderSite::start().await),
+        concurrency: Some(1),
+        queue: Some(0),
+        ..Setup::default()
+    };
+    let h = Harness::start_with(Backend::Local, setup).await;
+    h.site().set(SiteMode::Hanging);
+
+    // One render takes the only page and hangs on the render site.
+    let busy = tokio::spawn({
+        let addr = h.addr;
+        async move { request(addr, "GET", "/v1/51-00-00.jpg", &[]).await }
+    });
+    h.site().hanging(1).await;
+
+    // With no queue, every other id is refused at once rather than left waiting.
+    let paths: Vec<String> = (1..=8).map(|n| format!("/v1/51-00-{n:02}.jpg")).collect();
+    let refused = join_all(paths.iter().map(|path| h.get(path))).await;
+    for (path, reply) in paths.iter().zip(&refused) {
+        assert_eq!(reply.status, 503, "{path}");
+        assert_eq!(reply.cache_control(), Some("no-store"), "{path}");
+        assert_eq!(reply.cache_status(), Some("overloaded"), "{path}");
+        let retry_after = reply.header("retry-after").unwrap_or_default();
+        assert!(
+            retry_after.parse::<u32>().is_ok_and(|secs| secs >= 1),
+            "{path}: Retry-After {retry_after:?}"
+        );
+        assert!(reply.body != DEFAULT_IMAGE, "{path}: not an image");
+    }
+    assert_eq!(h.counts().overloaded, 8);
+    assert_eq!(h.store.keys().await, Vec::<String>::new(), "nothing stored");
+
+    // Capacity back: the waiting render finishes, and a refused id renders on retry.
+    h.site().set(SiteMode::Normal);
+    let busy = busy.await.expect("the first request finishes");
+    assert_real_card(busy.assert_card("the render that held the page"));
+    assert_real_card(h.get(&paths[0]).await.assert_card("a retry"));
+    let counts = h.counts();
+    assert_eq!((counts.renders, counts.fallbacks), (2, 0), "{counts:?}");
+    h.stop().await;
+}

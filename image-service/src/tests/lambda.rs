@@ -1,0 +1,100 @@
+//! The router under AWS Lambda: a Function URL event in, the runtime's JSON out.
+//!
+//! `lambda_http::run` wraps the router in `lambda_http::Adapter`, which converts the
+//! event to a request (as `lambda_http::request::from_str` does) and the response to the
+//! JSON the Function URL reads back. These tests drive that same adapter, public though
+//! hidden from the docs, so the base64 encoding checked here is the runtime's own.
+
+use base64::Engine as _;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context, LambdaEvent};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::support::{Backend, Harness, assert_real_card};
+use crate::DEFAULT_IMAGE;
+use crate::cache_policy::CACHE_STATUS_HEADER;
+
+/// A Function URL event (payload format 2.0) for `GET /v1/12-34-10.jpg`.
+const EVENT: &str = include_str!("../../testdata/function-url-event.json");
+
+/// Invokes the router as the Lambda runtime would, with `raw_path` as the event's path.
+async fn invoke(h: &Harness, raw_path: &str) -> Value {
+    let mut event: Value = serde_json::from_str(EVENT).expect("the event file is JSON");
+    event["rawPath"] = raw_path.into();
+    event["requestContext"]["http"]["path"] = raw_path.into();
+    let payload: LambdaRequest = serde_json::from_value(event).expect("a Function URL event");
+    let response = Adapter::from(h.service().router())
+        .oneshot(LambdaEvent::new(payload, Context::default()))
+        .await
+        .expect("the router is infallible");
+    serde_json::to_value(response).expect("a Lambda response serialises")
+}
+
+fn base64_body(response: &Value) -> Vec<u8> {
+    assert_eq!(
+        response["isBase64Encoded"], true,
+        "binary bodies go out base64"
+    );
+    let body = response["body"].as_str().expect("a body");
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("the body is base64")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
+    let h = Harness::start(Backend::Local).await;
+
+    let response = invoke(&h, "/v1/12-34-10.jpg").await;
+    assert_eq!(response["statusCode"], 200);
+    let headers = &response["headers"];
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(headers[CACHE_STATUS_HEADER], "miss");
+    let jpeg = base64_body(&response);
+    assert_real_card(&jpeg);
+    assert_eq!(h.store.stored_card("v1/12-34-10.jpg").await, jpeg);
+
+    let again = invoke(&h, "/v1/12-34-10.jpg").await;
+    assert_eq!(again["headers"][CACHE_STATUS_HEADER], "hit");
+    assert_eq!(base64_body(&again), jpeg);
+
+    let default = invoke(&h, "/default.jpg").await;
+    assert_eq!(default["statusCode"], 200);
+    assert!(base64_body(&default) == DEFAULT_IMAGE);
+    assert_eq!(h.counts().renders, 1);
+    h.stop().await;
+}
+
+/// lambda_http rebuilds the request URI with a WHATWG URL parser, which removes dot
+/// segments and turns `\` into `/`; the event's raw path is what names the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_lambda_paths_are_matched_raw_too() {
+    let h = Harness::start(Backend::Local).await;
+
+    for raw_path in [
+        "/v1/./12-34-10.jpg",
+        "/x/../v1/12-34-10.jpg",
+        "/v1/%2e/12-34-10.jpg",
+        "/v1/%2E%2E/v1/12-34-10.jpg",
+        "/v1\\12-34-10.jpg",
+        "/v1/%31%32-34-10.jpg",
+        "//v1/12-34-10.jpg",
+        "/v1/12-34-10.JPG",
+    ] {
+        let response = invoke(&h, raw_path).await;
+        assert_eq!(response["statusCode"], 200, "{raw_path}");
+        assert_eq!(
+            response["headers"][CACHE_STATUS_HEADER], "default",
+            "{raw_path}"
+        );
+        assert!(base64_body(&response) == DEFAULT_IMAGE, "{raw_path}");
+    }
+    assert_eq!(h.counts().renders, 0);
+    assert_eq!(h.store.keys().await, Vec::<String>::new());
+    h.stop().await;
+}

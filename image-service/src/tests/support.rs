@@ -1,0 +1,569 @@
+//! What every scenario needs: a started service on a real port over real storage, a
+//! render site that can be told to fail or hang, a raw HTTP/1.1 client, and card checks.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use render_site::{RenderSiteConfig, RenderToken};
+use shared_ids::{BaseUrl, IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::cache_policy::CACHE_STATUS_HEADER;
+use crate::storage::{LocalDirStorage, Storage};
+use crate::telemetry::{Counts, Metrics};
+use crate::test_s3::{self, TestS3};
+use crate::{Config, DEFAULT_IMAGE, ImageService, RenderTarget, browser};
+
+/// A render long enough to outlast any honest render on a loaded 2-core machine, so
+/// that only the scenarios that want a timeout get one.
+const PATIENT_RENDER: Duration = Duration::from_secs(30);
+
+/// Where the service keeps its cards in a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Backend {
+    /// A local directory in a temporary directory.
+    Local,
+    /// The in-process S3 server (s3s-fs behind SigV4), through the real AWS SDK.
+    S3,
+}
+
+/// The storage behind a running service, seen from outside the service.
+#[derive(Debug)]
+pub(super) enum Store {
+    Local(PathBuf),
+    S3(TestS3),
+}
+
+impl Store {
+    async fn open(backend: Backend, dir: &Path) -> (Self, Arc<dyn Storage>) {
+        match backend {
+            Backend::Local => {
+                let root = dir.join("images");
+                let storage = LocalDirStorage::new(&root).expect("open the storage directory");
+                (Self::Local(root), Arc::new(storage))
+            }
+            Backend::S3 => {
+                let server = test_s3::start(dir.join("s3")).await;
+                let storage = server.storage();
+                (Self::S3(server), Arc::new(storage))
+            }
+        }
+    }
+
+    /// Every stored object's key, sorted; for a directory, every file including
+    /// temporary ones, so a half-finished or stray write counts too.
+    pub(super) async fn keys(&self) -> Vec<String> {
+        let mut keys = match self {
+            Self::Local(root) => {
+                let mut keys = Vec::new();
+                collect_files(root, root, &mut keys);
+                keys
+            }
+            Self::S3(server) => server
+                .client()
+                .list_objects_v2()
+                .bucket(&server.bucket)
+                .send()
+                .await
+                .expect("list the test bucket")
+                .contents()
+                .iter()
+                .filter_map(|object| object.key().map(str::to_owned))
+                .collect(),
+        };
+        keys.sort();
+        keys
+    }
+
+    /// The stored bytes of `key`, checking the metadata a CDN serves them with.
+    pub(super) async fn stored_card(&self, key: &str) -> Vec<u8> {
+        match self {
+            Self::Local(root) => std::fs::read(root.join(key))
+                .unwrap_or_else(|e| panic!("{key} is not stored in the directory: {e}")),
+            Self::S3(server) => {
+                let object = server
+                    .client()
+                    .get_object()
+                    .bucket(&server.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{key} is not in the bucket: {e:?}"));
+                assert_eq!(object.content_type(), Some("image/jpeg"), "{key}");
+                assert_eq!(
+                    object.cache_control(),
+                    Some("public, max-age=31536000, immutable"),
+                    "{key}"
+                );
+                object
+                    .body
+                    .collect()
+                    .await
+                    .expect("read the stored object")
+                    .to_vec()
+            }
+        }
+    }
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.expect("read the storage directory").path();
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else {
+            let relative = path.strip_prefix(root).expect("below the root");
+            out.push(relative.to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// How the test render site answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SiteMode {
+    /// The real render site answers.
+    Normal,
+    /// Every request gets a 500.
+    Failing,
+    /// Every request waits, with nothing sent, until the mode changes.
+    Hanging,
+}
+
+/// The real render-site router on 127.0.0.1, behind a switch that makes it fail or hang.
+#[derive(Debug)]
+pub(super) struct RenderSite {
+    base: BaseUrl,
+    token: RenderToken,
+    switch: Switch,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug, Clone)]
+struct Switch {
+    mode: Arc<watch::Sender<SiteMode>>,
+    /// Requests that are waiting in [`SiteMode::Hanging`] right now.
+    hanging: Arc<watch::Sender<usize>>,
+}
+
+impl RenderSite {
+    pub(super) async fn start() -> Self {
+        let token = RenderToken::generate();
+        let switch = Switch {
+            mode: Arc::new(watch::channel(SiteMode::Normal).0),
+            hanging: Arc::new(watch::channel(0).0),
+        };
+        let site = render_site::router(RenderSiteConfig::in_process(token.clone())).layer(
+            axum::middleware::from_fn_with_state(switch.clone(), switched),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the test render site");
+        let addr = listener.local_addr().expect("the listener has an address");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, site)
+                .await
+                .expect("the test render site runs");
+        });
+        Self {
+            base: BaseUrl::parse(&format!("http://{addr}")).expect("a loopback base URL"),
+            token,
+            switch,
+            task,
+        }
+    }
+
+    pub(super) fn set(&self, mode: SiteMode) {
+        self.switch.mode.send_replace(mode);
+    }
+
+    fn target(&self) -> RenderTarget {
+        RenderTarget::Remote {
+            base: self.base.clone(),
+            token: self.token.clone(),
+        }
+    }
+
+    /// Waits until at least `n` requests are hanging.
+    pub(super) async fn hanging(&self, n: usize) {
+        self.switch
+            .hanging
+            .subscribe()
+            .wait_for(|&hanging| hanging >= n)
+            .await
+            .expect("the switch lives as long as the site");
+    }
+}
+
+impl Drop for RenderSite {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn switched(State(switch): State<Switch>, request: Request, next: Next) -> Response {
+    let mut mode = switch.mode.subscribe();
+    let mut hanging = None;
+    loop {
+        // Copied out: the borrow must not be held across an await.
+        let now = *mode.borrow_and_update();
+        match now {
+            SiteMode::Normal => {
+                drop(hanging.take());
+                return next.run(request).await;
+            }
+            SiteMode::Failing => {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "render site down").into_response();
+            }
+            SiteMode::Hanging => {}
+        }
+        hanging.get_or_insert_with(|| Hanging::count(&switch.hanging));
+        if mode.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Counts one hanging request for as long as it lives, even when its client hangs up.
+struct Hanging(Arc<watch::Sender<usize>>);
+
+impl Hanging {
+    fn count(counter: &Arc<watch::Sender<usize>>) -> Self {
+        counter.send_modify(|n| *n += 1);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// What a scenario changes in the service's configuration.
+#[derive(Debug, Default)]
+pub(super) struct Setup {
+    /// Render through this test render site instead of the in-process one.
+    pub(super) site: Option<RenderSite>,
+    pub(super) render_timeout: Option<Duration>,
+    pub(super) concurrency: Option<usize>,
+    pub(super) queue: Option<usize>,
+}
+
+/// A started image service, served over HTTP on 127.0.0.1, with its storage.
+#[derive(Debug)]
+pub(super) struct Harness {
+    pub(super) addr: SocketAddr,
+    pub(super) store: Store,
+    pub(super) site: Option<RenderSite>,
+    service: Option<ImageService>,
+    server: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// The default service (in-process render site) on `backend`.
+    pub(super) async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Setup::default()).await
+    }
+
+    pub(super) async fn start_with(backend: Backend, setup: Setup) -> Self {
+        init_logs();
+        let mut config = Config::local_defaults();
+        require_chromium(&config);
+        config.render_target = setup
+            .site
+            .as_ref()
+            .map_or(RenderTarget::InProcess, RenderSite::target);
+        config.limits.render_timeout = setup.render_timeout.unwrap_or(PATIENT_RENDER);
+        config.limits.queue_timeout = PATIENT_RENDER;
+        if let Some(concurrency) = setup.concurrency {
+            config.limits.concurrency = concurrency;
+        }
+        if let Some(queue) = setup.queue {
+            config.limits.queue = queue;
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, storage) = Store::open(backend, dir.path()).await;
+        let service =
+            ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
+                .await
+                .unwrap_or_else(|e| panic!("the image service did not start: {e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the image service");
+        let addr = listener.local_addr().expect("the listener has an address");
+        let router = service.router();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("the image service serves");
+        });
+        Self {
+            addr,
+            store,
+            site: setup.site,
+            service: Some(service),
+            server,
+            _dir: dir,
+        }
+    }
+
+    pub(super) fn service(&self) -> &ImageService {
+        self.service.as_ref().expect("running until stopped")
+    }
+
+    pub(super) fn counts(&self) -> Counts {
+        self.service().metrics().counts()
+    }
+
+    pub(super) fn site(&self) -> &RenderSite {
+        self.site.as_ref().expect("started with a test render site")
+    }
+
+    pub(super) async fn get(&self, target: &str) -> Reply {
+        request(self.addr, "GET", target, &[]).await
+    }
+
+    pub(super) async fn send(&self, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {
+        request(self.addr, method, target, headers).await
+    }
+
+    /// Closes the browser (and its profile directory) and stops serving.
+    pub(super) async fn stop(mut self) {
+        self.server.abort();
+        if let Some(service) = self.service.take() {
+            service.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Fails, never skips, when Chromium is missing, saying how to install it.
+fn require_chromium(config: &Config) {
+    if let Err(missing) = browser::find_chromium(config.chromium_path.as_deref()) {
+        panic!("these tests render with Debian's Chromium: {missing}");
+    }
+}
+
+/// Logs only when `TEST_LOG` is set (its value, if a filter, replaces the default).
+fn init_logs() {
+    let Some(filter) = std::env::var_os("TEST_LOG") else {
+        return;
+    };
+    let filter = filter
+        .to_str()
+        .filter(|f| !f.is_empty() && *f != "1")
+        .unwrap_or("info,chromiumoxide::handler=error")
+        .to_owned();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
+}
+
+/// An HTTP response as it came over the wire.
+#[derive(Debug)]
+pub(super) struct Reply {
+    pub(super) status: u16,
+    headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
+}
+
+impl Reply {
+    /// The first value of header `name`, compared case-insensitively.
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(super) fn cache_status(&self) -> Option<&str> {
+        self.header(CACHE_STATUS_HEADER)
+    }
+
+    pub(super) fn cache_control(&self) -> Option<&str> {
+        self.header("cache-control")
+    }
+
+    /// The headers a client or CDN acts on, for comparing a HEAD with a GET.
+    pub(super) fn entity_headers(&self) -> Vec<(&str, Option<&str>)> {
+        [
+            "content-type",
+            "content-length",
+            "etag",
+            "cache-control",
+            "accept-ranges",
+            CACHE_STATUS_HEADER,
+        ]
+        .into_iter()
+        .map(|name| (name, self.header(name)))
+        .collect()
+    }
+
+    /// Asserts this is the bundled default image, as served for a path naming no card.
+    pub(super) fn assert_default_image(&self, what: &str) {
+        assert_eq!(self.status, 200, "{what}");
+        assert_eq!(self.cache_status(), Some("default"), "{what}");
+        assert_eq!(
+            self.cache_control(),
+            Some("public, max-age=86400"),
+            "{what}"
+        );
+        assert_eq!(self.header("content-type"), Some("image/jpeg"), "{what}");
+        assert!(self.body == DEFAULT_IMAGE, "{what}: not the default image");
+    }
+
+    /// Asserts this is a freshly rendered or stored card, and returns its bytes.
+    pub(super) fn assert_card(&self, what: &str) -> &[u8] {
+        assert_eq!(self.status, 200, "{what}");
+        assert!(
+            matches!(self.cache_status(), Some("miss" | "hit")),
+            "{what}: {:?}",
+            self.cache_status()
+        );
+        assert_eq!(self.header("content-type"), Some("image/jpeg"), "{what}");
+        assert_eq!(
+            self.cache_control(),
+            Some("public, max-age=31536000, immutable"),
+            "{what}"
+        );
+        &self.body
+    }
+}
+
+/// Sends `method target` with a Host header, `headers` and `Connection: close` over a
+/// new connection.
+pub(super) async fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: img.example.com\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let shown: String = target.chars().take(80).collect();
+    send_raw(addr, head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{method} {shown}: {e}"))
+}
+
+/// Writes `raw` as is (no client library normalises anything) and reads the response
+/// until the server closes the connection.
+pub(super) async fn send_raw(addr: SocketAddr, raw: &[u8]) -> Result<Reply, String> {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    // The server may answer and close before reading all of an overlong request.
+    let _ = stream.write_all(raw).await;
+    let mut bytes = Vec::new();
+    stream
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| format!("read: {e}"))?;
+    parse_reply(&bytes)
+}
+
+fn parse_reply(bytes: &[u8]) -> Result<Reply, String> {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no complete response head in {} bytes", bytes.len()))?;
+    let head = std::str::from_utf8(&bytes[..end]).map_err(|e| format!("head: {e}"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let rest = &bytes[end + 4..];
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("a chunk size line")?;
+        let size = std::str::from_utf8(&rest[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok())
+            .ok_or("a hexadecimal chunk size")?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(rest.get(..size).ok_or("a complete chunk")?);
+        rest = rest.get(size + 2..).ok_or("a chunk terminator")?;
+    }
+}
+
+/// Asserts `jpeg` decodes to a 2400x1260 image with real content, and is not the
+/// default image.
+pub(super) fn assert_real_card(jpeg: &[u8]) {
+    assert!(jpeg != DEFAULT_IMAGE, "the default image, not a card");
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    let pixels = decoder.decode().expect("the card decodes as a JPEG");
+    let info = decoder.info().expect("decoded JPEGs have info");
+    assert_eq!(
+        (u32::from(info.width), u32::from(info.height)),
+        (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX)
+    );
+    let n = pixels.len() as f64;
+    let mean = pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / n;
+    let variance = pixels
+        .iter()
+        .map(|&p| (f64::from(p) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    assert!(
+        variance > 100.0,
+        "a blank card (pixel variance {variance:.1})"
+    );
+}
+
+/// The `max-age` of a Cache-Control value, in seconds.
+pub(super) fn max_age(cache_control: &str) -> Option<u64> {
+    cache_control
+        .split(',')
+        .find_map(|directive| directive.trim().strip_prefix("max-age="))
+        .and_then(|secs| secs.parse().ok())
+}
