@@ -11,6 +11,7 @@ use chromiumoxide::cdp::browser_protocol::network::{CookieParam, CookieSameSite}
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams,
 };
+use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::{Browser, BrowserConfig, Page};
@@ -64,6 +65,48 @@ pub const CHROMIUM_ARGS: &[&str] = &[
     "force-color-profile=srgb",
 ];
 
+/// Renders on one document before it is replaced by a fresh navigation.
+const SWAPS_PER_DOCUMENT: u32 = 200;
+
+/// Replaces the page's card with the card at `path` (a JSON string argument) and
+/// resolves to true once it is ready to capture.
+///
+/// It fetches the card page from the render site (same origin, so the session cookie
+/// goes along and the CSP allows it) and makes the live document the same as the
+/// fetched one: when the stylesheet is unchanged it keeps the `<style>` element, and
+/// with it the fonts already loaded, and replaces everything else; otherwise (a
+/// designer's edit under `--dev`) it replaces the whole `<html>`. It then waits as the
+/// card's ready script does — layout done, fonts loaded, images decoded, a frame drawn —
+/// without re-running that script, whose font probes would only repeat work. The
+/// result is the DOM that loading the card page builds, minus navigation and font
+/// loading; `html[data-ready]` is set as on a loaded card.
+const SWAP_SCRIPT: &str = r#"async (path) => {
+  const response = await fetch(path, { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok) return false;
+  const next = new DOMParser().parseFromString(await response.text(), "text/html");
+  if (!next.documentElement.hasAttribute("data-design")) return false;
+  const style = document.head.querySelector("style");
+  const nextStyle = next.head.querySelector("style");
+  const root = document.documentElement;
+  if (style && nextStyle && style.textContent === nextStyle.textContent) {
+    for (const attr of [...root.attributes]) root.removeAttribute(attr.name);
+    for (const attr of next.documentElement.attributes) root.setAttribute(attr.name, attr.value);
+    for (const node of [...document.head.childNodes]) if (node !== style) node.remove();
+    for (const node of [...next.head.childNodes]) {
+      if (node !== nextStyle) document.head.insertBefore(document.adoptNode(node), style);
+    }
+    document.body.replaceWith(document.adoptNode(next.body));
+  } else {
+    document.replaceChild(document.adoptNode(next.documentElement), root);
+  }
+  document.body.getBoundingClientRect();
+  await Promise.all(Array.from(document.images, (img) => img.decode().catch(() => undefined)));
+  await document.fonts.ready;
+  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  document.documentElement.dataset.ready = "true";
+  return true;
+}"#;
+
 /// How long a health probe of the browser may take before it counts as hung.
 const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -109,11 +152,15 @@ pub fn browser_config(
         .no_sandbox()
         .user_data_dir(profile)
         .args(CHROMIUM_ARGS.iter().copied())
+        .arg(format!("force-device-scale-factor={DEVICE_SCALE}"))
         .args(extra_args.iter().map(String::as_str))
+        // The scale is the browser's own (the flag above), not an emulated override
+        // (0 = none): an emulated scale makes every screenshot a second, rescaled
+        // capture, about twice as slow for the same 2400x1260 pixels.
         .viewport(Viewport {
             width: CARD_WIDTH_CSS,
             height: CARD_HEIGHT_CSS,
-            device_scale_factor: Some(f64::from(DEVICE_SCALE)),
+            device_scale_factor: Some(0.0),
             emulating_mobile: false,
             is_landscape: true,
             has_touch: false,
@@ -180,6 +227,8 @@ struct Instance {
 struct PooledPage {
     page: Page,
     generation: u64,
+    /// Cards rendered on the current document by swapping (0: needs a navigation).
+    swaps: u32,
 }
 
 /// The warm browser shared by every render.
@@ -348,12 +397,23 @@ impl Chromium {
                 None => break,
             }
         }
+        // Each page gets its own window: a page in a background tab produces no frames,
+        // and a screenshot of it waits for one forever.
+        let target = CreateTargetParams::builder()
+            .url("about:blank")
+            .new_window(true)
+            .build()
+            .map_err(RenderError::Browser)?;
         let page = instance
             .browser
-            .new_page("about:blank")
+            .new_page(target)
             .await
             .map_err(|e| RenderError::Browser(e.to_string()))?;
-        Ok(PooledPage { page, generation })
+        Ok(PooledPage {
+            page,
+            generation,
+            swaps: 0,
+        })
     }
 
     /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG within
@@ -363,14 +423,13 @@ impl Chromium {
     /// it is dead or hung; a render whose browser died under it gets one more try on
     /// the replacement, so a crash costs a crawler time, not a card.
     pub async fn screenshot(&self, path: &str, timeout: Duration) -> Result<Bytes, RenderError> {
-        let url = format!("{}{path}", self.origin.base);
         let deadline = tokio::time::Instant::now() + timeout;
         let mut retried = false;
         loop {
-            let pooled = tokio::time::timeout_at(deadline, self.checkout())
+            let mut pooled = tokio::time::timeout_at(deadline, self.checkout())
                 .await
                 .map_err(|_| RenderError::Timeout(timeout))??;
-            let attempt = tokio::time::timeout_at(deadline, self.capture(&pooled.page, &url)).await;
+            let attempt = tokio::time::timeout_at(deadline, self.capture(&mut pooled, path)).await;
             let error = match attempt {
                 Ok(Ok(jpeg)) => {
                     self.idle.lock().expect("idle pool lock").push(pooled);
@@ -395,12 +454,27 @@ impl Chromium {
         }
     }
 
-    async fn capture(&self, page: &Page, url: &str) -> Result<Bytes, RenderError> {
-        page.goto(url)
-            .await
-            .map_err(|e| RenderError::Browser(e.to_string()))?;
+    /// Shows the card at `path` on `pooled` and screenshots it.
+    ///
+    /// A fresh page navigates to the card. A page already showing a card swaps the new
+    /// card's document in instead ([`SWAP_SCRIPT`]): the same markup on the same origin,
+    /// without tearing down and rebuilding a document, so the render costs little more
+    /// than the screenshot itself. Every [`SWAPS_PER_DOCUMENT`] renders the page
+    /// navigates afresh, so nothing can build up in a long-lived document.
+    async fn capture(&self, pooled: &mut PooledPage, path: &str) -> Result<Bytes, RenderError> {
+        let page = &pooled.page;
+        let ready = if pooled.swaps == 0 || pooled.swaps >= SWAPS_PER_DOCUMENT {
+            page.goto(format!("{}{path}", self.origin.base))
+                .await
+                .map_err(|e| RenderError::Browser(e.to_string()))?;
+            pooled.swaps = 0;
+            render_site::READY_EXPRESSION.to_owned()
+        } else {
+            let path = serde_json::to_string(path).expect("a string serialises");
+            format!("({SWAP_SCRIPT})({path})")
+        };
         let ready = EvaluateParams::builder()
-            .expression(render_site::READY_EXPRESSION)
+            .expression(ready)
             .await_promise(true)
             .return_by_value(true)
             .build()
@@ -419,6 +493,7 @@ impl Chromium {
             .map_err(|e| RenderError::Browser(e.to_string()))?
             .result
             .data;
+        pooled.swaps += 1;
         screenshot_bytes(&data)
     }
 

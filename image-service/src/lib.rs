@@ -37,6 +37,9 @@ use telemetry::Metrics;
 /// render failed (see `assets/README.md`). 2400x1260, like every card.
 pub const DEFAULT_IMAGE: &[u8] = include_bytes!("../assets/default.jpg");
 
+/// How long shutdown waits for renders under way to be stored.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -135,8 +138,11 @@ impl ImageService {
         &self.chromium
     }
 
-    /// Closes the browser (deleting its profile) and stops the in-process render site.
+    /// Lets renders under way finish and be stored (for at most [`SHUTDOWN_GRACE`]),
+    /// then closes the browser (deleting its profile) and stops the in-process render
+    /// site.
     pub async fn shutdown(self) {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.state.cards.settled()).await;
         self.chromium.shutdown().await;
         if let Some(task) = self.render_site {
             task.abort();

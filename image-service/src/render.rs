@@ -37,6 +37,8 @@ pub struct Rendered {
     pub image: StoredImage,
     pub queued: Duration,
     pub rendering: Duration,
+    /// Rendered by this flight (not found stored by a concurrent one), so still to store.
+    fresh: bool,
 }
 
 /// What a request for a card gets.
@@ -120,28 +122,55 @@ impl Cards {
         (outcome, storage_time)
     }
 
-    /// Joins the render of `key` already under way, or starts it. The render runs in
-    /// its own task, so a crawler hanging up does not waste it: it is stored anyway.
+    /// Waits until no render is in flight: every card rendered so far is stored (or
+    /// its write failed and was logged). For shutdown, drills and tests.
+    pub async fn settled(&self) {
+        while !self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Joins the render of `key` already under way, or starts it.
+    ///
+    /// The render runs in its own task, so a crawler hanging up does not waste it, and
+    /// its waiters are answered as soon as the card is validated; a second task then
+    /// stores it and only afterwards retires the flight, so a request arriving while
+    /// the card is being written joins the flight instead of rendering again.
     async fn join_flight(&self, key: StorageKey) -> Result<Rendered, RenderError> {
         let flight = {
             let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
             in_flight
                 .entry(key.clone())
                 .or_insert_with(|| {
+                    let span = tracing::Span::current();
                     let inner = Arc::clone(&self.inner);
-                    let task = tokio::spawn(
-                        async move {
-                            let result = inner.render_and_store(&key).await;
-                            inner.in_flight.lock().expect("in-flight lock").remove(&key);
-                            result
-                        }
-                        .instrument(tracing::Span::current()),
-                    );
-                    task.map(|joined| {
-                        joined.unwrap_or_else(|e| Err(RenderError::Task(e.to_string())))
-                    })
+                    let render_key = key.clone();
+                    let render: Flight = tokio::spawn(
+                        async move { inner.render(&render_key).await }.instrument(span.clone()),
+                    )
+                    .map(|joined| joined.unwrap_or_else(|e| Err(RenderError::Task(e.to_string()))))
                     .boxed()
-                    .shared()
+                    .shared();
+                    let inner = Arc::clone(&self.inner);
+                    let rendered = render.clone();
+                    tokio::spawn(
+                        async move {
+                            if let Ok(card) = rendered.await
+                                && card.fresh
+                            {
+                                inner.store(&key, card.image.bytes.clone()).await;
+                            }
+                            inner.in_flight.lock().expect("in-flight lock").remove(&key);
+                        }
+                        .instrument(span),
+                    );
+                    render
                 })
                 .clone()
         };
@@ -150,13 +179,14 @@ impl Cards {
 }
 
 impl Pipeline {
-    async fn render_and_store(&self, key: &StorageKey) -> Result<Rendered, RenderError> {
+    async fn render(&self, key: &StorageKey) -> Result<Rendered, RenderError> {
         // A concurrent request may have stored it between our lookup and this flight.
         if let Ok(Some(image)) = self.storage.get(key).await {
             return Ok(Rendered {
                 image,
                 queued: Duration::ZERO,
                 rendering: Duration::ZERO,
+                fresh: false,
             });
         }
         let queued_at = Instant::now();
@@ -173,11 +203,11 @@ impl Pipeline {
         jpeg::validate_card(&jpeg)
             .inspect_err(|error| tracing::warn!(%error, "render rejected"))?;
         self.metrics.rendered();
-        self.store(key, jpeg.clone()).await;
         Ok(Rendered {
             image: StoredImage::from_jpeg(jpeg),
             queued,
             rendering,
+            fresh: true,
         })
     }
 

@@ -136,3 +136,40 @@ async fn hostile_share_links_point_crawlers_at_the_default_image() {
     assert!(system.stored_keys().await.is_empty());
     system.stop().await;
 }
+
+/// A warm page swaps each new card into the document it already holds instead of
+/// navigating; the image must be exactly the one loading the card page gives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swapped_in_card_is_pixel_identical_to_a_freshly_loaded_one() {
+    let warm = System::start().await;
+    let fresh = System::start().await;
+    let client = http_client();
+    let fetch = |base: String, id: &'static str| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(format!("{base}/v1/{id}.jpg"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.headers()["x-ogshot-cache"], "miss");
+            response.bytes().await.unwrap()
+        }
+    };
+    // The warm service's page first shows other cards, including one with emoji and
+    // CJK text, so the cards compared below arrive by swapping.
+    for id in ["99-99-99", "07-01-42"] {
+        fetch(warm.image_service.clone(), id).await;
+    }
+    for id in ["12-34-10", "31-12-25"] {
+        let swapped = fetch(warm.image_service.clone(), id).await;
+        let loaded = fetch(fresh.image_service.clone(), id).await;
+        let pixels = |jpeg: &[u8]| jpeg_decoder::Decoder::new(jpeg).decode().unwrap();
+        assert!(
+            pixels(&swapped) == pixels(&loaded),
+            "{id}: the swapped card differs from the loaded one"
+        );
+    }
+    warm.stop().await;
+    fresh.stop().await;
+}

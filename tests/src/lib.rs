@@ -124,8 +124,9 @@ impl System {
         }
     }
 
-    /// The keys stored in the bucket, sorted.
+    /// The keys stored in the bucket, sorted, once every card rendered so far is stored.
     pub async fn stored_keys(&self) -> Vec<String> {
+        self.service.cards().settled().await;
         let listed = self
             .s3
             .client()

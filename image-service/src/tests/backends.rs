@@ -62,7 +62,7 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
         Some(card.len().to_string().as_str())
     );
     assert_eq!(h.counts().renders, 1);
-    assert_eq!(h.store.keys().await, [KEY]);
+    assert_eq!(h.stored_keys().await, [KEY]);
     assert_eq!(h.store.stored_card(KEY).await, card, "stored as served");
 
     let second = h.get(CARD).await;
@@ -106,7 +106,7 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
     assert_eq!(head.entity_headers(), second.entity_headers());
 
     assert_eq!(h.counts().renders, 1);
-    assert_eq!(h.store.keys().await, [KEY]);
+    assert_eq!(h.stored_keys().await, [KEY]);
     h.stop().await;
 }
 
@@ -124,7 +124,7 @@ async fn a_hundred_concurrent_gets_of_a_new_id_render_and_store_once(backend: Ba
         );
     }
     assert_eq!(h.counts().renders, 1, "one render for 100 requests");
-    assert_eq!(h.store.keys().await, ["v1/55-66-77.jpg"]);
+    assert_eq!(h.stored_keys().await, ["v1/55-66-77.jpg"]);
     h.stop().await;
 }
 
@@ -158,7 +158,11 @@ async fn invalid_paths_get_the_default_image_and_write_nothing(backend: Backend)
         "nothing rendered"
     );
     assert!(counts.defaults > 0);
-    assert_eq!(h.store.keys().await, Vec::<String>::new(), "nothing stored");
+    assert_eq!(
+        h.stored_keys().await,
+        Vec::<String>::new(),
+        "nothing stored"
+    );
     h.stop().await;
 }
 
@@ -190,7 +194,7 @@ async fn a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores
                 && !cache_control.contains("immutable"),
             "{what}: {cache_control:?}"
         );
-        assert_eq!(h.store.keys().await, Vec::<String>::new(), "{what}");
+        assert_eq!(h.stored_keys().await, Vec::<String>::new(), "{what}");
     }
     let counts = h.counts();
     assert_eq!((counts.renders, counts.fallbacks), (0, 2));
@@ -203,7 +207,10 @@ async fn a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores
         assert_real_card(reply.assert_card(path));
     }
     assert_eq!(h.counts().renders, 2);
-    assert_eq!(h.store.keys().await, ["v1/21-00-01.jpg", "v1/21-00-02.jpg"]);
+    assert_eq!(
+        h.stored_keys().await,
+        ["v1/21-00-01.jpg", "v1/21-00-02.jpg"]
+    );
     h.stop().await;
 }
 

@@ -57,6 +57,7 @@ async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
     assert_eq!(headers[CACHE_STATUS_HEADER], "miss");
     let jpeg = base64_body(&response);
     assert_real_card(&jpeg);
+    h.service().cards().settled().await;
     assert_eq!(h.store.stored_card("v1/12-34-10.jpg").await, jpeg);
 
     let again = invoke(&h, "/v1/12-34-10.jpg").await;
@@ -95,6 +96,6 @@ async fn on_lambda_paths_are_matched_raw_too() {
         assert!(base64_body(&response) == DEFAULT_IMAGE, "{raw_path}");
     }
     assert_eq!(h.counts().renders, 0);
-    assert_eq!(h.store.keys().await, Vec::<String>::new());
+    assert_eq!(h.stored_keys().await, Vec::<String>::new());
     h.stop().await;
 }

@@ -238,7 +238,7 @@ async fn methods_other_than_get_and_head_get_405_and_render_nothing() {
         }
     }
     assert_eq!(h.counts().renders, 0);
-    assert_eq!(h.store.keys().await, Vec::<String>::new());
+    assert_eq!(h.stored_keys().await, Vec::<String>::new());
     h.stop().await;
 }
 
@@ -294,7 +294,7 @@ async fn a_query_string_is_ignored_and_never_part_of_the_key() {
         assert_eq!(reply.cache_status(), Some("hit"), "{target}");
     }
     assert_eq!(h.counts().renders, 1);
-    assert_eq!(h.store.keys().await, ["v1/12-34-10.jpg"]);
+    assert_eq!(h.stored_keys().await, ["v1/12-34-10.jpg"]);
     h.stop().await;
 }
 
@@ -307,7 +307,7 @@ async fn unknown_design_tokens_get_the_default_and_earlier_ones_the_current_card
         h.get(&path).await.assert_default_image(&path);
     }
     assert_eq!(h.counts().renders, 0);
-    assert_eq!(h.store.keys().await, Vec::<String>::new());
+    assert_eq!(h.stored_keys().await, Vec::<String>::new());
 
     // None are honoured yet; once a design is retired, its URLs keep working and get
     // the current card, stored once under the current design's key.
@@ -315,7 +315,7 @@ async fn unknown_design_tokens_get_the_default_and_earlier_ones_the_current_card
     for token in EARLIER_DESIGNS {
         let path = format!("/{token}/{ID}.jpg");
         assert_real_card(h.get(&path).await.assert_card(&path));
-        assert_eq!(h.store.keys().await, [current_key.as_str()], "{path}");
+        assert_eq!(h.stored_keys().await, [current_key.as_str()], "{path}");
     }
     assert!(h.counts().renders <= 1);
     h.stop().await;

@@ -323,6 +323,13 @@ impl Harness {
         self.service.as_ref().expect("running until stopped")
     }
 
+    /// The stored keys once every render so far has been stored: a card is answered
+    /// as soon as it is validated and written right after.
+    pub(super) async fn stored_keys(&self) -> Vec<String> {
+        self.service().cards().settled().await;
+        self.store.keys().await
+    }
+
     pub(super) fn counts(&self) -> Counts {
         self.service().metrics().counts()
     }

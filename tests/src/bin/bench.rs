@@ -1,2 +1,637 @@
-//! The ogshot benchmark (filled by the end-to-end issue).
-fn main() {}
+//! The ogshot benchmark: every figure measured in this run, on this machine, printed as
+//! a Markdown table. `--quick` runs a short version (CI uses it so the harness keeps
+//! working); nothing here asserts a timing.
+//!
+//! Run: `cargo run --release -p e2e --bin bench` (full) or `... -- --quick`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chromiumoxide::Browser;
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFailed, EventLoadingFinished, EventRequestWillBeSent, Headers,
+    SetExtraHttpHeadersParams,
+};
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use futures::StreamExt;
+use image_service::browser::{browser_config, capture_params, screenshot_bytes};
+use image_service::storage::{LocalDirStorage, Storage};
+use image_service::telemetry::Metrics;
+use image_service::{Config as ImageConfig, ImageService};
+use render_site::{RenderSiteConfig, RenderToken};
+
+/// How much of each measurement to run.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    cold_starts: usize,
+    miss_ids: usize,
+    article_runs: usize,
+    floor_shots: usize,
+    hit_seconds: f64,
+    leak_early: usize,
+    leak_late: usize,
+}
+
+const FULL: Sizes = Sizes {
+    cold_starts: 3,
+    miss_ids: 120,
+    article_runs: 10,
+    floor_shots: 100,
+    hit_seconds: 5.0,
+    leak_early: 100,
+    leak_late: 2_000,
+};
+
+const QUICK: Sizes = Sizes {
+    cold_starts: 1,
+    miss_ids: 8,
+    article_runs: 1,
+    floor_shots: 8,
+    hit_seconds: 0.5,
+    leak_early: 4,
+    leak_late: 12,
+};
+
+const JPEG_QUALITY: u8 = 85;
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<[String; 4]>,
+}
+
+impl Table {
+    fn row(&mut self, metric: &str, value: String, target: &str, met: Option<bool>) {
+        let verdict = match met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "",
+        };
+        println!("  measured {metric}: {value}");
+        self.rows
+            .push([metric.into(), value, target.into(), verdict.into()]);
+    }
+
+    fn print(&self) {
+        println!("\n| measurement | value | target | |\n|---|---|---|---|");
+        for [a, b, c, d] in &self.rows {
+            println!("| {a} | {b} | {c} | {d} |");
+        }
+    }
+}
+
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Distinct ids, never the same twice in one run.
+struct Ids(u32);
+
+impl Ids {
+    fn next(&mut self) -> String {
+        self.0 += 1;
+        let n = self.0;
+        format!(
+            "{:02}-{:02}-{:02}",
+            n / 10_000 % 100,
+            n / 100 % 100,
+            n % 100
+        )
+    }
+}
+
+/// Resident set size of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Summed RSS of `root` and all its descendants (Chromium is a tree of processes).
+fn tree_rss(root: u32) -> u64 {
+    let mut parents = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // The command name may contain spaces; fields resume after the last ')'.
+            let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+                continue;
+            };
+            if let Some(ppid) = after
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                parents.push((pid, ppid));
+            }
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree.iter().map(|&pid| rss(pid)).sum()
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Samples the service's and Chromium's RSS in the background and keeps the peaks.
+struct PeakRss {
+    service: Arc<AtomicU64>,
+    chromium: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PeakRss {
+    fn start(chromium_pid: Arc<AtomicU64>) -> Self {
+        let peaks = Self {
+            service: Arc::default(),
+            chromium: Arc::default(),
+            stop: Arc::default(),
+        };
+        let (service, chromium, stop) = (
+            peaks.service.clone(),
+            peaks.chromium.clone(),
+            peaks.stop.clone(),
+        );
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                service.fetch_max(rss(std::process::id()), Ordering::Relaxed);
+                let pid = chromium_pid.load(Ordering::Relaxed) as u32;
+                if pid != 0 {
+                    chromium.fetch_max(tree_rss(pid), Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        peaks
+    }
+}
+
+/// The image-service binary next to this one; built if missing.
+fn image_service_binary() -> Result<PathBuf> {
+    let dir = std::env::current_exe()?
+        .parent()
+        .context("bench has a directory")?
+        .to_owned();
+    let binary = dir.join("image-service");
+    if !binary.is_file() {
+        let release = dir.ends_with("release");
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "-p", "image-service"]);
+        if release {
+            build.arg("--release");
+        }
+        anyhow::ensure!(build.status()?.success(), "building image-service failed");
+    }
+    Ok(binary)
+}
+
+/// Process start → first card served, with an empty storage directory.
+async fn cold_start(binary: &Path, client: &reqwest::Client) -> Result<Duration> {
+    let storage = tempfile::tempdir()?;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        probe.local_addr()?.port()
+    };
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .env("IMAGE_SERVICE_ADDR", format!("127.0.0.1:{port}"))
+        .env("STORAGE_DIR", storage.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let url = format!("http://127.0.0.1:{port}/v1/12-34-10.jpg");
+    let elapsed = loop {
+        if let Ok(response) = client.get(&url).send().await
+            && response.status() == 200
+            && response
+                .headers()
+                .get("x-ogshot-cache")
+                .is_some_and(|v| v == "miss")
+        {
+            let _ = response.bytes().await?;
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the image service served nothing within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    // SIGTERM, so the service closes its browser instead of orphaning it.
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    Ok(elapsed)
+}
+
+/// Renders `count` new ids with `concurrency` clients; per-request latency and wall time.
+async fn misses(
+    client: &reqwest::Client,
+    base: &str,
+    ids: &mut Ids,
+    count: usize,
+    concurrency: usize,
+) -> Result<(Vec<Duration>, Duration, Vec<usize>)> {
+    let urls: Vec<String> = (0..count)
+        .map(|_| format!("{base}/v1/{}.jpg", ids.next()))
+        .collect();
+    let started = Instant::now();
+    let results: Vec<Result<(Duration, usize)>> = futures::stream::iter(urls)
+        .map(|url| {
+            let client = client.clone();
+            async move {
+                let t = Instant::now();
+                let response = client.get(&url).send().await?;
+                let status = response.headers().get("x-ogshot-cache").cloned();
+                let body = response.bytes().await?;
+                anyhow::ensure!(
+                    status.as_ref().is_some_and(|s| s == "miss"),
+                    "{url} was not rendered: {status:?}"
+                );
+                Ok((t.elapsed(), body.len()))
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+    let mut latencies = Vec::new();
+    let mut sizes = Vec::new();
+    for r in results {
+        let (latency, size) = r?;
+        latencies.push(latency);
+        sizes.push(size);
+    }
+    Ok((latencies, wall, sizes))
+}
+
+/// Cache hits of one stored card from 32 concurrent clients for `seconds`.
+async fn hits(client: &reqwest::Client, url: &str, seconds: f64) -> Result<(Vec<Duration>, f64)> {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let client = client.clone();
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let response = client.get(&url).send().await?;
+                    anyhow::ensure!(
+                        response.status() == 200,
+                        "hit failed: {}",
+                        response.status()
+                    );
+                    let _ = response.bytes().await?;
+                    latencies.push(t.elapsed());
+                }
+                Ok::<_, anyhow::Error>(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await??);
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    Ok((all, rate))
+}
+
+async fn launch(profile: &Path) -> Result<(Browser, tokio::task::JoinHandle<()>)> {
+    let config =
+        browser_config(Path::new(e2e::CHROMIUM), profile, &[]).map_err(anyhow::Error::msg)?;
+    let (browser, mut handler) = Browser::launch(config).await?;
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    Ok((browser, events))
+}
+
+async fn authorize(page: &chromiumoxide::Page, token: &RenderToken) -> Result<()> {
+    let headers = serde_json::json!({ "Authorization": format!("Bearer {}", token.expose()) });
+    page.execute(SetExtraHttpHeadersParams::new(Headers::new(headers)))
+        .await?;
+    Ok(())
+}
+
+/// The article's flow: a fresh Chromium per image, navigate, wait for 500 ms of network
+/// quiet, screenshot, close.
+async fn article_flow(card_url: &str, token: &RenderToken) -> Result<Duration> {
+    let started = Instant::now();
+    let profile = tempfile::tempdir()?;
+    let (mut browser, events) = launch(profile.path()).await?;
+    let page = browser.new_page("about:blank").await?;
+    authorize(&page, token).await?;
+    let mut sent = page.event_listener::<EventRequestWillBeSent>().await?;
+    let mut finished = page.event_listener::<EventLoadingFinished>().await?;
+    let mut failed = page.event_listener::<EventLoadingFailed>().await?;
+    page.goto(card_url).await?;
+    loop {
+        tokio::select! {
+            Some(_) = sent.next() => {}
+            Some(_) = finished.next() => {}
+            Some(_) = failed.next() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => break,
+        }
+    }
+    let data = page
+        .execute(capture_params(JPEG_QUALITY))
+        .await?
+        .result
+        .data;
+    let jpeg = screenshot_bytes(&data)?;
+    anyhow::ensure!(
+        image_service::jpeg::validate_card(&jpeg).is_ok(),
+        "the article flow made no card"
+    );
+    browser.close().await?;
+    browser.wait().await?;
+    events.abort();
+    Ok(started.elapsed())
+}
+
+/// The floor: a warm page already showing the card; screenshot only.
+async fn floor(card_url: &str, token: &RenderToken, shots: usize) -> Result<Vec<Duration>> {
+    let profile = tempfile::tempdir()?;
+    let (mut browser, events) = launch(profile.path()).await?;
+    let page = browser.new_page("about:blank").await?;
+    authorize(&page, token).await?;
+    page.goto(card_url).await?;
+    let ready = EvaluateParams::builder()
+        .expression(render_site::READY_EXPRESSION)
+        .await_promise(true)
+        .build()
+        .map_err(anyhow::Error::msg)?;
+    page.evaluate_expression(ready).await?;
+    let mut samples = Vec::new();
+    for _ in 0..shots {
+        let t = Instant::now();
+        let data = page
+            .execute(capture_params(JPEG_QUALITY))
+            .await?
+            .result
+            .data;
+        let _ = screenshot_bytes(&data)?;
+        samples.push(t.elapsed());
+    }
+    browser.close().await?;
+    browser.wait().await?;
+    events.abort();
+    Ok(samples)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let sizes = if quick { QUICK } else { FULL };
+    e2e::require_chromium();
+    e2e::init_test_logs();
+    let client = e2e::http_client();
+    let mut table = Table::default();
+    println!(
+        "ogshot benchmark ({})",
+        if quick { "quick" } else { "full" }
+    );
+
+    // Cold start: a real process, from exec to the first card on the wire.
+    let binary = image_service_binary()?;
+    let mut colds = Vec::new();
+    for _ in 0..sizes.cold_starts {
+        colds.push(cold_start(&binary, &client).await?);
+    }
+    let cold = percentile(&colds, 50.0);
+    table.row(
+        "cold start → first card served (median)",
+        ms(cold),
+        "≤ 1 s",
+        Some(cold <= Duration::from_secs(1)),
+    );
+
+    // The service in-process on local storage, as `scripts/run` runs it.
+    let storage_dir = tempfile::tempdir()?;
+    let storage: Arc<dyn Storage> = Arc::new(LocalDirStorage::new(storage_dir.path())?);
+    let service = ImageService::start_with_storage(
+        ImageConfig::local_defaults(),
+        storage,
+        Arc::new(Metrics::new(false)),
+    )
+    .await?;
+    let chromium_pid = Arc::new(AtomicU64::new(u64::from(
+        service.chromium().pid().await.unwrap_or(0),
+    )));
+    let peaks = PeakRss::start(Arc::clone(&chromium_pid));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let router = service.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut ids = Ids(0);
+    misses(&client, &base, &mut ids, 4, 1).await?; // warm the page pool
+
+    let (sequential, wall, sizes_seen) =
+        misses(&client, &base, &mut ids, sizes.miss_ids, 1).await?;
+    let miss_p50 = percentile(&sequential, 50.0);
+    table.row(
+        "warm miss, sequential: p50 / p95 / p99",
+        format!(
+            "{} / {} / {}",
+            ms(miss_p50),
+            ms(percentile(&sequential, 95.0)),
+            ms(percentile(&sequential, 99.0))
+        ),
+        "",
+        None,
+    );
+    table.row(
+        "warm miss, sequential: images/s",
+        format!("{:.1}", sizes.miss_ids as f64 / wall.as_secs_f64()),
+        "",
+        None,
+    );
+    for concurrency in [2, 4] {
+        let (latencies, wall, _) =
+            misses(&client, &base, &mut ids, sizes.miss_ids, concurrency).await?;
+        table.row(
+            &format!("warm miss, concurrency {concurrency}: p50 / p95 / p99"),
+            format!(
+                "{} / {} / {}",
+                ms(percentile(&latencies, 50.0)),
+                ms(percentile(&latencies, 95.0)),
+                ms(percentile(&latencies, 99.0))
+            ),
+            "",
+            None,
+        );
+        table.row(
+            &format!("warm miss, concurrency {concurrency}: images/s"),
+            format!("{:.1}", sizes.miss_ids as f64 / wall.as_secs_f64()),
+            "",
+            None,
+        );
+    }
+    let mean_jpeg = sizes_seen.iter().sum::<usize>() / sizes_seen.len().max(1);
+    let max_jpeg = sizes_seen.iter().copied().max().unwrap_or(0);
+    table.row(
+        "JPEG size: mean / max",
+        format!(
+            "{:.0} KB / {:.0} KB",
+            mean_jpeg as f64 / 1000.0,
+            max_jpeg as f64 / 1000.0
+        ),
+        "≤ 300 KB",
+        Some(max_jpeg <= 300_000),
+    );
+
+    // The article's flow and the floor, on the same card page, in the same run.
+    let token = RenderToken::generate();
+    let site_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let card_url = format!("http://{}/card/12-34-10", site_listener.local_addr()?);
+    let site = render_site::router(RenderSiteConfig::in_process(token.clone()));
+    tokio::spawn(async move { axum::serve(site_listener, site).await });
+    let mut article = Vec::new();
+    for _ in 0..sizes.article_runs {
+        article.push(article_flow(&card_url, &token).await?);
+    }
+    let article_p50 = percentile(&article, 50.0);
+    let speedup = article_p50.as_secs_f64() / miss_p50.as_secs_f64();
+    table.row(
+        "article's flow (fresh Chromium, 500 ms network idle): median",
+        ms(article_p50),
+        "",
+        None,
+    );
+    table.row(
+        "article's median ÷ our warm miss p50",
+        format!("{speedup:.1}×"),
+        "≥ 15×",
+        Some(speedup >= 15.0),
+    );
+    let floor_samples = floor(&card_url, &token, sizes.floor_shots).await?;
+    let floor_p50 = percentile(&floor_samples, 50.0);
+    let over_floor = miss_p50.as_secs_f64() / floor_p50.as_secs_f64();
+    table.row(
+        "floor (warm page, card in memory, screenshot only): p50",
+        ms(floor_p50),
+        "",
+        None,
+    );
+    table.row(
+        "our warm miss p50 ÷ floor p50",
+        format!("{over_floor:.2}×"),
+        "≤ 1.3×",
+        Some(over_floor <= 1.3),
+    );
+
+    // Hits over loopback at concurrency 32.
+    let hit_url = format!("{base}/v1/00-00-01.jpg");
+    let (hit_latencies, rate) = hits(&client, &hit_url, sizes.hit_seconds).await?;
+    table.row(
+        "cache hit, concurrency 32: p50 / p99",
+        format!(
+            "{} / {}",
+            ms(percentile(&hit_latencies, 50.0)),
+            ms(percentile(&hit_latencies, 99.0))
+        ),
+        "",
+        None,
+    );
+    table.row(
+        "cache hit, concurrency 32: requests/s",
+        format!("{rate:.0}"),
+        "≥ 15,000",
+        Some(rate >= 15_000.0),
+    );
+
+    // Memory: does RSS grow with renders?
+    let rendered_so_far = service.metrics().counts().renders as usize;
+    let to_early = sizes.leak_early.saturating_sub(rendered_so_far);
+    misses(&client, &base, &mut ids, to_early, 2).await?;
+    chromium_pid.store(
+        u64::from(service.chromium().pid().await.unwrap_or(0)),
+        Ordering::Relaxed,
+    );
+    let early = rss(std::process::id()) + tree_rss(chromium_pid.load(Ordering::Relaxed) as u32);
+    misses(
+        &client,
+        &base,
+        &mut ids,
+        sizes.leak_late - sizes.leak_early.max(rendered_so_far),
+        2,
+    )
+    .await?;
+    chromium_pid.store(
+        u64::from(service.chromium().pid().await.unwrap_or(0)),
+        Ordering::Relaxed,
+    );
+    let late = rss(std::process::id()) + tree_rss(chromium_pid.load(Ordering::Relaxed) as u32);
+    let growth = late as f64 / early as f64 - 1.0;
+    table.row(
+        &format!(
+            "RSS (service + Chromium) after {} vs {} renders",
+            sizes.leak_late, sizes.leak_early
+        ),
+        format!("{} vs {} ({:+.1}%)", mib(late), mib(early), growth * 100.0),
+        "within 10%",
+        Some(growth.abs() <= 0.10),
+    );
+    peaks.stop.store(true, Ordering::Relaxed);
+    table.row(
+        "peak RSS: service process (bench in-process)",
+        mib(peaks.service.load(Ordering::Relaxed)),
+        "",
+        None,
+    );
+    table.row(
+        "peak RSS: Chromium processes",
+        mib(peaks.chromium.load(Ordering::Relaxed)),
+        "",
+        None,
+    );
+    table.row(
+        "renders in this run / browser relaunches",
+        format!(
+            "{} / {}",
+            service.metrics().counts().renders,
+            service.metrics().counts().browser_relaunches
+        ),
+        "",
+        None,
+    );
+
+    service.shutdown().await;
+    table.print();
+    Ok(())
+}
