@@ -101,6 +101,10 @@ pub struct Args {
     #[arg(long, env = "RENDER_TIMEOUT_MS", default_value_t = 5_000)]
     pub render_timeout_ms: u64,
 
+    /// Memory for recently served cards, in MiB, so hot cards skip storage.
+    #[arg(long, env = "HOT_CACHE_MB", default_value_t = 64)]
+    pub hot_cache_mb: u64,
+
     /// JPEG quality of the screenshots (1-100).
     #[arg(long, env = "JPEG_QUALITY", default_value_t = 85)]
     pub jpeg_quality: u8,
@@ -214,6 +218,8 @@ impl TryFrom<Args> for Config {
                 queue: args.render_queue,
                 queue_timeout: millis(args.render_queue_timeout_ms)?,
                 render_timeout: millis(args.render_timeout_ms)?,
+                hot_cache_bytes: args.hot_cache_mb.saturating_mul(1024 * 1024),
+                store_before_answer: std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some(),
             },
             jpeg_quality: args.jpeg_quality,
             chromium_args: Vec::new(),

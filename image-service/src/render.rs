@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
@@ -29,6 +28,12 @@ pub struct RenderLimits {
     pub queue_timeout: Duration,
     /// Longest single render (navigation, ready signal, screenshot).
     pub render_timeout: Duration,
+    /// Memory for recently served stored cards (0 turns the hot cache off).
+    pub hot_cache_bytes: u64,
+    /// Answer a miss only once its card is stored. Required on AWS Lambda, which
+    /// freezes the environment as soon as the response is sent, so a write left
+    /// running after it might never finish; elsewhere the write follows the answer.
+    pub store_before_answer: bool,
 }
 
 /// A freshly rendered, validated card and where its time went.
@@ -54,11 +59,29 @@ pub enum CardOutcome {
     Overloaded,
 }
 
+/// Cards recently read from or written to storage, kept in memory so that a viral
+/// card's hits cost neither a file read nor an S3 round trip. It only ever holds cards
+/// that are stored, so a hit from it is a hit on storage.
+type HotCards = quick_cache::sync::Cache<StorageKey, StoredImage, ByteWeight>;
+
+/// A typical card's size, to size the hot cache's index.
+const AVERAGE_CARD_BYTES: u64 = 128 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+struct ByteWeight;
+
+impl quick_cache::Weighter<StorageKey, StoredImage> for ByteWeight {
+    fn weight(&self, _key: &StorageKey, image: &StoredImage) -> u64 {
+        image.bytes.len() as u64
+    }
+}
+
 type Flight = Shared<BoxFuture<'static, Result<Rendered, RenderError>>>;
 
 /// Everything a miss needs, shared with the detached render tasks.
 #[derive(Debug)]
 struct Pipeline {
+    hot: HotCards,
     storage: Arc<dyn Storage>,
     chromium: Arc<Chromium>,
     limits: RenderLimits,
@@ -83,6 +106,11 @@ impl Cards {
     ) -> Self {
         Self {
             inner: Arc::new(Pipeline {
+                hot: HotCards::with_weighter(
+                    (limits.hot_cache_bytes / AVERAGE_CARD_BYTES).max(1) as usize,
+                    limits.hot_cache_bytes,
+                    ByteWeight,
+                ),
                 storage,
                 chromium,
                 permits: Semaphore::new(limits.concurrency.max(1)),
@@ -98,9 +126,14 @@ impl Cards {
     /// Also returns how long the storage lookup took.
     pub async fn card(&self, key: StorageKey) -> (CardOutcome, Duration) {
         let started = Instant::now();
+        if let Some(image) = self.inner.hot.get(&key) {
+            self.inner.metrics.hit();
+            return (CardOutcome::Hit(image), started.elapsed());
+        }
         match self.inner.storage.get(&key).await {
             Ok(Some(image)) => {
                 self.inner.metrics.hit();
+                self.inner.hot.insert(key, image.clone());
                 return (CardOutcome::Hit(image), started.elapsed());
             }
             Ok(None) => {}
@@ -108,8 +141,13 @@ impl Cards {
             Err(error) => tracing::error!(%error, "storage lookup failed; rendering instead"),
         }
         let storage_time = started.elapsed();
-        let outcome = match self.join_flight(key).await {
-            Ok(rendered) => CardOutcome::Rendered(rendered),
+        let outcome = match self.join_flight(key.clone()).await {
+            Ok(rendered) => {
+                if self.inner.limits.store_before_answer {
+                    self.stored(&key).await;
+                }
+                CardOutcome::Rendered(rendered)
+            }
             Err(RenderError::Overloaded) => {
                 self.inner.metrics.overloaded();
                 CardOutcome::Overloaded
@@ -120,6 +158,19 @@ impl Cards {
             }
         };
         (outcome, storage_time)
+    }
+
+    /// Waits until the flight of `key`, if any, has stored its card and retired.
+    async fn stored(&self, key: &StorageKey) {
+        while self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .contains_key(key)
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Waits until no render is in flight: every card rendered so far is stored (or
@@ -164,7 +215,7 @@ impl Cards {
                             if let Ok(card) = rendered.await
                                 && card.fresh
                             {
-                                inner.store(&key, card.image.bytes.clone()).await;
+                                inner.store(&key, card.image).await;
                             }
                             inner.in_flight.lock().expect("in-flight lock").remove(&key);
                         }
@@ -230,9 +281,12 @@ impl Pipeline {
 
     /// Stores a validated card. A failure is logged and the card still served: the
     /// next request renders again, which costs time but never correctness.
-    async fn store(&self, key: &StorageKey, jpeg: Bytes) {
-        match self.storage.put_if_absent(key, jpeg).await {
-            Ok(PutOutcome::Stored) => tracing::info!("card stored"),
+    async fn store(&self, key: &StorageKey, image: StoredImage) {
+        match self.storage.put_if_absent(key, image.bytes.clone()).await {
+            Ok(PutOutcome::Stored) => {
+                tracing::info!("card stored");
+                self.hot.insert(key.clone(), image);
+            }
             Ok(PutOutcome::AlreadyExists) => tracing::info!("card was stored concurrently; kept"),
             Err(error) => tracing::error!(%error, "card could not be stored"),
         }
