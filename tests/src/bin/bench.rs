@@ -51,8 +51,8 @@ const QUICK: Sizes = Sizes {
     article_runs: 1,
     floor_shots: 8,
     hit_seconds: 0.5,
-    leak_early: 4,
-    leak_late: 12,
+    leak_early: 40,
+    leak_late: 50,
 };
 
 const JPEG_QUALITY: u8 = 85;
@@ -588,7 +588,9 @@ async fn main() -> Result<()> {
         &client,
         &base,
         &mut ids,
-        sizes.leak_late - sizes.leak_early.max(rendered_so_far),
+        sizes
+            .leak_late
+            .saturating_sub(sizes.leak_early.max(rendered_so_far)),
         2,
     )
     .await?;
