@@ -15,6 +15,18 @@ pub const CURRENT_DESIGN: DesignToken = DesignToken("v1");
 /// current design's card (stored under the current key) rather than the default image.
 pub const EARLIER_DESIGNS: &[DesignToken] = &[];
 
+/// A stand-in earlier design for the end-to-end suite, which must show that an earlier
+/// design's URLs get the current card while no real design has been retired yet.
+/// Honoured only with the `test-earlier-design` feature, which only the e2e package's
+/// dev-dependency turns on; nothing that ships honours it.
+pub const TEST_EARLIER_DESIGN: DesignToken = DesignToken("v0e2e");
+
+const TEST_DESIGNS: &[DesignToken] = if cfg!(feature = "test-earlier-design") {
+    &[TEST_EARLIER_DESIGN]
+} else {
+    &[]
+};
+
 impl DesignToken {
     /// The token as it appears in paths.
     pub fn as_str(self) -> &'static str {
@@ -25,6 +37,7 @@ impl DesignToken {
     pub fn honoured(raw: &str) -> Option<Self> {
         std::iter::once(CURRENT_DESIGN)
             .chain(EARLIER_DESIGNS.iter().copied())
+            .chain(TEST_DESIGNS.iter().copied())
             .find(|token| token.0 == raw)
     }
 

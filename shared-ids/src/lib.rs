@@ -10,7 +10,7 @@ mod design;
 mod image_path;
 mod social_id;
 
-pub use design::{CURRENT_DESIGN, DesignToken, EARLIER_DESIGNS};
+pub use design::{CURRENT_DESIGN, DesignToken, EARLIER_DESIGNS, TEST_EARLIER_DESIGN};
 pub use image_path::{BaseUrl, BaseUrlError, DEFAULT_IMAGE_PATH, ImagePath, card_path};
 pub use social_id::{ParseSocialIdError, SocialId};
 

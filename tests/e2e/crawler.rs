@@ -3,6 +3,7 @@
 use e2e::{System, http_client, inspect_jpeg};
 use reqwest::header;
 use scraper::{Html, Selector};
+use shared_ids::{CURRENT_DESIGN, DesignToken, TEST_EARLIER_DESIGN};
 
 /// User agents of the crawlers that matter, as they send them.
 const CRAWLERS: [&str; 5] = [
@@ -134,6 +135,50 @@ async fn hostile_share_links_point_crawlers_at_the_default_image() {
     }
     assert_eq!(system.service.metrics().counts().renders, 0);
     assert!(system.stored_keys().await.is_empty());
+    system.stop().await;
+}
+
+/// Crawlers keep an image URL for weeks, so a card URL of an honoured earlier design
+/// must still give a card: the current design's, rendered once and stored under the
+/// current key. A design that was never honoured gets the default and renders nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_earlier_design_gets_the_current_card_and_an_unknown_one_the_default() {
+    assert!(
+        DesignToken::honoured(TEST_EARLIER_DESIGN.as_str()).is_some_and(|d| !d.is_current()),
+        "the suite needs shared-ids' test-earlier-design feature (tests/Cargo.toml)"
+    );
+    let system = System::start().await;
+    let client = http_client();
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{}{path}", system.image_service);
+        async move {
+            let response = client.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{url}");
+            let cache = response.headers()["x-ogshot-cache"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (cache, response.bytes().await.unwrap())
+        }
+    };
+    let earlier = format!("/{TEST_EARLIER_DESIGN}/12-34-10.jpg");
+    let (cache, old_url_card) = get(earlier.clone()).await;
+    assert_eq!(cache, "miss");
+    assert_eq!(inspect_jpeg(&old_url_card).0, 2400);
+    let (cache, current_card) = get(format!("/{CURRENT_DESIGN}/12-34-10.jpg")).await;
+    assert_eq!(
+        cache, "hit",
+        "the earlier URL's render is the current card, stored"
+    );
+    assert_eq!(old_url_card, current_card);
+    assert_eq!(get(earlier).await, ("hit".to_owned(), current_card));
+
+    let (cache, unknown) = get("/v9/12-34-10.jpg".to_owned()).await;
+    assert_eq!(cache, "default");
+    assert_eq!(unknown, image_service::DEFAULT_IMAGE);
+    assert_eq!(system.service.metrics().counts().renders, 1);
+    assert_eq!(system.stored_keys().await, ["v1/12-34-10.jpg"]);
     system.stop().await;
 }
 
