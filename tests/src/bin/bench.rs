@@ -109,21 +109,31 @@ impl Ids {
     }
 }
 
-/// Resident set size of a process, in bytes.
-fn rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+/// A `<field>:  <n> kB` line of a `/proc/<pid>/` file, in bytes.
+fn proc_kb(pid: u32, file: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
         .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Summed RSS of `root` and all its descendants (Chromium is a tree of processes).
-fn tree_rss(root: u32) -> u64 {
+/// Resident set size of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    proc_kb(pid, "status", "VmRSS:")
+}
+
+/// Proportional set size: resident memory with each shared page divided among the
+/// processes that map it, so a process tree's PSS adds up to what it really holds.
+fn pss(pid: u32) -> u64 {
+    proc_kb(pid, "smaps_rollup", "Pss:")
+}
+
+/// `root` and all its descendants (Chromium is a tree of processes).
+fn process_tree(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
@@ -158,17 +168,30 @@ fn tree_rss(root: u32) -> u64 {
         );
         i += 1;
     }
-    tree.iter().map(|&pid| rss(pid)).sum()
+    tree
+}
+
+/// Summed RSS of a process tree. Pages shared between its processes (libraries,
+/// fonts, shared memory) count once per process, so this overstates what the tree
+/// holds; [`tree_pss`] does not.
+fn tree_rss(root: u32) -> u64 {
+    process_tree(root).into_iter().map(rss).sum()
+}
+
+fn tree_pss(root: u32) -> u64 {
+    process_tree(root).into_iter().map(pss).sum()
 }
 
 fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// Samples the service's and Chromium's RSS in the background and keeps the peaks.
+/// Samples the service's and Chromium's RSS (and Chromium's PSS) in the background and
+/// keeps the peaks.
 struct PeakRss {
     service: Arc<AtomicU64>,
     chromium: Arc<AtomicU64>,
+    chromium_pss: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -177,11 +200,13 @@ impl PeakRss {
         let peaks = Self {
             service: Arc::default(),
             chromium: Arc::default(),
+            chromium_pss: Arc::default(),
             stop: Arc::default(),
         };
-        let (service, chromium, stop) = (
+        let (service, chromium, chromium_pss, stop) = (
             peaks.service.clone(),
             peaks.chromium.clone(),
+            peaks.chromium_pss.clone(),
             peaks.stop.clone(),
         );
         std::thread::spawn(move || {
@@ -190,6 +215,7 @@ impl PeakRss {
                 let pid = chromium_pid.load(Ordering::Relaxed) as u32;
                 if pid != 0 {
                     chromium.fetch_max(tree_rss(pid), Ordering::Relaxed);
+                    chromium_pss.fetch_max(tree_pss(pid), Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -617,8 +643,12 @@ async fn main() -> Result<()> {
         None,
     );
     table.row(
-        "peak RSS: Chromium processes",
-        mib(peaks.chromium.load(Ordering::Relaxed)),
+        "peak RSS: Chromium processes, summed / their PSS (shared pages once)",
+        format!(
+            "{} / {}",
+            mib(peaks.chromium.load(Ordering::Relaxed)),
+            mib(peaks.chromium_pss.load(Ordering::Relaxed))
+        ),
         "",
         None,
     );
