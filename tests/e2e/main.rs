@@ -1,5 +1,7 @@
 //! ogshot end to end: the three apps in-process, Debian's Chromium, an in-process S3
-//! server, real HTTP. One test binary, so the suite links once.
+//! server, real HTTP; and the Chromium that ships to AWS Lambda, rendering under the
+//! service's own renderer. One test binary, so the suite links once.
 
 mod crawler;
 mod drills;
+mod lambda_chromium;
