@@ -1,8 +1,11 @@
 // ogshot image distribution, viewer request (CloudFront Functions, cloudfront-js-2.0).
 //
 // Every path that does not name a card or the default image becomes /default.jpg, so
-// junk paths share one cache entry and never reach S3 or the render function. It reads
-// nothing but the raw path: no query string, header or cookie can change an answer.
+// junk paths share one cache entry and never reach S3 or the render function. The one
+// other path let through is /robots.txt: Twitterbot reads the image host's robots.txt
+// before it fetches a card, and the image service answers it with "allow all" (a JPEG
+// there would be noise to every robots parser). It reads nothing but the raw path: no
+// query string, header or cookie can change an answer.
 //
 // The rules are exactly those of shared-ids' ImagePath::parse (image_path.rs): an exact
 // match on the raw path, no percent-decoding, no dot-segment removal, no case folding;
@@ -14,6 +17,8 @@
 var DESIGN_TOKENS = ['v1'];
 
 var DEFAULT_IMAGE_PATH = '/default.jpg';
+
+var ROBOTS_PATH = '/robots.txt';
 
 // '/' + 16-byte design token + '/' + 8-byte id + '.jpg': nothing longer is a card.
 var MAX_CARD_PATH_LEN = 1 + 16 + 1 + 8 + 4;
@@ -43,7 +48,7 @@ function isImagePath(path) {
 
 function handler(event) {
     var request = event.request;
-    if (!isImagePath(request.uri)) {
+    if (request.uri !== ROBOTS_PATH && !isImagePath(request.uri)) {
         request.uri = DEFAULT_IMAGE_PATH;
     }
     return request;

@@ -112,7 +112,8 @@ test('hostile and near-miss paths become the default image', () => {
         '/v1/١٢-٣٤-١٠.jpg', '/v1/12-34-10/12-34-10.jpg', '/v1/v1/12-34-10.jpg',
         'v1/12-34-10.jpg', '\\v1\\12-34-10.jpg', '/v1\\12-34-10.jpg',
         '/default.jpg/', '/Default.jpg', '//default.jpg', '/default.jpg%20', '/default.jpeg',
-        '/./default.jpg', '/default.jpg\u0000', '/robots.txt', '/healthz', '/favicon.ico',
+        '/./default.jpg', '/default.jpg\u0000', '/robots.txt/', '/Robots.txt', '/robots.txt%00',
+        '/v1/robots.txt', '/healthz', '/favicon.ico',
         '/index.html', '/.env', '/wp-login.php', '/<script>alert(1)</script>.jpg',
         `/${'a'.repeat(16)}/12-34-10.jpg`, `/${'a'.repeat(17)}/12-34-10.jpg`,
         '/v1/'.repeat(10_000), `/v1/12-34-10.jpg${'/'.repeat(100_000)}`,
@@ -120,4 +121,8 @@ test('hostile and near-miss paths become the default image', () => {
     for (const path of hostile) {
         assert.equal(forwarded(path), '/default.jpg', JSON.stringify(path.slice(0, 80)));
     }
+});
+
+test('/robots.txt alone passes through, for the image service to answer', () => {
+    assert.equal(forwarded('/robots.txt'), '/robots.txt');
 });
