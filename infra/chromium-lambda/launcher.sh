@@ -11,7 +11,21 @@ set -eu
 here=${0%/*}
 bb=$here/bin/busybox
 version=$("$bb" cat "$here/VERSION")
-unpacked=${TMPDIR:-/tmp}/ogshot-chromium-$version
+shared=${TMPDIR:-/tmp}/ogshot-chromium-$version
+# What points back into the layer (SwiftShader links, the fonts config) is kept per
+# layer location, so two copies of the layer on one host (test checkouts; on Lambda it
+# is always /opt/chromium) never use each other's files; the 200 MB binary is shared.
+unpacked=$shared-$(echo "$here" | "$bb" md5sum | "$bb" cut -c1-12)
+
+if [ ! -x "$shared/chromium" ]; then
+  "$bb" mkdir -p "$shared"
+  # Unpacked under a private name and renamed, so a concurrent or interrupted start
+  # never runs half a binary.
+  partial=$shared/.chromium.$$
+  "$bb" gunzip -c "$here/chromium.gz" > "$partial"
+  "$bb" chmod 0755 "$partial"
+  "$bb" mv -f "$partial" "$shared/chromium"
+fi
 
 if [ ! -x "$unpacked/chromium" ]; then
   "$bb" mkdir -p "$unpacked"
@@ -30,11 +44,10 @@ if [ ! -x "$unpacked/chromium" ]; then
 </fontconfig>
 EOF
   "$bb" mv -f "$partial" "$unpacked/fonts.conf"
-  # Unpacked under a private name and renamed, so a concurrent or interrupted start
-  # never runs half a binary.
+  # A hard link, not a symbolic one: Chromium finds its own directory through
+  # /proc/self/exe, which must be this one. Linked last, as the sign all is ready.
   partial=$unpacked/.chromium.$$
-  "$bb" gunzip -c "$here/chromium.gz" > "$partial"
-  "$bb" chmod 0755 "$partial"
+  "$bb" ln -f "$shared/chromium" "$partial"
   "$bb" mv -f "$partial" "$unpacked/chromium"
 fi
 

@@ -2,6 +2,7 @@
 //! server, real HTTP; and the Chromium that ships to AWS Lambda, rendering under the
 //! service's own renderer. One test binary, so the suite links once.
 
+mod card;
 mod crawler;
 mod drills;
 mod lambda_chromium;

@@ -1,0 +1,72 @@
+//! The render site's card in Chromium over real HTTP, launched exactly as the image
+//! service launches it: the ready signal, the exact size, the emoji font, a real image.
+
+use std::path::Path;
+
+use chromiumoxide::Browser;
+use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
+use e2e::{CHROMIUM, inspect_jpeg, require_chromium};
+use futures::StreamExt;
+use image_service::browser::{browser_config, capture_params, screenshot_bytes};
+use render_site::{READY_EXPRESSION, RenderSiteConfig, RenderToken};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
+    require_chromium();
+    let token = RenderToken::generate();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let site = render_site::router(RenderSiteConfig::in_process(token.clone()));
+    let server = tokio::spawn(async move { axum::serve(listener, site).await });
+
+    let profile = tempfile::tempdir().unwrap();
+    let config = browser_config(Path::new(CHROMIUM), profile.path(), &[]).unwrap();
+    let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let page = browser.new_page("about:blank").await.unwrap();
+    let headers = serde_json::json!({ "Authorization": format!("Bearer {}", token.expose()) });
+    page.execute(SetExtraHttpHeadersParams::new(Headers::new(headers)))
+        .await
+        .unwrap();
+    // The CJK and emoji card (render-site/content/cards.toml).
+    page.goto(format!("http://{addr}/card/07-01-42"))
+        .await
+        .unwrap();
+
+    let evaluate = |expression: &'static str| {
+        let page = page.clone();
+        async move {
+            page.evaluate(expression)
+                .await
+                .unwrap()
+                .into_value::<serde_json::Value>()
+                .unwrap()
+        }
+    };
+    assert_eq!(evaluate(READY_EXPRESSION).await, true, "the ready promise");
+    assert_eq!(
+        evaluate("document.documentElement.dataset.ready").await,
+        "true"
+    );
+    assert_eq!(
+        evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+            .await,
+        serde_json::json!([1200, 630]),
+        "the card fits 1200x630 exactly"
+    );
+    assert_eq!(
+        evaluate("document.fonts.check('16px \"Noto Color Emoji\"', '🚀')").await,
+        true,
+        "emoji have a real font (fonts-noto-color-emoji)"
+    );
+
+    let data = page.execute(capture_params(85)).await.unwrap().result.data;
+    let (width, height, variance) = inspect_jpeg(&screenshot_bytes(&data).unwrap());
+    assert_eq!((width, height), (2400, 1260));
+    assert!(variance > 100.0, "a real card, not blank ({variance:.1})");
+
+    browser.close().await.unwrap();
+    browser.wait().await.unwrap();
+    events.abort();
+    server.abort();
+}
