@@ -337,11 +337,18 @@ impl Chromium {
             .same_site(CookieSameSite::Strict)
             .build()
             .map_err(RenderError::Launch)?;
-        browser
-            .set_cookies(vec![cookie])
-            .await
-            .map_err(|e| RenderError::Launch(e.to_string()))?;
+        // Both wait on a fresh browser's start-up (its network service, a renderer),
+        // so they overlap; the first request then finds a window ready.
+        let (cookies, first_page) =
+            tokio::join!(browser.set_cookies(vec![cookie]), open_window(&browser));
+        cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
+        let first_page = first_page?;
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.idle.lock().expect("idle pool lock").push(PooledPage {
+            page: first_page,
+            generation,
+            swaps: 0,
+        });
         tracing::info!(generation, "chromium launched");
         Ok(Instance {
             browser,
@@ -419,18 +426,7 @@ impl Chromium {
                 None => break,
             }
         }
-        // Each page gets its own window: a page in a background tab produces no frames,
-        // and a screenshot of it waits for one forever.
-        let target = CreateTargetParams::builder()
-            .url("about:blank")
-            .new_window(true)
-            .build()
-            .map_err(RenderError::Browser)?;
-        let page = instance
-            .browser
-            .new_page(target)
-            .await
-            .map_err(|e| RenderError::Browser(e.to_string()))?;
+        let page = open_window(&instance.browser).await?;
         Ok(PooledPage {
             page,
             generation,
@@ -534,6 +530,20 @@ impl Chromium {
             shut_down(&mut instance).await;
         }
     }
+}
+
+/// A new blank page in its own window: a page in a background tab produces no frames,
+/// and a screenshot of it waits for one forever.
+async fn open_window(browser: &Browser) -> Result<Page, RenderError> {
+    let target = CreateTargetParams::builder()
+        .url("about:blank")
+        .new_window(true)
+        .build()
+        .map_err(RenderError::Browser)?;
+    browser
+        .new_page(target)
+        .await
+        .map_err(|e| RenderError::Browser(e.to_string()))
 }
 
 async fn shut_down(instance: &mut Instance) {
