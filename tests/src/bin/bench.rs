@@ -93,6 +93,14 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The given percentiles of `samples`, e.g. "70.1 ms / 80.2 ms / 90.3 ms".
+fn percentiles(samples: &[Duration], ps: &[f64]) -> String {
+    ps.iter()
+        .map(|&p| ms(percentile(samples, p)))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 /// Distinct ids, never the same twice in one run.
 struct Ids(u32);
 
@@ -171,15 +179,14 @@ fn process_tree(root: u32) -> Vec<u32> {
     tree
 }
 
-/// Summed RSS of a process tree. Pages shared between its processes (libraries,
-/// fonts, shared memory) count once per process, so this overstates what the tree
-/// holds; [`tree_pss`] does not.
-fn tree_rss(root: u32) -> u64 {
-    process_tree(root).into_iter().map(rss).sum()
-}
-
-fn tree_pss(root: u32) -> u64 {
-    process_tree(root).into_iter().map(pss).sum()
+/// A process tree's memory, summed over its processes, as (RSS, PSS). Pages shared
+/// between the processes (libraries, fonts, shared memory) count once per process in
+/// the RSS sum, which so overstates what the tree holds; the PSS sum does not.
+fn tree_memory(root: u32) -> (u64, u64) {
+    process_tree(root)
+        .into_iter()
+        .map(|pid| (rss(pid), pss(pid)))
+        .fold((0, 0), |(r, p), (rss, pss)| (r + rss, p + pss))
 }
 
 fn mib(bytes: u64) -> String {
@@ -214,14 +221,23 @@ impl PeakRss {
                 service.fetch_max(rss(std::process::id()), Ordering::Relaxed);
                 let pid = chromium_pid.load(Ordering::Relaxed) as u32;
                 if pid != 0 {
-                    chromium.fetch_max(tree_rss(pid), Ordering::Relaxed);
-                    chromium_pss.fetch_max(tree_pss(pid), Ordering::Relaxed);
+                    let (rss, pss) = tree_memory(pid);
+                    chromium.fetch_max(rss, Ordering::Relaxed);
+                    chromium_pss.fetch_max(pss, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
         peaks
     }
+}
+
+/// RSS of this process (the service runs in it) plus Chromium's tree, now. Points the
+/// peak sampler at the current browser first: a relaunch changes its pid.
+async fn rss_now(service: &ImageService, chromium_pid: &AtomicU64) -> u64 {
+    let pid = service.chromium().pid().await.unwrap_or(0);
+    chromium_pid.store(u64::from(pid), Ordering::Relaxed);
+    rss(std::process::id()) + tree_memory(pid).0
 }
 
 /// The image-service binary next to this one; built if missing.
@@ -492,12 +508,7 @@ async fn main() -> Result<()> {
     let miss_p50 = percentile(&sequential, 50.0);
     table.row(
         "warm miss, sequential: p50 / p95 / p99",
-        format!(
-            "{} / {} / {}",
-            ms(miss_p50),
-            ms(percentile(&sequential, 95.0)),
-            ms(percentile(&sequential, 99.0))
-        ),
+        percentiles(&sequential, &[50.0, 95.0, 99.0]),
         "",
         None,
     );
@@ -512,12 +523,7 @@ async fn main() -> Result<()> {
             misses(&client, &base, &mut ids, sizes.miss_ids, concurrency).await?;
         table.row(
             &format!("warm miss, concurrency {concurrency}: p50 / p95 / p99"),
-            format!(
-                "{} / {} / {}",
-                ms(percentile(&latencies, 50.0)),
-                ms(percentile(&latencies, 95.0)),
-                ms(percentile(&latencies, 99.0))
-            ),
+            percentiles(&latencies, &[50.0, 95.0, 99.0]),
             "",
             None,
         );
@@ -586,11 +592,7 @@ async fn main() -> Result<()> {
     let (hit_latencies, rate) = hits(&client, &hit_url, sizes.hit_seconds).await?;
     table.row(
         "cache hit, concurrency 32: p50 / p99",
-        format!(
-            "{} / {}",
-            ms(percentile(&hit_latencies, 50.0)),
-            ms(percentile(&hit_latencies, 99.0))
-        ),
+        percentiles(&hit_latencies, &[50.0, 99.0]),
         "",
         None,
     );
@@ -605,11 +607,7 @@ async fn main() -> Result<()> {
     let rendered_so_far = service.metrics().counts().renders as usize;
     let to_early = sizes.leak_early.saturating_sub(rendered_so_far);
     misses(&client, &base, &mut ids, to_early, 2).await?;
-    chromium_pid.store(
-        u64::from(service.chromium().pid().await.unwrap_or(0)),
-        Ordering::Relaxed,
-    );
-    let early = rss(std::process::id()) + tree_rss(chromium_pid.load(Ordering::Relaxed) as u32);
+    let early = rss_now(&service, &chromium_pid).await;
     misses(
         &client,
         &base,
@@ -620,11 +618,7 @@ async fn main() -> Result<()> {
         2,
     )
     .await?;
-    chromium_pid.store(
-        u64::from(service.chromium().pid().await.unwrap_or(0)),
-        Ordering::Relaxed,
-    );
-    let late = rss(std::process::id()) + tree_rss(chromium_pid.load(Ordering::Relaxed) as u32);
+    let late = rss_now(&service, &chromium_pid).await;
     let growth = late as f64 / early as f64 - 1.0;
     table.row(
         &format!(
