@@ -426,6 +426,12 @@ impl Reply {
 
     /// Asserts this is the bundled default image, as served for a path naming no card.
     pub(super) fn assert_default_image(&self, what: &str) {
+        self.assert_default_headers(what);
+        assert!(self.body == DEFAULT_IMAGE, "{what}: not the default image");
+    }
+
+    /// Asserts the status and headers of the default image's answer (GET or HEAD).
+    pub(super) fn assert_default_headers(&self, what: &str) {
         assert_eq!(self.status, 200, "{what}");
         assert_eq!(self.cache_status(), Some("default"), "{what}");
         assert_eq!(
@@ -434,7 +440,6 @@ impl Reply {
             "{what}"
         );
         assert_eq!(self.header("content-type"), Some("image/jpeg"), "{what}");
-        assert!(self.body == DEFAULT_IMAGE, "{what}: not the default image");
     }
 
     /// Asserts this is a freshly rendered or stored card, and returns its bytes.
