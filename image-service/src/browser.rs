@@ -45,8 +45,9 @@ pub const INSTALL_HINT: &str =
 /// The throttling ones keep pooled pages that are not in front rendering at full
 /// speed, and `disable-frame-rate-limit` lets a screenshot's frame be drawn as soon as
 /// it is asked for instead of at the next 60 Hz tick, which took about a quarter off
-/// every capture here (a page with nothing changing still draws no frames). `font-render-hinting=none` and `force-color-profile=srgb` make glyphs and
-/// colours the same on every host, so one card never looks two ways.
+/// every capture here (a page with nothing changing still draws no frames).
+/// `font-render-hinting=none` and `force-color-profile=srgb` make glyphs and colours
+/// the same on every host, so one card never looks two ways.
 pub const CHROMIUM_ARGS: &[&str] = &[
     "headless",
     "disable-gpu",
