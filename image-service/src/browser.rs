@@ -1,4 +1,13 @@
-//! One warm headless Chromium with a pool of pages, relaunched when it dies or hangs.
+//! One warm headless Chromium with a pool of pages, kept alive by a supervisor.
+//!
+//! The supervisor is a task of its own that no request can cancel. It launches the
+//! browser, watches it (process exit, CDP disconnect, a health probe every few seconds
+//! and whenever a render reports trouble), and when the browser is dead or hung kills
+//! its whole process tree, reaps it and launches a new one. Requests never do any of
+//! that: they wait, inside their own deadline, for a browser that is up, and report
+//! trouble when a render errs or drags on.
+
+mod process;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,11 +22,16 @@ use chromiumoxide::cdp::browser_protocol::page::{
 };
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
-use chromiumoxide::handler::viewport::Viewport;
-use chromiumoxide::{Browser, BrowserConfig, Page};
+use chromiumoxide::{Browser, Page};
 use futures::StreamExt;
-use shared_ids::{CARD_HEIGHT_CSS, CARD_WIDTH_CSS, DEVICE_SCALE};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use process::{
+    BrowserProcess, CHROMIUM_ARGS, LAUNCH_TIMEOUT, Launched, ProcStat, chromium_command_line,
+    group_members, launch, proc_stat,
+};
 
 use crate::error::RenderError;
 use crate::telemetry::Metrics;
@@ -37,37 +51,6 @@ const CHROMIUM_NAMES: [&str; 4] = [
 /// The command that installs what the renderer needs on Debian.
 pub const INSTALL_HINT: &str =
     "sudo apt-get install -y chromium fonts-noto-color-emoji fonts-noto-cjk";
-
-/// Chromium flags, as bare keys (chromiumoxide adds the `--`).
-///
-/// The network ones stop Chromium's background connections (component updates, sync,
-/// QUIC probes), which stall on a closed network and are never wanted by a renderer.
-/// The throttling ones keep pooled pages that are not in front rendering at full
-/// speed, and `disable-frame-rate-limit` lets a screenshot's frame be drawn as soon as
-/// it is asked for instead of at the next 60 Hz tick, which took about a quarter off
-/// every capture here (a page with nothing changing still draws no frames).
-/// `font-render-hinting=none` and `force-color-profile=srgb` make glyphs and colours
-/// the same on every host, so one card never looks two ways.
-pub const CHROMIUM_ARGS: &[&str] = &[
-    "headless",
-    "disable-gpu",
-    "disable-quic",
-    "no-first-run",
-    "disable-background-networking",
-    "disable-component-update",
-    "disable-sync",
-    "disable-extensions",
-    "disable-default-apps",
-    "disable-dev-shm-usage",
-    "disable-background-timer-throttling",
-    "disable-backgrounding-occluded-windows",
-    "disable-renderer-backgrounding",
-    "disable-frame-rate-limit",
-    "hide-scrollbars",
-    "mute-audio",
-    "font-render-hinting=none",
-    "force-color-profile=srgb",
-];
 
 /// Renders on one document before it is replaced by a fresh navigation.
 const SWAPS_PER_DOCUMENT: u32 = 200;
@@ -130,8 +113,28 @@ const SWAP_SCRIPT: &str = r#"async (path) => {
   return true;
 }"#;
 
-/// How long a health probe of the browser may take before it counts as hung.
-const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a health probe (`Browser.getVersion`, answered by the browser process even
+/// while every renderer is busy) may take before the browser counts as hung.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How often an idle browser is probed, so a hang is found before a request meets it.
+const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A render still running after this long makes the supervisor probe the browser at
+/// once: a warm render takes about 0.1 s and a first navigation about 0.3 s here.
+const SLOW_RENDER: Duration = Duration::from_millis(1000);
+
+/// Waits between failed launches grow from the first to the last.
+const RELAUNCH_BACKOFF: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
+/// How long closing a discarded page may take; it runs off the request's path.
+const PAGE_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Finds the Chromium binary: an explicit path, Debian's binary, then `PATH`.
 pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
@@ -160,35 +163,6 @@ pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
                 CHROMIUM_NAMES.join(", ")
             ))
         })
-}
-
-/// The launch configuration of every ogshot browser: the card viewport at device
-/// scale 2, [`CHROMIUM_ARGS`] plus `extra_args`, and its own profile directory.
-pub fn browser_config(
-    executable: &Path,
-    profile: &Path,
-    extra_args: &[String],
-) -> Result<BrowserConfig, String> {
-    BrowserConfig::builder()
-        .chrome_executable(executable)
-        .disable_default_args()
-        .no_sandbox()
-        .user_data_dir(profile)
-        .args(CHROMIUM_ARGS.iter().copied())
-        .arg(format!("force-device-scale-factor={DEVICE_SCALE}"))
-        .args(extra_args.iter().map(String::as_str))
-        // The scale is the browser's own (the flag above), not an emulated override
-        // (0 = none): an emulated scale makes every screenshot a second, rescaled
-        // capture, about twice as slow for the same 2400x1260 pixels.
-        .viewport(Viewport {
-            width: CARD_WIDTH_CSS,
-            height: CARD_HEIGHT_CSS,
-            device_scale_factor: Some(0.0),
-            emulating_mobile: false,
-            is_landscape: true,
-            has_touch: false,
-        })
-        .build()
 }
 
 /// The screenshot every card is captured with.
@@ -237,14 +211,20 @@ impl std::fmt::Debug for RenderOrigin {
     }
 }
 
-/// A running browser: the process, the task that drives its CDP connection, and the
-/// profile directory that is deleted with it.
-struct Instance {
+/// A browser that is up: the CDP client and what tells whether it still is.
+struct Live {
     browser: Browser,
-    events: JoinHandle<()>,
-    connected: Arc<AtomicBool>,
     generation: u64,
-    _profile: tempfile::TempDir,
+    pid: u32,
+    /// Cleared when the CDP connection ends (the browser died or closed it).
+    connected: Arc<AtomicBool>,
+}
+
+/// A launched browser as the supervisor holds it.
+struct Instance {
+    live: Arc<Live>,
+    process: BrowserProcess,
+    events: JoinHandle<()>,
 }
 
 struct PooledPage {
@@ -254,69 +234,264 @@ struct PooledPage {
     swaps: u32,
 }
 
-/// The warm browser shared by every render.
-pub struct Chromium {
+/// Why the supervisor stopped watching a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Exited,
+    Disconnected,
+    Unresponsive,
+    Shutdown,
+}
+
+/// What the render path and the supervisor share.
+struct Shared {
     options: ChromiumOptions,
     origin: RenderOrigin,
-    instance: tokio::sync::Mutex<Option<Instance>>,
-    idle: std::sync::Mutex<Vec<PooledPage>>,
-    generation: AtomicU64,
     metrics: Arc<Metrics>,
+    /// The browser that is up, or `None` while one is being (re)launched.
+    live: watch::Sender<Option<Arc<Live>>>,
+    idle: std::sync::Mutex<Vec<PooledPage>>,
+    generations: AtomicU64,
+    /// Raised by renders that failed or drag on: probe the browser now.
+    trouble: Notify,
+    stop: watch::Sender<bool>,
+}
+
+/// The warm browser shared by every render.
+pub struct Chromium {
+    shared: Arc<Shared>,
+    supervisor: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Chromium {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chromium")
-            .field("options", &self.options)
-            .field("origin", &self.origin)
+            .field("options", &self.shared.options)
+            .field("origin", &self.shared.origin)
             .finish_non_exhaustive()
     }
 }
 
 impl Chromium {
-    /// Launches the browser now, so the first request finds it warm.
+    /// Launches the browser now, so the first request finds it warm (and a browser
+    /// that cannot start stops the service at start-up), then hands it to the
+    /// supervisor.
     pub async fn launch(
         options: ChromiumOptions,
         origin: RenderOrigin,
         metrics: Arc<Metrics>,
     ) -> Result<Self, RenderError> {
-        let chromium = Self {
+        let shared = Arc::new(Shared {
             options,
             origin,
-            instance: tokio::sync::Mutex::new(None),
-            idle: std::sync::Mutex::new(Vec::new()),
-            generation: AtomicU64::new(0),
             metrics,
-        };
-        let first = chromium.start_instance().await?;
-        *chromium.instance.lock().await = Some(first);
-        Ok(chromium)
+            live: watch::channel(None).0,
+            idle: std::sync::Mutex::new(Vec::new()),
+            generations: AtomicU64::new(0),
+            trouble: Notify::new(),
+            stop: watch::channel(false).0,
+        });
+        let first = shared.start_instance().await?;
+        let supervisor = tokio::spawn(Arc::clone(&shared).supervise(first));
+        Ok(Self {
+            shared,
+            supervisor: std::sync::Mutex::new(Some(supervisor)),
+        })
     }
 
-    /// The process id of the running browser, for drills and memory accounting.
-    pub async fn pid(&self) -> Option<u32> {
-        let mut guard = self.instance.lock().await;
-        guard
-            .as_mut()?
-            .browser
-            .get_mut_child()
-            .and_then(|child| child.as_mut_inner().id())
+    /// The process id (and process group id) of the browser that is up, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.shared.live.borrow().as_ref().map(|live| live.pid)
+    }
+
+    /// Waits up to `timeout` for a browser to be up, and returns its process id.
+    pub async fn wait_until_up(&self, timeout: Duration) -> Option<u32> {
+        let deadline = Instant::now() + timeout;
+        self.shared.up(0, deadline).await.ok().map(|live| live.pid)
+    }
+
+    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG by `deadline`.
+    ///
+    /// It waits for a browser that is up, never launches one. A render whose browser
+    /// died under it gets one more try on the replacement if time is left, so a crash
+    /// costs a crawler time, not a card; any other failure is reported to the
+    /// supervisor and answered at once.
+    pub async fn screenshot(&self, path: &str, deadline: Instant) -> Result<Bytes, RenderError> {
+        let shared = &self.shared;
+        let mut newer_than = 0;
+        let mut retried = false;
+        loop {
+            let live = shared.up(newer_than, deadline).await?;
+            let result = shared.render_on(&live, path, deadline).await;
+            match result {
+                Ok(jpeg) => return Ok(jpeg),
+                Err(RenderError::NotACard) => return Err(RenderError::NotACard),
+                Err(error) => {
+                    shared.report_trouble(live.generation);
+                    let died = !live.connected.load(Ordering::Acquire);
+                    let timed_out = matches!(error, RenderError::Timeout(_));
+                    if retried || timed_out || Instant::now() >= deadline {
+                        return Err(error);
+                    }
+                    retried = true;
+                    if died {
+                        newer_than = live.generation;
+                    }
+                    tracing::info!(%error, "render failed; trying once more");
+                }
+            }
+        }
+    }
+
+    /// Stops the supervisor, which kills and reaps the browser and deletes its profile.
+    pub async fn shutdown(&self) {
+        self.shared.stop.send_replace(true);
+        let supervisor = self.supervisor.lock().expect("supervisor lock").take();
+        if let Some(supervisor) = supervisor {
+            let _ = supervisor.await;
+        }
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // Dropped without `shutdown`: the supervisor still kills the browser it holds.
+        self.shared.stop.send_replace(true);
+    }
+}
+
+impl Shared {
+    /// The supervisor: watch the browser, replace it when it ends, until shutdown.
+    async fn supervise(self: Arc<Self>, first: Instance) {
+        let mut next = Some(first);
+        let mut failures = 0_usize;
+        let mut stop = self.stop.subscribe();
+        loop {
+            let mut instance = match next.take() {
+                Some(instance) => instance,
+                None => {
+                    let launched = tokio::select! {
+                        launched = self.start_instance() => launched,
+                        _ = stop.wait_for(|&stop| stop) => return,
+                    };
+                    match launched {
+                        Ok(instance) => instance,
+                        Err(error) => {
+                            let wait = RELAUNCH_BACKOFF[failures.min(RELAUNCH_BACKOFF.len() - 1)];
+                            failures += 1;
+                            tracing::error!(%error, ?wait, "chromium relaunch failed; retrying");
+                            tokio::select! {
+                                () = tokio::time::sleep(wait) => continue,
+                                _ = stop.wait_for(|&stop| stop) => return,
+                            }
+                        }
+                    }
+                }
+            };
+            failures = 0;
+            let generation = instance.live.generation;
+            self.live.send_replace(Some(Arc::clone(&instance.live)));
+            tracing::info!(generation, pid = instance.live.pid, "chromium is up");
+            let ended = self.watch(&mut instance).await;
+            self.live.send_replace(None);
+            self.idle.lock().expect("idle pool lock").clear();
+            instance.events.abort();
+            instance.process.kill_tree().await;
+            if ended == Ended::Shutdown {
+                return;
+            }
+            tracing::warn!(generation, ?ended, "chromium replaced");
+            self.metrics.browser_relaunched();
+        }
+    }
+
+    /// Watches a browser until it exits, disconnects, fails a probe, or shutdown.
+    async fn watch(&self, instance: &mut Instance) -> Ended {
+        let mut stop = self.stop.subscribe();
+        let mut probes = tokio::time::interval(PROBE_INTERVAL);
+        probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        probes.reset();
+        loop {
+            let probe_now = tokio::select! {
+                _ = stop.wait_for(|&stop| stop) => return Ended::Shutdown,
+                () = instance.process.exited() => return Ended::Exited,
+                _ = &mut instance.events => return Ended::Disconnected,
+                () = self.trouble.notified() => true,
+                _ = probes.tick() => {
+                    process::reap_crash_handlers();
+                    true
+                }
+            };
+            if probe_now && !responsive(&instance.live).await {
+                return Ended::Unresponsive;
+            }
+        }
+    }
+
+    /// Asks the supervisor to probe the browser of `generation` now, if it is current.
+    fn report_trouble(&self, generation: u64) {
+        let current = self.live.borrow().as_ref().map(|live| live.generation);
+        if current == Some(generation) {
+            self.trouble.notify_one();
+        }
+    }
+
+    /// A browser that is up and newer than generation `newer_than`, waiting for one
+    /// until `deadline`.
+    async fn up(&self, newer_than: u64, deadline: Instant) -> Result<Arc<Live>, RenderError> {
+        let mut live = self.live.subscribe();
+        let wanted = |live: &Option<Arc<Live>>| {
+            live.as_ref()
+                .is_some_and(|live| live.generation > newer_than)
+        };
+        match tokio::time::timeout_at(deadline, live.wait_for(wanted)).await {
+            Ok(Ok(live)) => Ok(Arc::clone(live.as_ref().expect("checked by wait_for"))),
+            Ok(Err(_)) => Err(RenderError::Launch("the browser supervisor stopped".into())),
+            Err(_) => Err(RenderError::BrowserUnavailable),
+        }
+    }
+
+    /// One render on `live`: a pooled page, the card, the screenshot, by `deadline`.
+    async fn render_on(
+        &self,
+        live: &Arc<Live>,
+        path: &str,
+        deadline: Instant,
+    ) -> Result<Bytes, RenderError> {
+        let allowed = deadline.saturating_duration_since(Instant::now());
+        let timeout = || RenderError::Timeout(allowed);
+        let work = async {
+            let mut pooled = self.checkout(live).await?;
+            match self.capture(&mut pooled, path).await {
+                Ok(jpeg) => {
+                    self.idle.lock().expect("idle pool lock").push(pooled);
+                    Ok(jpeg)
+                }
+                Err(error) => {
+                    discard(pooled);
+                    Err(error)
+                }
+            }
+        };
+        tokio::pin!(work);
+        // A render that drags on makes the supervisor probe at once, without waiting
+        // for this render's deadline; the render itself goes on.
+        let slow = tokio::time::sleep(SLOW_RENDER);
+        tokio::select! {
+            result = tokio::time::timeout_at(deadline, &mut work) => return result.unwrap_or_else(|_| Err(timeout())),
+            () = slow => self.report_trouble(live.generation),
+        }
+        tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(timeout()))
     }
 
     async fn start_instance(&self) -> Result<Instance, RenderError> {
-        let profile = tempfile::Builder::new()
-            .prefix("ogshot-chromium-")
-            .tempdir()
-            .map_err(|e| RenderError::Launch(format!("cannot create a profile directory: {e}")))?;
-        let config = browser_config(
-            &self.options.executable,
-            profile.path(),
-            &self.options.extra_args,
-        )
-        .map_err(RenderError::Launch)?;
-        let (browser, mut handler) = Browser::launch(config)
-            .await
-            .map_err(|e| RenderError::Launch(e.to_string()))?;
+        let Launched {
+            browser,
+            mut handler,
+            mut process,
+        } = launch(&self.options.executable, &self.options.extra_args).await?;
         let connected = Arc::new(AtomicBool::new(true));
         let events = tokio::spawn({
             let connected = Arc::clone(&connected);
@@ -330,147 +505,68 @@ impl Chromium {
                 connected.store(false, Ordering::Release);
             }
         });
-        let cookie = CookieParam::builder()
-            .name(self.origin.cookie_name)
-            .value(self.origin.cookie_value.clone())
-            .url(self.origin.base.clone())
-            .http_only(true)
-            .same_site(CookieSameSite::Strict)
-            .build()
-            .map_err(RenderError::Launch)?;
-        // Both wait on a fresh browser's start-up (its network service, a renderer),
-        // so they overlap; the first request then finds a window ready.
-        let (cookies, first_page) =
-            tokio::join!(browser.set_cookies(vec![cookie]), open_window(&browser));
-        cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
-        let first_page = first_page?;
-        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let generation = self.generations.fetch_add(1, Ordering::AcqRel) + 1;
+        let ready = async {
+            let cookie = CookieParam::builder()
+                .name(self.origin.cookie_name)
+                .value(self.origin.cookie_value.clone())
+                .url(self.origin.base.clone())
+                .http_only(true)
+                .same_site(CookieSameSite::Strict)
+                .build()
+                .map_err(RenderError::Launch)?;
+            // Both wait on a fresh browser's start-up (its network service, a renderer),
+            // so they overlap; the first request then finds a window ready.
+            let (cookies, first_page) =
+                tokio::join!(browser.set_cookies(vec![cookie]), open_window(&browser));
+            cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
+            first_page
+        };
+        let first_page = match tokio::time::timeout(LAUNCH_TIMEOUT, ready).await {
+            Ok(Ok(page)) => page,
+            outcome => {
+                events.abort();
+                process.kill_tree().await;
+                return Err(match outcome {
+                    Ok(Err(error)) => error,
+                    _ => RenderError::Launch(format!("no first window within {LAUNCH_TIMEOUT:?}")),
+                });
+            }
+        };
         self.idle.lock().expect("idle pool lock").push(PooledPage {
             page: first_page,
             generation,
             swaps: 0,
         });
-        tracing::info!(generation, "chromium launched");
+        let pid = process.pid();
         Ok(Instance {
-            browser,
+            live: Arc::new(Live {
+                browser,
+                generation,
+                pid,
+                connected,
+            }),
+            process,
             events,
-            connected,
-            generation,
-            _profile: profile,
         })
     }
 
-    /// Whether the instance is still usable: connected, process alive, and answering.
-    async fn healthy(instance: &mut Instance) -> bool {
-        if !instance.connected.load(Ordering::Acquire) {
-            return false;
-        }
-        if !matches!(instance.browser.try_wait(), Ok(None)) {
-            return false;
-        }
-        matches!(
-            tokio::time::timeout(HEALTH_PROBE_TIMEOUT, instance.browser.version()).await,
-            Ok(Ok(_))
-        )
-    }
-
-    /// Replaces a dead or hung browser; `seen` is the generation the caller found
-    /// broken, so that concurrent callers relaunch it once, not once each. Returns
-    /// whether a relaunch happened (here or concurrently).
-    async fn relaunch_if(&self, seen: u64) -> Result<bool, RenderError> {
-        let mut guard = self.instance.lock().await;
-        if let Some(current) = guard.as_mut() {
-            if current.generation != seen {
-                return Ok(true);
-            }
-            if Self::healthy(current).await {
-                return Ok(false);
-            }
-        }
-        if let Some(mut old) = guard.take() {
-            tracing::warn!(
-                generation = old.generation,
-                "chromium is dead or hung; relaunching"
-            );
-            shut_down(&mut old).await;
-        }
-        self.idle.lock().expect("idle pool lock").clear();
-        *guard = Some(self.start_instance().await?);
-        self.metrics.browser_relaunched();
-        Ok(true)
-    }
-
-    /// A page of the current browser: an idle pooled one, or a new one. A browser that
-    /// was killed or crashed since the last render is noticed and replaced here, before
-    /// any of its pages is used.
-    async fn checkout(&self) -> Result<PooledPage, RenderError> {
-        let mut guard = self.instance.lock().await;
-        let alive = guard.as_mut().is_some_and(|instance| {
-            instance.connected.load(Ordering::Acquire)
-                && matches!(instance.browser.try_wait(), Ok(None))
-        });
-        if !alive {
-            let seen = guard.as_ref().map_or(0, |instance| instance.generation);
-            drop(guard);
-            self.relaunch_if(seen).await?;
-            guard = self.instance.lock().await;
-        }
-        let instance = guard
-            .as_mut()
-            .ok_or_else(|| RenderError::Launch("no browser".into()))?;
-        let generation = instance.generation;
+    /// A page of `live`: an idle pooled one, or a new window.
+    async fn checkout(&self, live: &Live) -> Result<PooledPage, RenderError> {
         loop {
             let pooled = self.idle.lock().expect("idle pool lock").pop();
             match pooled {
-                Some(p) if p.generation == generation => return Ok(p),
+                Some(p) if p.generation == live.generation => return Ok(p),
                 Some(stale) => drop(stale),
                 None => break,
             }
         }
-        let page = open_window(&instance.browser).await?;
+        let page = open_window(&live.browser).await?;
         Ok(PooledPage {
             page,
-            generation,
+            generation: live.generation,
             swaps: 0,
         })
-    }
-
-    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG within
-    /// `timeout`.
-    ///
-    /// On any failure the page is discarded and the browser checked, and relaunched if
-    /// it is dead or hung; a render whose browser died under it gets one more try on
-    /// the replacement, so a crash costs a crawler time, not a card.
-    pub async fn screenshot(&self, path: &str, timeout: Duration) -> Result<Bytes, RenderError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut retried = false;
-        loop {
-            let mut pooled = tokio::time::timeout_at(deadline, self.checkout())
-                .await
-                .map_err(|_| RenderError::Timeout(timeout))??;
-            let attempt = tokio::time::timeout_at(deadline, self.capture(&mut pooled, path)).await;
-            let error = match attempt {
-                Ok(Ok(jpeg)) => {
-                    self.idle.lock().expect("idle pool lock").push(pooled);
-                    return Ok(jpeg);
-                }
-                Ok(Err(error)) => error,
-                Err(_) => RenderError::Timeout(timeout),
-            };
-            let generation = pooled.generation;
-            // Closing a hung page can hang too; a relaunch cleans up anyway.
-            let _ = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, pooled.page.close()).await;
-            let relaunched = self.relaunch_if(generation).await.unwrap_or_else(|error| {
-                tracing::error!(%error, "chromium relaunch failed");
-                false
-            });
-            let time_left = deadline > tokio::time::Instant::now();
-            if relaunched && !retried && time_left && !matches!(error, RenderError::Timeout(_)) {
-                retried = true;
-                continue;
-            }
-            return Err(error);
-        }
     }
 
     /// Shows the card at `path` on `pooled` and screenshots it.
@@ -515,22 +611,22 @@ impl Chromium {
         pooled.swaps += 1;
         screenshot_bytes(&data)
     }
+}
 
-    /// Kills the browser process (a drill for tests and the benchmark: the next render
-    /// must relaunch it).
-    pub async fn kill_for_drill(&self) {
-        if let Some(instance) = self.instance.lock().await.as_mut() {
-            let _ = instance.browser.kill().await;
-        }
-    }
+/// Whether the browser answers a probe in time.
+async fn responsive(live: &Live) -> bool {
+    live.connected.load(Ordering::Acquire)
+        && matches!(
+            tokio::time::timeout(PROBE_TIMEOUT, live.browser.version()).await,
+            Ok(Ok(_))
+        )
+}
 
-    /// Closes the browser and deletes its profile.
-    pub async fn shutdown(&self) {
-        self.idle.lock().expect("idle pool lock").clear();
-        if let Some(mut instance) = self.instance.lock().await.take() {
-            shut_down(&mut instance).await;
-        }
-    }
+/// Closes a page that failed, off the request's path: closing a hung page can hang too.
+fn discard(pooled: PooledPage) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(PAGE_CLOSE_TIMEOUT, pooled.page.close()).await;
+    });
 }
 
 /// A new blank page in its own window: a page in a background tab produces no frames,
@@ -545,13 +641,4 @@ async fn open_window(browser: &Browser) -> Result<Page, RenderError> {
         .new_page(target)
         .await
         .map_err(|e| RenderError::Browser(e.to_string()))
-}
-
-async fn shut_down(instance: &mut Instance) {
-    let closed = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, instance.browser.close()).await;
-    if !matches!(closed, Ok(Ok(_))) {
-        let _ = instance.browser.kill().await;
-    }
-    let _ = tokio::time::timeout(HEALTH_PROBE_TIMEOUT, instance.browser.wait()).await;
-    instance.events.abort();
 }

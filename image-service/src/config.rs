@@ -97,9 +97,16 @@ pub struct Args {
     #[arg(long, env = "RENDER_QUEUE_TIMEOUT_MS", default_value_t = 2_000)]
     pub render_queue_timeout_ms: u64,
 
-    /// Longest single render, in ms, before the fallback image is served.
+    /// Longest single render, in ms. A render may outlive its answer (the budget's):
+    /// locally it goes on in the background and its card is stored for the next request.
     #[arg(long, env = "RENDER_TIMEOUT_MS", default_value_t = 5_000)]
     pub render_timeout_ms: u64,
+
+    /// Longest time from a card request to its answer, in ms, whatever storage, the
+    /// browser or the render site do: when it runs out, the rendered card if there is
+    /// one, else the fallback image, goes out at once. Crawlers wait a few seconds.
+    #[arg(long, env = "RESPONSE_BUDGET_MS", default_value_t = 3_000)]
+    pub response_budget_ms: u64,
 
     /// Memory for recently served cards, in MiB, so hot cards skip storage.
     #[arg(long, env = "HOT_CACHE_MB", default_value_t = 64)]
@@ -167,6 +174,13 @@ pub enum ConfigError {
     Quality,
     #[error("RENDER_TIMEOUT_MS and RENDER_QUEUE_TIMEOUT_MS must be between 1 and 60000")]
     Timeout,
+    #[error("RESPONSE_BUDGET_MS must be between 500 and 60000")]
+    Budget,
+    #[error(
+        "RENDER_QUEUE_TIMEOUT_MS ({queue} ms) must be below RESPONSE_BUDGET_MS ({budget} ms): \
+         otherwise a request always runs out of budget before the queue could refuse it with a 503"
+    )]
+    QueueBeyondBudget { queue: u64, budget: u64 },
     #[error("S3_BUCKET must not be empty")]
     Bucket,
     #[error("the id range must look like 12-34-00..12-34-99, low to high")]
@@ -197,6 +211,15 @@ impl TryFrom<Args> for Config {
                 .then(|| Duration::from_millis(ms))
                 .ok_or(ConfigError::Timeout)
         };
+        if !(500..=60_000).contains(&args.response_budget_ms) {
+            return Err(ConfigError::Budget);
+        }
+        if args.render_queue_timeout_ms >= args.response_budget_ms {
+            return Err(ConfigError::QueueBeyondBudget {
+                queue: args.render_queue_timeout_ms,
+                budget: args.response_budget_ms,
+            });
+        }
         let storage = match args.s3_bucket {
             Some(bucket) if bucket.trim().is_empty() => return Err(ConfigError::Bucket),
             Some(bucket) => StorageConfig::S3(S3Config {
@@ -218,6 +241,7 @@ impl TryFrom<Args> for Config {
                 queue: args.render_queue,
                 queue_timeout: millis(args.render_queue_timeout_ms)?,
                 render_timeout: millis(args.render_timeout_ms)?,
+                response_budget: Duration::from_millis(args.response_budget_ms),
                 hot_cache_bytes: args.hot_cache_mb.saturating_mul(1024 * 1024),
                 store_before_answer: std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some(),
             },
@@ -284,6 +308,10 @@ mod tests {
             matches!(c.storage, StorageConfig::Local(ref dir) if dir.ends_with(".ogshot/images"))
         );
         assert_eq!(c.addr.to_string(), "127.0.0.1:3001");
+        assert_eq!(
+            c.limits.response_budget,
+            crate::render::DEFAULT_RESPONSE_BUDGET
+        );
     }
 
     #[test]
@@ -300,6 +328,26 @@ mod tests {
         assert!(config(&["--render-concurrency", "0"]).is_err());
         assert!(config(&["--jpeg-quality", "0"]).is_err());
         assert!(config(&["--render-timeout-ms", "0"]).is_err());
+        assert!(matches!(
+            config(&["--response-budget-ms", "100"]),
+            Err(ConfigError::Budget)
+        ));
+        assert!(matches!(
+            config(&["--response-budget-ms", "2000"]),
+            Err(ConfigError::QueueBeyondBudget {
+                queue: 2000,
+                budget: 2000
+            })
+        ));
+        assert!(
+            config(&[
+                "--response-budget-ms",
+                "2000",
+                "--render-queue-timeout-ms",
+                "1500"
+            ])
+            .is_ok()
+        );
         assert!(config(&["--s3-bucket", " "]).is_err());
         let remote = config(&[
             "--render-url",

@@ -18,8 +18,12 @@ pub enum RenderError {
         "the render site did not answer with a ready card (wrong token, missing card or error page)"
     )]
     NotACard,
-    #[error("the render took longer than {0:?}")]
+    #[error("the render took longer than the {0:?} it had")]
     Timeout(Duration),
+    #[error("no browser was up in time (it is being relaunched)")]
+    BrowserUnavailable,
+    #[error("the response budget of {0:?} ran out before the card was ready")]
+    OverBudget(Duration),
     #[error("the screenshot is not a storable card: {0}")]
     Rejected(#[from] JpegRejection),
     #[error("the render queue is full or the wait too long")]

@@ -1,9 +1,11 @@
 //! The gate between a render and storage: a stored card is served for a year, so only
 //! something that is unmistakably a card JPEG may pass.
 //!
-//! The check is structural (magic bytes, marker walk to the frame header, end-of-image
-//! marker, exact card size, byte bounds) and decodes no pixels: a broken screenshot
-//! shows up as the wrong shape, size or markers long before it would as wrong pixels.
+//! The check is structural first (magic bytes, marker walk to the frame header,
+//! end-of-image marker, exact card size, byte bounds): a broken screenshot shows up as
+//! the wrong shape, size or markers. Then the pixels, decoded at an eighth of the size
+//! (a few milliseconds): a frame captured before the card painted is well formed but
+//! blank or one flat colour, and must never be stored for a year.
 
 use shared_ids::{IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX};
 
@@ -44,10 +46,70 @@ pub enum JpegRejection {
     WrongDimensions { width: u32, height: u32 },
     #[error("the image is the bundled default image, not a card")]
     DefaultImage,
+    #[error("the image does not decode")]
+    Undecodable,
+    #[error(
+        "the image is near-uniform (pixel variance {variance}, a card has at least \
+         {MIN_PIXEL_VARIANCE}): a frame captured before the card painted"
+    )]
+    NearUniform { variance: u64 },
 }
+
+/// Smallest pixel variance (per channel, summed, of the eighth-size decode) of a card.
+/// A blank or flat frame is below 1; the card's gradient and text alone are in the
+/// hundreds (the default image is about 2,000), so this leaves a wide margin both ways.
+pub const MIN_PIXEL_VARIANCE: f64 = 25.0;
 
 /// Accepts `jpeg` as a card that may be stored, or says why not.
 pub fn validate_card(jpeg: &[u8]) -> Result<(), JpegRejection> {
+    validate_structure(jpeg)?;
+    let variance = pixel_variance(jpeg)?;
+    if variance < MIN_PIXEL_VARIANCE {
+        return Err(JpegRejection::NearUniform {
+            variance: variance.round() as u64,
+        });
+    }
+    Ok(())
+}
+
+/// The summed per-channel pixel variance of `jpeg` decoded at an eighth of its size.
+pub fn pixel_variance(jpeg: &[u8]) -> Result<f64, JpegRejection> {
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    decoder
+        .read_info()
+        .map_err(|_| JpegRejection::Undecodable)?;
+    let (width, height) = (IMAGE_WIDTH_PX / 8, IMAGE_HEIGHT_PX / 8);
+    decoder
+        .scale(width as u16, height as u16)
+        .map_err(|_| JpegRejection::Undecodable)?;
+    let pixels = decoder.decode().map_err(|_| JpegRejection::Undecodable)?;
+    let channels = match decoder.info().map(|info| info.pixel_format) {
+        Some(jpeg_decoder::PixelFormat::L8) => 1,
+        Some(jpeg_decoder::PixelFormat::RGB24) => 3,
+        _ => return Err(JpegRejection::Undecodable),
+    };
+    if pixels.len() < channels {
+        return Err(JpegRejection::Undecodable);
+    }
+    let n = (pixels.len() / channels) as f64;
+    Ok((0..channels)
+        .map(|channel| {
+            let values = || {
+                pixels
+                    .iter()
+                    .skip(channel)
+                    .step_by(channels)
+                    .map(|&p| f64::from(p))
+            };
+            let mean = values().sum::<f64>() / n;
+            values().map(|p| (p - mean).powi(2)).sum::<f64>() / n
+        })
+        .sum())
+}
+
+/// The structural half of [`validate_card`]: size bounds, markers, dimensions, and not
+/// the default image.
+fn validate_structure(jpeg: &[u8]) -> Result<(), JpegRejection> {
     if jpeg.len() < MIN_CARD_BYTES {
         return Err(JpegRejection::TooSmall { len: jpeg.len() });
     }
@@ -176,19 +238,63 @@ mod tests {
         );
     }
 
+    /// A real encoder's 2400x1260 JPEG whose pixel at (x, y) is `colour(x, y)`.
+    fn encoded(colour: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+        let (w, h) = (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX);
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                rgb.extend_from_slice(&colour(x, y));
+            }
+        }
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 85)
+            .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .expect("the encoder encodes");
+        out
+    }
+
     #[test]
     fn a_real_encoder_card_that_is_not_the_default_passes() {
-        // Same encoder output with one entropy-coded byte changed: a different image.
-        let mut other = DEFAULT_IMAGE.to_vec();
-        let mid = other.len() / 2;
-        other[mid] = if other[mid] == 0x00 { 0x01 } else { 0x00 };
-        assert_eq!(validate_card(&other), Ok(()));
+        // A gradient with a band of "text": what a card is made of.
+        let card = encoded(|x, y| {
+            let text = (400..520).contains(&y) && (x / 9) % 3 == 0;
+            if text {
+                [250, 250, 250]
+            } else {
+                [(x / 10) as u8, 40, (y / 5) as u8]
+            }
+        });
+        assert_eq!(validate_card(&card), Ok(()));
+        assert!(pixel_variance(&card).unwrap() > 10.0 * MIN_PIXEL_VARIANCE);
+        assert!(pixel_variance(DEFAULT_IMAGE).unwrap() > 10.0 * MIN_PIXEL_VARIANCE);
+    }
+
+    #[test]
+    fn a_frame_captured_before_the_card_painted_is_refused() {
+        // A blank page, a flat background, and a flat background with faint noise: all
+        // well-formed 2400x1260 JPEGs of the right size, none of them a card.
+        let blank = encoded(|_, _| [255, 255, 255]);
+        let flat = encoded(|_, _| [24, 32, 64]);
+        let faint = encoded(|x, y| [24 + ((x ^ y) & 3) as u8, 32, 64]);
+        for (what, jpeg) in [("blank", &blank), ("flat", &flat), ("faint", &faint)] {
+            assert_eq!(validate_structure(jpeg), Ok(()), "{what}");
+            assert!(
+                matches!(validate_card(jpeg), Err(JpegRejection::NearUniform { .. })),
+                "{what}: {:?}",
+                validate_card(jpeg)
+            );
+        }
+        let mut garbled = encoded(|x, _| [(x / 10) as u8, 0, 0]);
+        let mid = garbled.len() / 2;
+        garbled[mid..mid + 64].fill(0xFF);
+        assert!(validate_card(&garbled).is_err(), "garbled scan data");
     }
 
     #[test]
     fn baseline_extended_and_progressive_frames_are_measured() {
         for sof in [0xC0, 0xC1, 0xC2] {
-            assert_eq!(validate_card(&card(sof)), Ok(()), "SOF {sof:02X}");
+            assert_eq!(validate_structure(&card(sof)), Ok(()), "SOF {sof:02X}");
         }
         assert_eq!(dimensions(&synthetic(0xC2, 1, 65535, 0)), Ok((1, 65535)));
     }
@@ -197,7 +303,7 @@ mod tests {
     fn other_frame_types_are_refused() {
         for sof in [0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF] {
             assert_eq!(
-                validate_card(&card(sof)),
+                validate_structure(&card(sof)),
                 Err(JpegRejection::UnsupportedFrame { marker: sof })
             );
         }
@@ -207,7 +313,7 @@ mod tests {
     fn wrong_sizes_are_refused() {
         for (w, h) in [(1200, 630), (2400, 1261), (1260, 2400), (0, 0)] {
             assert_eq!(
-                validate_card(&synthetic(0xC0, w, h, 64 * 1024)),
+                validate_structure(&synthetic(0xC0, w, h, 64 * 1024)),
                 Err(JpegRejection::WrongDimensions {
                     width: w.into(),
                     height: h.into()
@@ -215,14 +321,14 @@ mod tests {
             );
         }
         assert_eq!(
-            validate_card(&card(0xC0)[..MIN_CARD_BYTES - 1]),
+            validate_structure(&card(0xC0)[..MIN_CARD_BYTES - 1]),
             Err(JpegRejection::TooSmall {
                 len: MIN_CARD_BYTES - 1
             })
         );
         let huge = synthetic(0xC0, 2400, 1260, MAX_CARD_BYTES);
         assert_eq!(
-            validate_card(&huge),
+            validate_structure(&huge),
             Err(JpegRejection::TooLarge { len: huge.len() })
         );
     }
@@ -256,7 +362,7 @@ mod tests {
             let header_end = source.len().min(4096);
             for end in 0..=header_end {
                 let _ = dimensions(&source[..end]);
-                let _ = validate_card(&source[..end]);
+                let _ = validate_structure(&source[..end]);
             }
             // Every header byte replaced by the values that steer the walker.
             for at in 0..header_end.min(1024) {
@@ -264,8 +370,18 @@ mod tests {
                     let mut mutated = source.clone();
                     mutated[at] = value;
                     let _ = dimensions(&mutated);
-                    let _ = validate_card(&mutated);
+                    let _ = validate_structure(&mutated);
                 }
+            }
+        }
+        // The decoder on damaged entropy-coded data, which passes the structural walk.
+        for at in
+            (DEFAULT_IMAGE.len() / 4..DEFAULT_IMAGE.len() - 2).step_by(DEFAULT_IMAGE.len() / 48)
+        {
+            for value in [0x00, 0xFF, 0xD9] {
+                let mut mutated = DEFAULT_IMAGE.to_vec();
+                mutated[at] = value;
+                let _ = validate_card(&mutated);
             }
         }
         // Random buffers after a valid magic, heavy in FF so markers come often.

@@ -37,18 +37,23 @@ async fn main() -> anyhow::Result<()> {
                 prerender::prerender(service.cards(), ids, concurrency, show_progress).await;
             service.shutdown().await;
             println!(
-                "{total} ids: {} rendered, {} already stored, {} failed",
+                "{total} ids: {} rendered and stored, {} already stored, {} failed to render, \
+                 {} rendered but not stored",
                 report.rendered,
                 report.skipped,
-                report.failed.len()
+                report.failed.len(),
+                report.store_failed.len()
             );
             for (id, why) in &report.failed {
                 println!("  failed {id}: {why}");
             }
+            for (id, why) in &report.store_failed {
+                println!("  not stored {id}: {why}");
+            }
             anyhow::ensure!(
-                report.failed.is_empty(),
-                "{} ids failed",
-                report.failed.len()
+                report.complete(),
+                "{} of {total} ids are not stored",
+                report.failed.len() + report.store_failed.len()
             );
             Ok(())
         }

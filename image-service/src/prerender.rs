@@ -6,15 +6,25 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use shared_ids::{CURRENT_DESIGN, SocialId};
 
-use crate::render::{CardOutcome, Cards};
+use crate::render::{Cards, Prerendered};
 use crate::storage::StorageKey;
 
-/// What a prerender run did.
+/// What a prerender run did. An id counts as rendered only once its card is stored.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub rendered: usize,
     pub skipped: usize,
+    /// Ids with no card, and why.
     pub failed: Vec<(SocialId, String)>,
+    /// Ids rendered but not stored, and why: they are still missing from storage.
+    pub store_failed: Vec<(SocialId, String)>,
+}
+
+impl Report {
+    /// Whether every id is now stored.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty() && self.store_failed.is_empty()
+    }
 }
 
 /// Reads ids one per line. Blank lines are skipped and a trailing `\r` (CRLF files) is
@@ -67,20 +77,29 @@ pub async fn prerender(
     );
     let mut report = Report::default();
     let mut outcomes = futures::stream::iter(ids)
-        .map(|id| async move { (id, cards.card(StorageKey::new(CURRENT_DESIGN, id)).await.0) })
+        .map(|id| async move {
+            (
+                id,
+                cards.prerender(StorageKey::new(CURRENT_DESIGN, id)).await,
+            )
+        })
         .buffer_unordered(concurrency.max(1));
     while let Some((id, outcome)) = outcomes.next().await {
         match outcome {
-            CardOutcome::Hit(_) => report.skipped += 1,
-            CardOutcome::Rendered(_) => report.rendered += 1,
-            CardOutcome::Failed(error) => report.failed.push((id, error.to_string())),
-            CardOutcome::Overloaded => report.failed.push((id, "render queue full".into())),
+            Prerendered::AlreadyStored => report.skipped += 1,
+            Prerendered::Stored => report.rendered += 1,
+            Prerendered::StoreFailed(why) => report.store_failed.push((id, why)),
+            Prerendered::Failed(error) => report.failed.push((id, error.to_string())),
         }
-        bar.set_message(format!("{} failed", report.failed.len()));
+        bar.set_message(format!(
+            "{} failed",
+            report.failed.len() + report.store_failed.len()
+        ));
         bar.inc(1);
     }
     bar.finish();
     report.failed.sort_by_key(|(id, _)| *id);
+    report.store_failed.sort_by_key(|(id, _)| *id);
     report
 }
 

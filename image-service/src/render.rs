@@ -1,21 +1,42 @@
-//! From a card key to a card: storage first, otherwise one render per key at a time,
-//! within a bounded number of concurrent renders and a bounded wait queue.
+//! From a card key to a card, within a response budget: storage first, otherwise one
+//! render per key at a time, within a bounded number of concurrent renders and a
+//! bounded wait queue.
+//!
+//! Every request has one deadline. The storage lookup gets a share of it, the wait for
+//! the render the rest and, where the host needs it, the write too; when it runs out
+//! the request is answered at once with what there is: a rendered card (stored or
+//! not), else the fallback. Renders and writes run in tasks of their own, so a request
+//! that gives up cancels nothing; locally they go on in the background, bounded by
+//! their own timeouts, and what they produce serves the next request.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::browser::Chromium;
 use crate::error::RenderError;
 use crate::jpeg;
-use crate::storage::{PutOutcome, Storage, StorageKey, StoredImage};
+use crate::storage::{GuardedStorage, Lookup, Storage, StorageKey, Stored, StoredImage};
 use crate::telemetry::Metrics;
+
+/// The default response budget. Crawlers wait a few seconds for an image before they
+/// cache the share without one; 3 s is inside that, and ten times a warm miss here
+/// (0.1-0.3 s) plus a browser launch (0.5-1.4 s), so only a fault ever reaches it.
+pub const DEFAULT_RESPONSE_BUDGET: Duration = Duration::from_secs(3);
+
+/// The share of the budget a storage lookup may use: a third leaves the render two
+/// seconds of a 3 s budget even when storage does not answer at all.
+const LOOKUP_SHARE: u32 = 3;
+
+/// Longest write of a card that is stored after its answer (off the request's path).
+const STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Limits on rendering work.
 #[derive(Debug, Clone, Copy)]
@@ -26,13 +47,18 @@ pub struct RenderLimits {
     pub queue: usize,
     /// Longest wait for a free page before a request is refused.
     pub queue_timeout: Duration,
-    /// Longest single render (navigation, ready signal, screenshot).
+    /// Longest single render (navigation, ready signal, screenshot). It may exceed the
+    /// budget: a render that outlives its answer is stored for the next request.
     pub render_timeout: Duration,
+    /// Longest time from a card request to its answer, whatever storage, the browser
+    /// or the render site do.
+    pub response_budget: Duration,
     /// Memory for recently served stored cards (0 turns the hot cache off).
     pub hot_cache_bytes: u64,
-    /// Answer a miss only once its card is stored. Required on AWS Lambda, which
-    /// freezes the environment as soon as the response is sent, so a write left
-    /// running after it might never finish; elsewhere the write follows the answer.
+    /// Answer a miss only once its card is stored (within the budget). Required on AWS
+    /// Lambda, which freezes the environment as soon as the response is sent, so work
+    /// left running after it might never finish; there renders are also bounded by the
+    /// request's budget. Elsewhere the write follows the answer.
     pub store_before_answer: bool,
 }
 
@@ -42,8 +68,6 @@ pub struct Rendered {
     pub image: StoredImage,
     pub queued: Duration,
     pub rendering: Duration,
-    /// Rendered by this flight (not found stored by a concurrent one), so still to store.
-    fresh: bool,
 }
 
 /// What a request for a card gets.
@@ -76,13 +100,28 @@ impl quick_cache::Weighter<StorageKey, StoredImage> for ByteWeight {
     }
 }
 
-type Flight = Shared<BoxFuture<'static, Result<Rendered, RenderError>>>;
+type RenderFuture = Shared<BoxFuture<'static, Result<Rendered, RenderError>>>;
+type StoreFuture = Shared<BoxFuture<'static, Option<Stored>>>;
+
+/// One render of one key and its write, joined by every request for the key meanwhile.
+#[derive(Clone)]
+struct Flight {
+    render: RenderFuture,
+    /// What became of the write; `None` when there was no card to write.
+    stored: StoreFuture,
+}
+
+impl std::fmt::Debug for Flight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flight").finish_non_exhaustive()
+    }
+}
 
 /// Everything a miss needs, shared with the detached render tasks.
 #[derive(Debug)]
 struct Pipeline {
     hot: HotCards,
-    storage: Arc<dyn Storage>,
+    storage: Arc<GuardedStorage>,
     chromium: Arc<Chromium>,
     limits: RenderLimits,
     permits: Semaphore,
@@ -95,6 +134,26 @@ struct Pipeline {
 #[derive(Debug, Clone)]
 pub struct Cards {
     inner: Arc<Pipeline>,
+}
+
+/// What `prerender` makes of one id.
+#[derive(Debug)]
+pub enum Prerendered {
+    /// It was stored already.
+    AlreadyStored,
+    /// Rendered and stored now.
+    Stored,
+    /// Rendered, but the write failed: it is not stored.
+    StoreFailed(String),
+    /// No card.
+    Failed(RenderError),
+}
+
+/// How a request joined the work for its key.
+enum Joined {
+    Flight(Flight),
+    /// A concurrent flight stored the card between this request's lookup and now.
+    Hot(StoredImage),
 }
 
 impl Cards {
@@ -111,7 +170,7 @@ impl Cards {
                     limits.hot_cache_bytes,
                     ByteWeight,
                 ),
-                storage,
+                storage: GuardedStorage::new(storage, Arc::clone(&metrics)),
                 chromium,
                 permits: Semaphore::new(limits.concurrency.max(1)),
                 limits,
@@ -122,54 +181,100 @@ impl Cards {
         }
     }
 
-    /// The card for `key`: stored, or rendered once however many ask at the same time.
-    /// Also returns how long the storage lookup took.
-    pub async fn card(&self, key: StorageKey) -> (CardOutcome, Duration) {
+    /// The configured limits.
+    pub fn limits(&self) -> &RenderLimits {
+        &self.inner.limits
+    }
+
+    /// Whether storage is being skipped because it keeps failing.
+    pub fn storage_circuit_open(&self) -> bool {
+        self.inner.storage.is_open()
+    }
+
+    /// The card for `key`, answered by `deadline`: stored, or rendered once however
+    /// many ask at the same time. Also returns how long the storage lookup took.
+    pub async fn card(&self, key: StorageKey, deadline: Instant) -> (CardOutcome, Duration) {
+        let inner = &self.inner;
         let started = Instant::now();
-        if let Some(image) = self.inner.hot.get(&key) {
-            self.inner.metrics.hit();
+        if let Some(image) = inner.hot.get(&key) {
+            inner.metrics.hit();
             return (CardOutcome::Hit(image), started.elapsed());
         }
-        match self.inner.storage.get(&key).await {
-            Ok(Some(image)) => {
-                self.inner.metrics.hit();
-                self.inner.hot.insert(key, image.clone());
-                return (CardOutcome::Hit(image), started.elapsed());
-            }
-            Ok(None) => {}
-            // Storage being down must not stop crawlers from getting the card.
-            Err(error) => tracing::error!(%error, "storage lookup failed; rendering instead"),
+        let budget = deadline.saturating_duration_since(started);
+        let lookup_deadline = deadline.min(started + budget / LOOKUP_SHARE);
+        if let Lookup::Found(image) = inner.storage.lookup(&key, lookup_deadline).await {
+            inner.metrics.hit();
+            inner.hot.insert(key, image.clone());
+            return (CardOutcome::Hit(image), started.elapsed());
         }
         let storage_time = started.elapsed();
-        let outcome = match self.join_flight(key.clone()).await {
-            Ok(rendered) => {
-                if self.inner.limits.store_before_answer {
-                    self.stored(&key).await;
+        let flight = match self.join_flight(&key, deadline) {
+            Joined::Hot(image) => {
+                inner.metrics.hit();
+                return (CardOutcome::Hit(image), storage_time);
+            }
+            Joined::Flight(flight) => flight,
+        };
+        let outcome = match tokio::time::timeout_at(deadline, flight.render).await {
+            Ok(Ok(rendered)) => {
+                if inner.limits.store_before_answer
+                    && tokio::time::timeout_at(deadline, flight.stored)
+                        .await
+                        .is_err()
+                {
+                    // The card is good, only unstored: answer it; the next request
+                    // renders it again.
+                    tracing::warn!("budget ran out while storing; answering the card unstored");
+                    inner.metrics.over_budget();
                 }
                 CardOutcome::Rendered(rendered)
             }
-            Err(RenderError::Overloaded) => {
-                self.inner.metrics.overloaded();
+            Ok(Err(RenderError::Overloaded)) => {
+                inner.metrics.overloaded();
                 CardOutcome::Overloaded
             }
-            Err(error) => {
-                self.inner.metrics.fallback();
+            Ok(Err(error)) => {
+                inner.metrics.fallback();
                 CardOutcome::Failed(error)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    ?budget,
+                    "budget ran out before the card was ready; fallback"
+                );
+                inner.metrics.over_budget();
+                inner.metrics.fallback();
+                CardOutcome::Failed(RenderError::OverBudget(budget))
             }
         };
         (outcome, storage_time)
     }
 
-    /// Waits until the flight of `key`, if any, has stored its card and retired.
-    async fn stored(&self, key: &StorageKey) {
-        while self
-            .inner
-            .in_flight
-            .lock()
-            .expect("in-flight lock")
-            .contains_key(key)
-        {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+    /// Renders and stores `key` unless it is stored, waiting as long as the render and
+    /// the write take (no response budget: nobody is waiting), and says what happened,
+    /// including a write that failed.
+    pub async fn prerender(&self, key: StorageKey) -> Prerendered {
+        let inner = &self.inner;
+        let patient = Instant::now()
+            + inner.limits.queue_timeout
+            + inner.limits.render_timeout
+            + STORE_TIMEOUT;
+        match inner.storage.lookup(&key, patient).await {
+            Lookup::Found(_) => return Prerendered::AlreadyStored,
+            Lookup::Absent | Lookup::Failed | Lookup::Skipped => {}
+        }
+        let flight = match self.join_flight(&key, patient) {
+            Joined::Hot(_) => return Prerendered::AlreadyStored,
+            Joined::Flight(flight) => flight,
+        };
+        match flight.render.await {
+            Ok(_) => match flight.stored.await {
+                Some(Stored::Written) => Prerendered::Stored,
+                Some(Stored::AlreadyThere) => Prerendered::AlreadyStored,
+                Some(Stored::Failed(why)) => Prerendered::StoreFailed(why),
+                None => Prerendered::StoreFailed("the card was not written".to_owned()),
+            },
+            Err(error) => Prerendered::Failed(error),
         }
     }
 
@@ -187,68 +292,77 @@ impl Cards {
         }
     }
 
-    /// Joins the render of `key` already under way, or starts it.
+    /// Joins the render of `key` already under way, or starts it; `deadline` is the
+    /// starting request's, which bounds the render only where the host freezes after
+    /// answering.
     ///
-    /// The render runs in its own task, so a crawler hanging up does not waste it, and
-    /// its waiters are answered as soon as the card is validated; a second task then
-    /// stores it and only afterwards retires the flight, so a request arriving while
-    /// the card is being written joins the flight instead of rendering again.
-    async fn join_flight(&self, key: StorageKey) -> Result<Rendered, RenderError> {
-        let flight = {
-            let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
-            in_flight
-                .entry(key.clone())
-                .or_insert_with(|| {
-                    let span = tracing::Span::current();
-                    let inner = Arc::clone(&self.inner);
-                    let render_key = key.clone();
-                    let render: Flight = tokio::spawn(
-                        async move { inner.render(&render_key).await }.instrument(span.clone()),
-                    )
-                    .map(|joined| joined.unwrap_or_else(|e| Err(RenderError::Task(e.to_string()))))
-                    .boxed()
-                    .shared();
-                    let inner = Arc::clone(&self.inner);
-                    let rendered = render.clone();
-                    tokio::spawn(
-                        async move {
-                            if let Ok(card) = rendered.await
-                                && card.fresh
-                            {
-                                inner.store(&key, card.image).await;
-                            }
-                            inner.in_flight.lock().expect("in-flight lock").remove(&key);
-                        }
-                        .instrument(span),
-                    );
-                    render
-                })
-                .clone()
-        };
-        flight.await
+    /// The render runs in its own task, so a crawler hanging up (or its budget running
+    /// out) does not waste it, and its waiters are answered as soon as the card is
+    /// validated; a second task then stores it and only afterwards retires the flight,
+    /// so a request arriving while the card is being written joins the flight instead
+    /// of rendering again.
+    fn join_flight(&self, key: &StorageKey, deadline: Instant) -> Joined {
+        let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
+        if let Some(flight) = in_flight.get(key) {
+            return Joined::Flight(flight.clone());
+        }
+        // A flight stores its card in the hot cache before it retires, under this lock.
+        if let Some(image) = self.inner.hot.get(key) {
+            return Joined::Hot(image);
+        }
+        let span = tracing::Span::current();
+        let inner = Arc::clone(&self.inner);
+        let render_key = key.clone();
+        let render: RenderFuture = tokio::spawn(
+            async move { inner.render(&render_key, deadline).await }.instrument(span.clone()),
+        )
+        .map(|joined| joined.unwrap_or_else(|e| Err(RenderError::Task(e.to_string()))))
+        .boxed()
+        .shared();
+        let inner = Arc::clone(&self.inner);
+        let store_key = key.clone();
+        let rendered = render.clone();
+        let stored: StoreFuture = tokio::spawn(
+            async move {
+                let stored = match rendered.await {
+                    Ok(card) => Some(inner.store(&store_key, card.image).await),
+                    Err(_) => None,
+                };
+                inner
+                    .in_flight
+                    .lock()
+                    .expect("in-flight lock")
+                    .remove(&store_key);
+                stored
+            }
+            .instrument(span),
+        )
+        .map(|joined| joined.unwrap_or(None))
+        .boxed()
+        .shared();
+        let flight = Flight { render, stored };
+        in_flight.insert(key.clone(), flight.clone());
+        Joined::Flight(flight)
     }
 }
 
 impl Pipeline {
-    async fn render(&self, key: &StorageKey) -> Result<Rendered, RenderError> {
-        // A concurrent request may have stored it between our lookup and this flight.
-        if let Ok(Some(image)) = self.storage.get(key).await {
-            return Ok(Rendered {
-                image,
-                queued: Duration::ZERO,
-                rendering: Duration::ZERO,
-                fresh: false,
-            });
-        }
+    async fn render(
+        &self,
+        key: &StorageKey,
+        requested_by: Instant,
+    ) -> Result<Rendered, RenderError> {
         let queued_at = Instant::now();
-        let _permit = self.admit().await?;
+        let mut deadline = queued_at + self.limits.queue_timeout + self.limits.render_timeout;
+        if self.limits.store_before_answer {
+            deadline = deadline.min(requested_by);
+        }
+        let _permit = self.admit(deadline).await?;
         let queued = queued_at.elapsed();
         let started = Instant::now();
         let path = render_site::card_page_path(key.id());
-        let jpeg = self
-            .chromium
-            .screenshot(&path, self.limits.render_timeout)
-            .await;
+        let render_deadline = deadline.min(started + self.limits.render_timeout);
+        let jpeg = self.chromium.screenshot(&path, render_deadline).await;
         let rendering = started.elapsed();
         let jpeg = jpeg.inspect_err(|error| tracing::warn!(%error, "render failed"))?;
         jpeg::validate_card(&jpeg)
@@ -258,12 +372,14 @@ impl Pipeline {
             image: StoredImage::from_jpeg(jpeg),
             queued,
             rendering,
-            fresh: true,
         })
     }
 
     /// Waits for a render permit within the queue bounds.
-    async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, RenderError> {
+    async fn admit(
+        &self,
+        deadline: Instant,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, RenderError> {
         if let Ok(permit) = self.permits.try_acquire() {
             return Ok(permit);
         }
@@ -271,7 +387,8 @@ impl Pipeline {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(RenderError::Overloaded);
         }
-        let permit = tokio::time::timeout(self.limits.queue_timeout, self.permits.acquire()).await;
+        let wait_until = deadline.min(Instant::now() + self.limits.queue_timeout);
+        let permit = tokio::time::timeout_at(wait_until, self.permits.acquire()).await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         match permit {
             Ok(Ok(permit)) => Ok(permit),
@@ -279,16 +396,21 @@ impl Pipeline {
         }
     }
 
-    /// Stores a validated card. A failure is logged and the card still served: the
-    /// next request renders again, which costs time but never correctness.
-    async fn store(&self, key: &StorageKey, image: StoredImage) {
-        match self.storage.put_if_absent(key, image.bytes.clone()).await {
-            Ok(PutOutcome::Stored) => {
+    /// Stores a validated card (a failure is logged and counted by the guard, and the
+    /// card still served) and keeps it hot once stored.
+    async fn store(&self, key: &StorageKey, image: StoredImage) -> Stored {
+        let stored = self
+            .storage
+            .store(key, image.bytes.clone(), Instant::now() + STORE_TIMEOUT)
+            .await;
+        match &stored {
+            Stored::Written => {
                 tracing::info!("card stored");
                 self.hot.insert(key.clone(), image);
             }
-            Ok(PutOutcome::AlreadyExists) => tracing::info!("card was stored concurrently; kept"),
-            Err(error) => tracing::error!(%error, "card could not be stored"),
+            Stored::AlreadyThere => tracing::info!("card was stored concurrently; kept"),
+            Stored::Failed(_) => {}
         }
+        stored
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -82,7 +82,7 @@ async fn image(
         )
             .into_response();
     }
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let mut timing = ServerTiming::default();
     // The query string is ignored: it is never part of what names an image.
     let (status, image) = match ImagePath::parse(raw_path(&uri, &extensions)) {
@@ -94,7 +94,9 @@ async fn image(
             // An honoured earlier design gets today's card, stored under today's key.
             let key = StorageKey::new(CURRENT_DESIGN, id);
             let span = tracing::info_span!("card", %id, %design);
-            let (outcome, storage_time) = state.cards.card(key).instrument(span).await;
+            let deadline =
+                answer_deadline(started, state.cards.limits().response_budget, &extensions);
+            let (outcome, storage_time) = state.cards.card(key, deadline).instrument(span).await;
             timing.storage = Some(storage_time);
             match outcome {
                 CardOutcome::Hit(image) => (CacheStatus::Hit, Some(image)),
@@ -135,6 +137,32 @@ async fn image(
         response_headers.insert("server-timing", value);
     }
     response
+}
+
+/// On Lambda, the answer must leave before the invocation's own deadline, with room for
+/// the runtime to send it; this much is kept back.
+const LAMBDA_RESPONSE_MARGIN: Duration = Duration::from_millis(300);
+
+/// When a card request must be answered: `budget` after it arrived, and on Lambda
+/// also before the invocation's deadline (so a function timeout, which CloudFront would
+/// answer with a 5xx, can never come first).
+fn answer_deadline(
+    started: tokio::time::Instant,
+    budget: Duration,
+    extensions: &Extensions,
+) -> tokio::time::Instant {
+    let by_budget = started + budget;
+    // A context without a deadline (0) is not a real invocation's.
+    let Some(context) = lambda_http::RequestExt::lambda_context_ref(extensions)
+        .filter(|context| context.deadline > 0)
+    else {
+        return by_budget;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    by_budget.min(tokio::time::Instant::now() + left.saturating_sub(LAMBDA_RESPONSE_MARGIN))
 }
 
 /// The path exactly as the client sent it. On Lambda, lambda_http rebuilds the URI

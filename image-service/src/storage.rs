@@ -5,6 +5,7 @@
 //! a key is that key's card for good. Absence is `Ok(None)`, never an error; each
 //! backend decides "absent" in exactly one place.
 
+mod guard;
 mod local;
 mod s3;
 
@@ -16,8 +17,9 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use shared_ids::{DesignToken, SocialId, card_path};
 
+pub use guard::{CIRCUIT_OPEN_AFTER, CIRCUIT_PROBE_INTERVAL, GuardedStorage, Lookup, Stored};
 pub use local::LocalDirStorage;
-pub use s3::{S3Config, S3Storage};
+pub use s3::{S3Config, S3Storage, retries, timeouts};
 
 /// The future every [`Storage`] method returns: boxed, so that the trait can be used as
 /// `Arc<dyn Storage>` and the router need not be generic over the backend.

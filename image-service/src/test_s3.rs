@@ -2,9 +2,11 @@
 //! s3s's SigV4 check, served over HTTP on 127.0.0.1 with a random port.
 //!
 //! Tests talk to it with the real AWS SDK, so signing, headers, conditional writes and
-//! error codes all go through the same code as against AWS. Compiled for this crate's
-//! tests, and for other crates' tests with the `test-s3-server` feature; never in a
-//! release build of the service.
+//! error codes all go through the same code as against AWS. It can be made to fail the
+//! way S3 really does ([`S3Fault`]): accept connections and never answer, or answer
+//! every request with 503 SlowDown. Compiled for this crate's tests, and for other
+//! crates' tests with the `test-s3-server` feature; never in a release build of the
+//! service.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,10 +16,24 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::storage::S3Storage;
+use crate::storage::{self, S3Storage};
+
+/// How the server misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Fault {
+    /// It answers as S3 does.
+    None,
+    /// It accepts connections and reads requests, but never sends a byte back: an S3
+    /// (or a path to it) that has stopped answering.
+    Blackhole,
+    /// Every request gets `503 SlowDown`, S3's answer when it sheds load.
+    SlowDown,
+}
 
 /// The access key the server accepts.
 pub const ACCESS_KEY: &str = "AKIAOGSHOTTEST";
@@ -36,6 +52,7 @@ pub struct TestS3 {
     pub bucket: String,
     pub access_key: String,
     pub secret_key: String,
+    fault: watch::Sender<S3Fault>,
     server: JoinHandle<()>,
 }
 
@@ -55,23 +72,44 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
         .await
         .expect("bind the test S3 server");
     let addr = listener.local_addr().expect("the listener has an address");
+    let fault = watch::channel(S3Fault::None).0;
+    let mut faults = fault.subscribe();
     let server = tokio::spawn(async move {
         let http = auto::Builder::new(TokioExecutor::new());
         // Connections live in this set so that aborting the server also drops every
-        // kept-alive connection: a stopped server must really be gone.
+        // kept-alive connection: a stopped server must really be gone. A new fault
+        // drops them too, so kept-alive connections meet the fault at once.
         let mut connections = JoinSet::new();
         loop {
-            let Ok((socket, _)) = listener.accept().await else {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = faults.changed() => {
+                    connections.abort_all();
+                    continue;
+                }
+            };
+            let Ok((socket, _)) = accepted else {
                 // E.g. out of file descriptors: wait instead of spinning.
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
-            let connection = http
-                .serve_connection(TokioIo::new(socket), service.clone())
-                .into_owned();
-            connections.spawn(async move {
-                let _ = connection.await;
-            });
+            let now = *faults.borrow_and_update();
+            match now {
+                S3Fault::None => {
+                    let connection = http
+                        .serve_connection(TokioIo::new(socket), service.clone())
+                        .into_owned();
+                    connections.spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                S3Fault::Blackhole => {
+                    connections.spawn(swallow(socket));
+                }
+                S3Fault::SlowDown => {
+                    connections.spawn(slow_down(socket));
+                }
+            }
             while connections.try_join_next().is_some() {}
         }
     });
@@ -81,6 +119,7 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
         bucket: BUCKET.to_owned(),
         access_key: ACCESS_KEY.to_owned(),
         secret_key: SECRET_KEY.to_owned(),
+        fault,
         server,
     };
     s3.client()
@@ -120,10 +159,33 @@ impl TestS3 {
         Client::from_conf(config)
     }
 
-    /// Storage on [`BUCKET`] without a key prefix.
+    /// Storage on [`BUCKET`] without a key prefix, through a client configured as the
+    /// service configures its own (the same timeouts and retries), so a faulty server
+    /// costs the service what a faulty S3 would.
     pub fn storage(&self) -> S3Storage {
-        S3Storage::with_client(self.client(), &self.bucket, None)
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                &self.access_key,
+                &self.secret_key,
+                None,
+                None,
+                "ogshot-test-s3",
+            ))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .timeout_config(storage::timeouts())
+            .retry_config(storage::retries())
+            .build();
+        S3Storage::with_client(Client::from_conf(config), &self.bucket, None)
             .expect("the test bucket name is valid")
+    }
+
+    /// Makes the server misbehave from now on (or behave again, with [`S3Fault::None`]).
+    /// Open connections are dropped, so clients meet the new behaviour at once.
+    pub fn set_fault(&self, fault: S3Fault) {
+        self.fault.send_replace(fault);
     }
 
     /// Stops the server and closes its connections; later requests fail to connect.
@@ -134,6 +196,52 @@ impl TestS3 {
             let _ = (&mut self.server).await;
         }
     }
+}
+
+/// Reads whatever arrives and never answers.
+async fn swallow(mut socket: TcpStream) {
+    let mut sink = [0_u8; 8192];
+    while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    // The client gave up and closed: hold nothing more.
+}
+
+/// Reads one request (its head and a `Content-Length` body) and answers 503 SlowDown,
+/// with the XML error body S3 sends.
+async fn slow_down(mut socket: TcpStream) {
+    let mut request = Vec::new();
+    let mut chunk = [0_u8; 8192];
+    let head_end = loop {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&chunk[..n]),
+        }
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let body_len: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|len| len.trim().parse().ok())
+        .unwrap_or(0);
+    let mut read = request.len() - head_end;
+    while read < body_len {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => read += n,
+        }
+    }
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                <Message>Please reduce your request rate.</Message>\
+                <RequestId>OGSHOTTEST</RequestId></Error>";
+    let response = format!(
+        "HTTP/1.1 503 Slow Down\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\
+         x-amz-request-id: OGSHOTTEST\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = socket.write_all(response.as_bytes()).await;
+    let _ = socket.shutdown().await;
 }
 
 impl Drop for TestS3 {

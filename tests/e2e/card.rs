@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use chromiumoxide::Browser;
 use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
 use e2e::{CHROMIUM, inspect_jpeg, require_chromium};
 use futures::StreamExt;
-use image_service::browser::{browser_config, capture_params, screenshot_bytes};
+use image_service::browser::{Launched, capture_params, screenshot_bytes};
 use render_site::{READY_EXPRESSION, RenderSiteConfig, RenderToken};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,9 +18,13 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     let site = render_site::router(RenderSiteConfig::in_process(token.clone()));
     let server = tokio::spawn(async move { axum::serve(listener, site).await });
 
-    let profile = tempfile::tempdir().unwrap();
-    let config = browser_config(Path::new(CHROMIUM), profile.path(), &[]).unwrap();
-    let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
+    let Launched {
+        browser,
+        mut handler,
+        mut process,
+    } = image_service::browser::launch(Path::new(CHROMIUM), &[])
+        .await
+        .unwrap();
     let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
     let page = browser.new_page("about:blank").await.unwrap();
     let headers = serde_json::json!({ "Authorization": format!("Bearer {}", token.expose()) });
@@ -65,8 +68,7 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     assert_eq!((width, height), (2400, 1260));
     assert!(variance > 100.0, "a real card, not blank ({variance:.1})");
 
-    browser.close().await.unwrap();
-    browser.wait().await.unwrap();
     events.abort();
+    process.kill_tree().await;
     server.abort();
 }

@@ -104,7 +104,7 @@ async fn the_lambda_chromium_layer_renders_a_correct_card() {
 
     // The browser that rendered it is the layer's binary, unpacked by the launcher, with
     // the layer's libraries and the layer's fonts (fontconfig sees no host font).
-    let pid = service.chromium().pid().await.expect("a running browser");
+    let pid = service.chromium().pid().expect("a running browser");
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("/proc/<pid>/exe");
     assert!(
         exe.file_name().is_some_and(|n| n == "chromium")

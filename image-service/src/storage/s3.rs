@@ -2,6 +2,7 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -29,6 +30,28 @@ pub struct S3Config {
     pub region: Option<String>,
 }
 
+/// Every S3 call's timeouts. A crawler gives up after a few seconds, so a slow S3 answer
+/// is a failure, not something to wait out: in-region S3 connects in milliseconds and
+/// sends a card's first byte well within 100 ms, so these bounds are only reached when
+/// S3 (or the path to it) is in trouble. The caller's deadline bounds each call too.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .operation_timeout(Duration::from_millis(3000))
+        .build()
+}
+
+/// One retry, soon: enough for a dropped connection or a single 503 SlowDown, and it
+/// fits the budget, where the SDK's default (3 attempts, backoff from 1 s) does not.
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(2)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(200))
+}
+
 /// Cards as objects in an S3 bucket, stored with the card's Cache-Control so that
 /// CloudFront's S3 origin serves them with the same headers as the function does.
 #[derive(Clone)]
@@ -40,17 +63,12 @@ pub struct S3Storage {
 }
 
 impl S3Storage {
-    /// Connects with the standard AWS credential and region chain.
-    ///
-    /// Timeouts are tight because a crawler waiting for the image gives up after a few
-    /// seconds: a slow S3 answer is better treated as a failure than waited out.
+    /// Connects with the standard AWS credential and region chain, with the
+    /// [`timeouts`] and [`retries`] that keep a storage call inside a response budget.
     pub async fn connect(config: &S3Config) -> Result<Self, StorageError> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(Duration::from_secs(4))
-            .operation_timeout(Duration::from_secs(10))
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .retry_config(retries());
         if let Some(region) = &config.region {
             loader = loader.region(Region::new(region.clone()));
         }

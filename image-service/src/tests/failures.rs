@@ -1,5 +1,5 @@
-//! Failure drills: a dead browser, unreachable storage, more work than the renderer can
-//! take. Each asserts what a crawler would notice: a real card, or a clear 503.
+//! Failures beside the fault drills: storage that refuses connections, more work than
+//! the renderer can take. Each asserts what a crawler would notice: a real card, or a clear 503.
 
 use futures::future::join_all;
 
@@ -7,32 +7,6 @@ use super::support::{
     Backend, Harness, RenderSite, Setup, SiteMode, Store, assert_real_card, request,
 };
 use crate::DEFAULT_IMAGE;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_chromium_is_relaunched_and_the_next_request_still_renders() {
-    let h = Harness::start(Backend::Local).await;
-    // A first render leaves a warm page in the pool, which dies with the browser.
-    assert_real_card(
-        h.get("/v1/31-00-01.jpg")
-            .await
-            .assert_card("before the kill"),
-    );
-    let before = h.service().chromium().pid().await;
-
-    h.service().chromium().kill_for_drill().await;
-
-    for path in ["/v1/31-00-02.jpg", "/v1/31-00-03.jpg"] {
-        let reply = h.get(path).await;
-        assert_eq!(reply.cache_status(), Some("miss"), "{path} after the kill");
-        assert_real_card(reply.assert_card(path));
-    }
-    let counts = h.counts();
-    assert!(counts.browser_relaunches >= 1, "{counts:?}");
-    assert_eq!((counts.renders, counts.fallbacks), (3, 0), "{counts:?}");
-    assert_ne!(h.service().chromium().pid().await, before, "a new process");
-    assert_eq!(h.stored_keys().await.len(), 3);
-    h.stop().await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_s3_still_serves_the_rendered_card() {

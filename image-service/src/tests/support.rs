@@ -256,8 +256,12 @@ pub(super) struct Setup {
     /// Render through this test render site instead of the in-process one.
     pub(super) site: Option<RenderSite>,
     pub(super) render_timeout: Option<Duration>,
+    /// The response budget; by default as patient as the render, so that only the
+    /// drills that want the budget to bite see it.
+    pub(super) budget: Option<Duration>,
     pub(super) concurrency: Option<usize>,
     pub(super) queue: Option<usize>,
+    pub(super) queue_timeout: Option<Duration>,
 }
 
 /// A started image service, served over HTTP on 127.0.0.1, with its storage.
@@ -286,7 +290,10 @@ impl Harness {
             .as_ref()
             .map_or(RenderTarget::InProcess, RenderSite::target);
         config.limits.render_timeout = setup.render_timeout.unwrap_or(PATIENT_RENDER);
-        config.limits.queue_timeout = PATIENT_RENDER;
+        config.limits.response_budget = setup.budget.unwrap_or(PATIENT_RENDER * 2);
+        config.limits.queue_timeout = setup
+            .queue_timeout
+            .unwrap_or_else(|| PATIENT_RENDER.min(config.limits.response_budget / 2));
         if let Some(concurrency) = setup.concurrency {
             config.limits.concurrency = concurrency;
         }
@@ -340,6 +347,23 @@ impl Harness {
 
     pub(super) async fn get(&self, target: &str) -> Reply {
         request(self.addr, "GET", target, &[]).await
+    }
+
+    /// GETs `target` and says how long the whole answer took to arrive.
+    pub(super) async fn timed_get(&self, target: &str) -> (Reply, Duration) {
+        let started = std::time::Instant::now();
+        let reply = self.get(target).await;
+        (reply, started.elapsed())
+    }
+
+    /// Asserts that storage holds only validated cards: every stored object passes the
+    /// service's own gate and decodes to a real card.
+    pub(super) async fn assert_storage_holds_only_cards(&self) {
+        for key in self.stored_keys().await {
+            let bytes = self.store.stored_card(&key).await;
+            assert_eq!(crate::jpeg::validate_card(&bytes), Ok(()), "{key}");
+            assert_real_card(&bytes);
+        }
     }
 
     pub(super) async fn send(&self, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {

@@ -17,7 +17,7 @@ use chromiumoxide::cdp::browser_protocol::network::{
 };
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures::StreamExt;
-use image_service::browser::{browser_config, capture_params, screenshot_bytes};
+use image_service::browser::{BrowserProcess, Launched, capture_params, screenshot_bytes};
 use image_service::storage::{LocalDirStorage, Storage};
 use image_service::telemetry::Metrics;
 use image_service::{Config as ImageConfig, ImageService};
@@ -235,7 +235,7 @@ impl PeakRss {
 /// RSS of this process (the service runs in it) plus Chromium's tree, now. Points the
 /// peak sampler at the current browser first: a relaunch changes its pid.
 async fn rss_now(service: &ImageService, chromium_pid: &AtomicU64) -> u64 {
-    let pid = service.chromium().pid().await.unwrap_or(0);
+    let pid = service.chromium().pid().unwrap_or(0);
     chromium_pid.store(u64::from(pid), Ordering::Relaxed);
     rss(std::process::id()) + tree_memory(pid).0
 }
@@ -375,12 +375,16 @@ async fn hits(client: &reqwest::Client, url: &str, seconds: f64) -> Result<(Vec<
     Ok((all, rate))
 }
 
-async fn launch(profile: &Path) -> Result<(Browser, tokio::task::JoinHandle<()>)> {
-    let config =
-        browser_config(Path::new(e2e::CHROMIUM), profile, &[]).map_err(anyhow::Error::msg)?;
-    let (browser, mut handler) = Browser::launch(config).await?;
+/// A browser launched exactly as the service launches its own (same flags, own
+/// process group, fresh profile).
+async fn launch() -> Result<(Browser, tokio::task::JoinHandle<()>, BrowserProcess)> {
+    let Launched {
+        browser,
+        mut handler,
+        process,
+    } = image_service::browser::launch(Path::new(e2e::CHROMIUM), &[]).await?;
     let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    Ok((browser, events))
+    Ok((browser, events, process))
 }
 
 async fn authorize(page: &chromiumoxide::Page, token: &RenderToken) -> Result<()> {
@@ -394,8 +398,7 @@ async fn authorize(page: &chromiumoxide::Page, token: &RenderToken) -> Result<()
 /// quiet, screenshot, close.
 async fn article_flow(card_url: &str, token: &RenderToken) -> Result<Duration> {
     let started = Instant::now();
-    let profile = tempfile::tempdir()?;
-    let (mut browser, events) = launch(profile.path()).await?;
+    let (browser, events, mut process) = launch().await?;
     let page = browser.new_page("about:blank").await?;
     authorize(&page, token).await?;
     let mut sent = page.event_listener::<EventRequestWillBeSent>().await?;
@@ -420,16 +423,14 @@ async fn article_flow(card_url: &str, token: &RenderToken) -> Result<Duration> {
         image_service::jpeg::validate_card(&jpeg).is_ok(),
         "the article flow made no card"
     );
-    browser.close().await?;
-    browser.wait().await?;
     events.abort();
+    process.kill_tree().await;
     Ok(started.elapsed())
 }
 
 /// The floor: a warm page already showing the card; screenshot only.
 async fn floor(card_url: &str, token: &RenderToken, shots: usize) -> Result<Vec<Duration>> {
-    let profile = tempfile::tempdir()?;
-    let (mut browser, events) = launch(profile.path()).await?;
+    let (browser, events, mut process) = launch().await?;
     let page = browser.new_page("about:blank").await?;
     authorize(&page, token).await?;
     page.goto(card_url).await?;
@@ -450,9 +451,8 @@ async fn floor(card_url: &str, token: &RenderToken, shots: usize) -> Result<Vec<
         let _ = screenshot_bytes(&data)?;
         samples.push(t.elapsed());
     }
-    browser.close().await?;
-    browser.wait().await?;
     events.abort();
+    process.kill_tree().await;
     Ok(samples)
 }
 
@@ -493,7 +493,7 @@ async fn main() -> Result<()> {
     )
     .await?;
     let chromium_pid = Arc::new(AtomicU64::new(u64::from(
-        service.chromium().pid().await.unwrap_or(0),
+        service.chromium().pid().unwrap_or(0),
     )));
     let peaks = PeakRss::start(Arc::clone(&chromium_pid));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
