@@ -58,9 +58,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         None if on_lambda => {
-            let result = lambda_http::run(service.router()).await;
+            // Lambda sends SIGTERM before it ends an environment (when an extension
+            // asks for it): the browser is then killed and reaped, not orphaned.
+            let result = tokio::select! {
+                result = lambda_http::run(service.router()) => result.map_err(|e| anyhow::anyhow!(e)),
+                () = shutdown_signal() => Ok(()),
+            };
             service.shutdown().await;
-            result.map_err(|e| anyhow::anyhow!(e))
+            result
         }
         None => {
             let listener = tokio::net::TcpListener::bind(addr)

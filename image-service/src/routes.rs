@@ -143,6 +143,9 @@ async fn image(
 /// the runtime to send it; this much is kept back.
 const LAMBDA_RESPONSE_MARGIN: Duration = Duration::from_millis(300);
 
+/// Lambda's longest function timeout (15 minutes), in ms.
+const LAMBDA_MAX_TIMEOUT_MS: u64 = 900_000;
+
 /// When a card request must be answered: `budget` after it arrived, and on Lambda
 /// also before the invocation's deadline (so a function timeout, which CloudFront would
 /// answer with a 5xx, can never come first).
@@ -152,15 +155,20 @@ fn answer_deadline(
     extensions: &Extensions,
 ) -> tokio::time::Instant {
     let by_budget = started + budget;
-    // A context without a deadline (0) is not a real invocation's.
-    let Some(context) = lambda_http::RequestExt::lambda_context_ref(extensions)
-        .filter(|context| context.deadline > 0)
-    else {
+    let Some(context) = lambda_http::RequestExt::lambda_context_ref(extensions) else {
         return by_budget;
     };
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    // A real deadline is a time (ms since the epoch) at most 15 minutes ahead. Other
+    // values are not a real invocation's: a test's default context has 0, and cargo
+    // lambda's emulator sends its timeout (e.g. 600000) instead of a time.
+    let plausible = (now_ms.saturating_sub(60_000)..=now_ms + LAMBDA_MAX_TIMEOUT_MS)
+        .contains(&context.deadline);
+    if !plausible {
+        return by_budget;
+    }
     let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
     by_budget.min(tokio::time::Instant::now() + left.saturating_sub(LAMBDA_RESPONSE_MARGIN))
 }
@@ -336,6 +344,45 @@ mod tests {
         assert_eq!(
             byte_range("bytes=99999999999999999999999-", 1000),
             ByteRange::Whole
+        );
+    }
+
+    #[test]
+    fn on_lambda_the_invocation_deadline_can_only_shorten_the_budget() {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let budget = Duration::from_secs(3);
+        let deadline_with = |deadline: u64| {
+            let mut extensions = Extensions::new();
+            let mut context = lambda_http::Context::default();
+            context.deadline = deadline;
+            extensions.insert(context);
+            let started = tokio::time::Instant::now();
+            answer_deadline(started, budget, &extensions) - started
+        };
+        let close = |got: Duration, want: Duration| got.abs_diff(want) < Duration::from_millis(100);
+        assert!(
+            close(deadline_with(now_ms + 60_000), budget),
+            "a long invocation"
+        );
+        let short = deadline_with(now_ms + 1_000);
+        assert!(
+            close(short, Duration::from_millis(1_000) - LAMBDA_RESPONSE_MARGIN),
+            "{short:?}"
+        );
+        assert!(
+            close(deadline_with(now_ms - 1_000), Duration::ZERO),
+            "already past"
+        );
+        for not_a_time in [0, 600_000, now_ms + 3_600_000] {
+            assert!(close(deadline_with(not_a_time), budget), "{not_a_time}");
+        }
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            answer_deadline(started, budget, &Extensions::new()),
+            started + budget
         );
     }
 

@@ -2,7 +2,7 @@
 //! Format lines on Lambda. Every log line passes a redactor first, so that no secret
 //! the service holds (the render token, the render site's session cookie) is ever
 //! written, at any `RUST_LOG` level: at `trace`, chromiumoxide logs every CDP command
-//! it sends, `Network.setCookies` included.
+//! it sends, `Storage.setCookies` (the session cookie) included.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,7 +5,7 @@
 //! error codes all go through the same code as against AWS. It can be made to fail the
 //! way S3 really does ([`S3Fault`]): accept connections and never answer, or answer
 //! every request with 503 SlowDown. Compiled for this crate's tests, and for other
-//! crates' tests with the `test-s3-server` feature; never in a release build of the
+//! crates' tests with the `test-support` feature; never in a release build of the
 //! service.
 
 use std::path::PathBuf;

@@ -8,5 +8,6 @@ mod backends;
 mod drills;
 mod failures;
 mod lambda;
+mod logs;
 mod paths;
 mod support;

@@ -1,0 +1,323 @@
+//! The image service's own binary as AWS Lambda runs it, off AWS: cargo lambda's
+//! Runtime API emulator (`cargo lambda watch --only-lambda-apis`) stands in for the
+//! Lambda service, the binary polls it for invocations exactly as on AWS, and requests
+//! come in through the emulator's Function URL endpoint (`/lambda-url/<function>/…`).
+//! Storage is the in-process S3 server, so the blackholed-S3 drill runs here too.
+//!
+//! Needs cargo-lambda, which `scripts/test` installs; missing, this test fails and says
+//! how to install it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use image_service::DEFAULT_IMAGE;
+use image_service::test_http::{Reply, request};
+use image_service::test_s3::{self, S3Fault, TestS3};
+use shared_ids::{CURRENT_DESIGN, SocialId, card_path};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+/// The response budget the function runs with here.
+const BUDGET: Duration = Duration::from_millis(2000);
+
+/// What an answer may take beyond the budget: the emulator's own hop.
+const SLACK: Duration = Duration::from_millis(500);
+
+/// The function name the emulator serves when it starts no function itself.
+const FUNCTION: &str = "_";
+
+const INSTALL_HINT: &str = "cargo-lambda is missing: `scripts/test` installs it into \
+     ~/.cache/ogshot/venv-lambda (pip install cargo-lambda==1.9.2 ziglang==0.17.1), or set \
+     CARGO_LAMBDA to its path";
+
+/// cargo-lambda: `CARGO_LAMBDA`, the venv `scripts/test` makes, or `PATH`.
+fn cargo_lambda() -> PathBuf {
+    if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
+        return path.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")));
+    let venv = cache.map(|cache| cache.join("ogshot/venv-lambda/bin/cargo-lambda"));
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("cargo-lambda"))
+            .find(|candidate| candidate.is_file())
+    });
+    venv.filter(|venv| venv.is_file())
+        .or(on_path)
+        .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
+}
+
+/// A child process in its own process group, killed with its whole group when dropped,
+/// with its output kept for the failure message.
+struct Process {
+    name: &'static str,
+    child: Child,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn spawn(name: &'static str, command: &mut Command) -> Self {
+        let mut child = command
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        keep_lines(child.stdout.take().expect("piped"), Arc::clone(&output));
+        keep_lines(child.stderr.take().expect("piped"), Arc::clone(&output));
+        Self {
+            name,
+            child,
+            output,
+        }
+    }
+
+    fn output(&self) -> Vec<String> {
+        self.output.lock().expect("output lock").clone()
+    }
+
+    /// Waits until a line of output contains `marker`.
+    async fn wait_for(&mut self, marker: &str, timeout: Duration) {
+        let started = Instant::now();
+        while !self.output().iter().any(|line| line.contains(marker)) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}): {:#?}", self.name, self.output());
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "{} printed no {marker:?} within {timeout:?}: {:#?}",
+                self.name,
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    /// SIGTERM to the group, then up to 5 s to exit: the image service kills and
+    /// reaps its browser (a process group of its own) on SIGTERM, which a SIGKILL would
+    /// leave behind.
+    fn drop(&mut self) {
+        let Some(pid) = self.child.id() else {
+            return;
+        };
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn keep_lines(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            into.lock().expect("output lock").push(line);
+        }
+    });
+}
+
+/// A free loopback port, for a process that must be told its port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// The emulator, and the `AWS_LAMBDA_*` variables it says the function needs.
+async fn start_emulator() -> (Process, SocketAddr, Vec<(String, String)>) {
+    let port = free_port();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let mut emulator = Process::spawn(
+        "cargo lambda watch",
+        Command::new(cargo_lambda())
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
+            .args(["-P", &port.to_string()])
+            .arg("--manifest-path")
+            .arg(manifest)
+            .env("NO_COLOR", "1"),
+    );
+    emulator
+        .wait_for("starting Runtime server", Duration::from_secs(60))
+        .await;
+    let variables = emulator
+        .output()
+        .iter()
+        .filter_map(|line| {
+            let (name, value) = line.trim().split_once(' ')?.1.trim().split_once('=')?;
+            name.starts_with("AWS_LAMBDA_")
+                .then(|| (name.to_owned(), value.to_owned()))
+        })
+        .collect::<Vec<_>>();
+    assert!(
+        variables
+            .iter()
+            .any(|(name, _)| name == "AWS_LAMBDA_RUNTIME_API"),
+        "the emulator named no runtime API: {:#?}",
+        emulator.output()
+    );
+    (
+        emulator,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        variables,
+    )
+}
+
+/// The image service's own binary, polling the emulator, storing in `s3`.
+fn start_function(variables: &[(String, String)], s3: &TestS3) -> Process {
+    Process::spawn(
+        "image-service (Lambda host)",
+        Command::new(env!("CARGO_BIN_EXE_image-service"))
+            .envs(variables.iter().map(|(k, v)| (k, v)))
+            .env("S3_BUCKET", &s3.bucket)
+            .env("S3_ENDPOINT", &s3.endpoint)
+            .env("S3_FORCE_PATH_STYLE", "true")
+            .env("S3_REGION", test_s3::REGION)
+            .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RESPONSE_BUDGET_MS", BUDGET.as_millis().to_string())
+            .env("RENDER_QUEUE_TIMEOUT_MS", "1000")
+            .env("RENDER_CONCURRENCY", "1")
+            .env("RUST_LOG", "info"),
+    )
+}
+
+fn card(id: &str) -> String {
+    card_path(CURRENT_DESIGN, SocialId::parse(id).expect("an id"))
+}
+
+/// GETs `path` of the function through the emulator's Function URL endpoint.
+async fn get(emulator: SocketAddr, path: &str) -> (Reply, Duration) {
+    let started = Instant::now();
+    let reply = request(
+        emulator,
+        "GET",
+        &format!("/lambda-url/{FUNCTION}{path}"),
+        &[],
+    )
+    .await;
+    (reply, started.elapsed())
+}
+
+async fn stored_keys(s3: &TestS3) -> Vec<String> {
+    let listed = s3
+        .client()
+        .list_objects_v2()
+        .bucket(&s3.bucket)
+        .send()
+        .await
+        .expect("the bucket lists");
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|object| object.key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn assert_card(reply: &Reply, what: &str) {
+    assert_eq!(reply.status, 200, "{what}");
+    assert_eq!(reply.header("content-type"), Some("image/jpeg"), "{what}");
+    assert_eq!(
+        reply.cache_control(),
+        Some("public, max-age=31536000, immutable"),
+        "{what}"
+    );
+    assert_eq!(
+        image_service::jpeg::validate_card(&reply.body),
+        Ok(()),
+        "{what}: a real card"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let s3 = test_s3::start(dir.path().join("s3")).await;
+    let (emulator, addr, variables) = start_emulator().await;
+    let function = start_function(&variables, &s3);
+    let fail =
+        |what: &str| -> String { format!("{what}; the function said: {:#?}", function.output()) };
+
+    // robots.txt: Twitterbot reads it before fetching an image.
+    let (robots, _) = get(addr, "/robots.txt").await;
+    assert_eq!(robots.status, 200, "{}", fail("robots.txt"));
+    assert_eq!(robots.body, b"User-agent: *\nAllow: /\n");
+
+    // A miss: rendered and, on Lambda, stored before the answer leaves.
+    let miss_path = card("12-34-10");
+    let (miss, took) = get(addr, &miss_path).await;
+    assert_eq!(miss.cache_status(), Some("miss"), "{}", fail("the miss"));
+    assert_card(&miss, "the miss");
+    assert!(took <= BUDGET + SLACK, "the miss took {took:?}");
+    assert_eq!(
+        stored_keys(&s3).await,
+        [&miss_path[1..]],
+        "stored before answering"
+    );
+
+    // A hit: the same bytes.
+    let (hit, took) = get(addr, &miss_path).await;
+    assert_eq!(hit.cache_status(), Some("hit"), "{}", fail("the hit"));
+    assert_eq!(hit.body, miss.body);
+    assert!(took <= BUDGET + SLACK, "the hit took {took:?}");
+
+    // A dot-segment alias names no card, though a URL parser would resolve it to one.
+    let dotted = format!("/{CURRENT_DESIGN}/./12-34-10.jpg");
+    let (default, _) = get(addr, &dotted).await;
+    assert_eq!(default.cache_status(), Some("default"), "{}", fail(&dotted));
+    assert!(default.body == DEFAULT_IMAGE, "{dotted}: the default image");
+
+    // S3 blackholed: a hit in memory costs nothing, a new card at most the budget, and
+    // nothing is a 5xx.
+    s3.set_fault(S3Fault::Blackhole);
+    for n in 1..=4 {
+        let path = card(&format!("12-34-{:02}", 10 + n));
+        let (reply, took) = get(addr, &path).await;
+        assert!(
+            took <= BUDGET + SLACK,
+            "{path} with S3 blackholed took {took:?}"
+        );
+        match reply.cache_status() {
+            Some("miss") => assert_card(&reply, &path),
+            Some("fallback") => {
+                assert_eq!(reply.status, 200);
+                assert_eq!(reply.cache_control(), Some("public, max-age=60"));
+            }
+            other => panic!(
+                "{}",
+                fail(&format!("{path}: {other:?}, status {}", reply.status))
+            ),
+        }
+        let (hot, took) = get(addr, &miss_path).await;
+        assert_eq!(
+            hot.cache_status(),
+            Some("hit"),
+            "the hot card with S3 blackholed"
+        );
+        assert!(took <= BUDGET + SLACK, "the hot card took {took:?}");
+    }
+    s3.set_fault(S3Fault::None);
+    // Only the card stored while S3 answered: nothing partial, nothing else.
+    assert_eq!(stored_keys(&s3).await, [&miss_path[1..]]);
+    drop(function);
+    drop(emulator);
+}
