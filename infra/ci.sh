@@ -16,33 +16,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/ogshot
-mkdir -p "$cache"
+# ogshot_venv, LAMBDA_TOOLS and OGSHOT_CACHE are shared with scripts/test.
+source scripts/lib.sh
+cache=$OGSHOT_CACHE
 
 started=$SECONDS
 step() {
   printf '\n== infra: %s (%ss)\n' "$*" "$((SECONDS - started))"
 }
 
-# A venv per tool (checkov pins its own boto3 and networkx), rebuilt when the pins change.
-venv() {
-  local name=$1
-  shift
-  local dir=$cache/venv-$name
-  if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.pins" 2>/dev/null)" != "$*" ]; then
-    echo "installing $* into $dir" >&2
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
-    printf '%s\n' "$*" > "$dir/.pins"
-  fi
-}
-
 step "tools"
-venv cfn-lint cfn-lint==1.58.0
-venv checkov checkov==3.3.30
+# A venv per tool: checkov pins its own boto3 and networkx.
+ogshot_venv cfn-lint cfn-lint==1.58.0
+ogshot_venv checkov checkov==3.3.30
 # cargo-lambda builds with zig, found as `python -m ziglang` in the same venv.
-venv lambda cargo-lambda==1.9.2 ziglang==0.17.1
+ogshot_venv lambda "${LAMBDA_TOOLS[@]}"
 
 step "CloudFront Function (node --test)"
 node --test infra/cloudfront/

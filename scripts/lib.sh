@@ -38,7 +38,30 @@ ensure_system_packages() {
   [ ${#missing[@]} -eq 0 ] || apt_install "${RENDER_PACKAGES[@]}"
 }
 
-# Also installs what building the Lambda Chromium layer needs, when missing.
+# Python tools live in venvs under here, pinned; a warm run reinstalls nothing.
+OGSHOT_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/ogshot
+
+# cargo-lambda (its Runtime API emulator runs the image service's Lambda-host test;
+# `cargo lambda build` packages the functions) and zig, which that build compiles with.
+LAMBDA_TOOLS=(cargo-lambda==1.9.2 ziglang==0.17.1)
+
+# Makes (or keeps) the venv $OGSHOT_CACHE/venv-NAME holding exactly the pinned packages.
+ogshot_venv() {
+  local name=$1
+  shift
+  local dir=$OGSHOT_CACHE/venv-$name
+  if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.pins" 2>/dev/null)" != "$*" ]; then
+    echo "installing $* into $dir" >&2
+    rm -rf "$dir"
+    mkdir -p "$OGSHOT_CACHE"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+    printf '%s\n' "$*" > "$dir/.pins"
+  fi
+}
+
+# Also installs what the tests need beyond rendering, when missing: the Lambda
+# Chromium layer's build tools, and cargo-lambda (in a venv, python3-venv for it).
 ensure_test_packages() {
   ensure_system_packages
   local tool missing=()
@@ -46,14 +69,13 @@ ensure_test_packages() {
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] || apt_install "${LAYER_PACKAGES[@]}"
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+  ogshot_venv lambda "${LAMBDA_TOOLS[@]}"
+  export CARGO_LAMBDA=$OGSHOT_CACHE/venv-lambda/bin/cargo-lambda
 }
 
-# Also installs what infra/ci.sh needs (python3 with venv for cfn-lint, checkov and
-# cargo-lambda; binutils for objdump), when missing.
+# Also installs what infra/ci.sh needs beyond that (binutils for objdump), when missing.
 ensure_ci_packages() {
   ensure_test_packages
-  local missing=()
-  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
-  command -v objdump >/dev/null 2>&1 || missing+=(binutils)
-  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  command -v objdump >/dev/null 2>&1 || apt_install binutils
 }

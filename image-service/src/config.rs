@@ -362,6 +362,36 @@ mod tests {
         );
     }
 
+    /// On Lambda every answer must be the service's own: the budget runs out before the
+    /// function's timeout (which CloudFront would answer with a 5xx), and that before
+    /// CloudFront's origin read timeout.
+    #[test]
+    fn the_template_keeps_budget_below_function_timeout_below_origin_timeout() {
+        let template = include_str!("../../infra/template.yaml");
+        let from = |start: &str| &template[template.find(start).expect(start)..];
+        let number = |text: &str, key: &str| -> u64 {
+            text.lines()
+                .find_map(|line| line.trim().strip_prefix(key))
+                .and_then(|value| value.trim().trim_matches('"').parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in the template"))
+        };
+        let budget = from("\n  ResponseBudgetMs:");
+        let function = from("\n  ImageServiceFunction:");
+        let origin = from("- Id: render-function");
+        assert_eq!(
+            u128::from(number(budget, "Default:")),
+            crate::render::DEFAULT_RESPONSE_BUDGET.as_millis(),
+            "the template's default budget is the service's"
+        );
+        let timeout_ms = number(function, "Timeout:") * 1000;
+        assert!(number(budget, "MaxValue:") < timeout_ms);
+        assert!(number(function, "Timeout:") < number(origin, "OriginReadTimeout:"));
+        assert!(
+            number(function, "RENDER_QUEUE_TIMEOUT_MS:") < number(budget, "MinValue:"),
+            "the service refuses a queue timeout beyond its budget"
+        );
+    }
+
     #[test]
     fn ranges_count_ids_as_numbers() {
         let ids = id_range("12-34-98..12-35-01").unwrap();

@@ -142,7 +142,28 @@ impl TestS3 {
     /// Retries are off: the server never fails transiently, so a retry would only slow
     /// down the tests of failures.
     pub fn client_with_secret(&self, secret_key: &str) -> Client {
-        let config = aws_sdk_s3::Config::builder()
+        let config = self
+            .config(secret_key)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Storage on [`BUCKET`] without a key prefix, through a client configured as the
+    /// service configures its own (the same timeouts and retries), so a faulty server
+    /// costs the service what a faulty S3 would.
+    pub fn storage(&self) -> S3Storage {
+        let config = self
+            .config(&self.secret_key)
+            .timeout_config(storage::timeouts())
+            .retry_config(storage::retries())
+            .build();
+        S3Storage::with_client(Client::from_conf(config), &self.bucket, None)
+            .expect("the test bucket name is valid")
+    }
+
+    fn config(&self, secret_key: &str) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(
@@ -154,32 +175,24 @@ impl TestS3 {
             ))
             .endpoint_url(&self.endpoint)
             .force_path_style(true)
-            .retry_config(RetryConfig::disabled())
-            .build();
-        Client::from_conf(config)
     }
 
-    /// Storage on [`BUCKET`] without a key prefix, through a client configured as the
-    /// service configures its own (the same timeouts and retries), so a faulty server
-    /// costs the service what a faulty S3 would.
-    pub fn storage(&self) -> S3Storage {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                &self.access_key,
-                &self.secret_key,
-                None,
-                None,
-                "ogshot-test-s3",
-            ))
-            .endpoint_url(&self.endpoint)
-            .force_path_style(true)
-            .timeout_config(storage::timeouts())
-            .retry_config(storage::retries())
-            .build();
-        S3Storage::with_client(Client::from_conf(config), &self.bucket, None)
-            .expect("the test bucket name is valid")
+    /// Every object key in [`BUCKET`], sorted.
+    pub async fn keys(&self) -> Vec<String> {
+        let listed = self
+            .client()
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .expect("list the test bucket");
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|object| object.key().map(str::to_owned))
+            .collect();
+        keys.sort();
+        keys
     }
 
     /// Makes the server misbehave from now on (or behave again, with [`S3Fault::None`]).

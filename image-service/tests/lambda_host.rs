@@ -216,23 +216,6 @@ async fn get(emulator: SocketAddr, path: &str) -> (Reply, Duration) {
     (reply, started.elapsed())
 }
 
-async fn stored_keys(s3: &TestS3) -> Vec<String> {
-    let listed = s3
-        .client()
-        .list_objects_v2()
-        .bucket(&s3.bucket)
-        .send()
-        .await
-        .expect("the bucket lists");
-    let mut keys: Vec<String> = listed
-        .contents()
-        .iter()
-        .filter_map(|object| object.key().map(str::to_owned))
-        .collect();
-    keys.sort();
-    keys
-}
-
 fn assert_card(reply: &Reply, what: &str) {
     assert_eq!(reply.status, 200, "{what}");
     assert_eq!(reply.header("content-type"), Some("image/jpeg"), "{what}");
@@ -269,7 +252,7 @@ async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget
     assert_card(&miss, "the miss");
     assert!(took <= BUDGET + SLACK, "the miss took {took:?}");
     assert_eq!(
-        stored_keys(&s3).await,
+        s3.keys().await,
         [&miss_path[1..]],
         "stored before answering"
     );
@@ -317,7 +300,7 @@ async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget
     }
     s3.set_fault(S3Fault::None);
     // Only the card stored while S3 answered: nothing partial, nothing else.
-    assert_eq!(stored_keys(&s3).await, [&miss_path[1..]]);
+    assert_eq!(s3.keys().await, [&miss_path[1..]]);
     drop(function);
     drop(emulator);
 }

@@ -127,21 +127,7 @@ impl System {
     /// The keys stored in the bucket, sorted, once every card rendered so far is stored.
     pub async fn stored_keys(&self) -> Vec<String> {
         self.service.cards().settled().await;
-        let listed = self
-            .s3
-            .client()
-            .list_objects_v2()
-            .bucket(&self.s3.bucket)
-            .send()
-            .await
-            .expect("the bucket lists");
-        let mut keys: Vec<String> = listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect();
-        keys.sort();
-        keys
+        self.s3.keys().await
     }
 
     /// Stops the servers and the browser.

@@ -76,3 +76,25 @@ async fn an_overloaded_renderer_answers_503_with_retry_after_and_no_store() {
     assert_eq!((counts.renders, counts.fallbacks), (2, 0), "{counts:?}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prerender_names_every_id_it_rendered_but_could_not_store() {
+    let mut h = Harness::start(Backend::S3).await;
+    let Store::S3(server) = &mut h.store else {
+        unreachable!("started on S3")
+    };
+    server.stop().await;
+    let ids: Vec<_> = ["71-00-01", "71-00-02", "71-00-03", "71-00-04"]
+        .iter()
+        .map(|id| shared_ids::SocialId::parse(id).unwrap())
+        .collect();
+
+    let report = crate::prerender::prerender(h.service().cards(), ids.clone(), 2, false).await;
+    assert_eq!((report.rendered, report.skipped), (0, 0), "{report:?}");
+    assert!(report.failed.is_empty(), "every card rendered: {report:?}");
+    let unstored: Vec<_> = report.store_failed.iter().map(|(id, _)| *id).collect();
+    assert_eq!(unstored, ids, "each unstored id is named");
+    assert!(!report.complete());
+    assert!(h.counts().store_failures >= 4, "{:?}", h.counts());
+    h.stop().await;
+}

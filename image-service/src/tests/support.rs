@@ -67,17 +67,7 @@ impl Store {
                 collect_files(root, root, &mut keys);
                 keys
             }
-            Self::S3(server) => server
-                .client()
-                .list_objects_v2()
-                .bucket(&server.bucket)
-                .send()
-                .await
-                .expect("list the test bucket")
-                .contents()
-                .iter()
-                .filter_map(|object| object.key().map(str::to_owned))
-                .collect(),
+            Self::S3(server) => server.keys().await,
         };
         keys.sort();
         keys

@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo run --release -p e2e --bin bench` (full) or `... -- --quick`.
 
+mod faults;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -658,6 +660,14 @@ async fn main() -> Result<()> {
     );
 
     service.shutdown().await;
+
+    // Faults: the production budget in a full run; a shorter one keeps --quick quick.
+    let (fault_requests, budget) = if quick {
+        (2, Duration::from_millis(1500))
+    } else {
+        (11, image_service::render::DEFAULT_RESPONSE_BUDGET)
+    };
+    faults::section(&mut table, &client, fault_requests, budget).await?;
     table.print();
     Ok(())
 }
