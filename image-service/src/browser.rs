@@ -36,12 +36,19 @@ pub use process::{
 use crate::error::RenderError;
 use crate::telemetry::Metrics;
 
-/// Where Debian puts the Chromium binary itself. Preferred over `/usr/bin/chromium`,
-/// a shell wrapper that adds flags from `/etc/chromium.d` and warns about `/dev/shm`.
-const DEBIAN_CHROMIUM: &str = "/usr/lib/chromium/chromium";
+/// Debian's headless shell (package `chromium-headless-shell`): the same engine without
+/// the desktop browser around it, the build family of the Lambda layer. Measured here it
+/// starts in 0.5 s against full Chromium's 1.4 s and holds about half the memory.
+pub const HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
 
-/// Names tried on `PATH` when `CHROMIUM_PATH` is not set.
-const CHROMIUM_NAMES: [&str; 4] = [
+/// Where Debian puts the full Chromium binary itself, used when the headless shell is
+/// not installed. Preferred over `/usr/bin/chromium`, a shell wrapper that adds flags
+/// from `/etc/chromium.d` and warns about `/dev/shm`.
+pub const DEBIAN_CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+/// Names tried on `PATH` when `CHROMIUM_PATH` is not set and neither Debian binary is.
+const CHROMIUM_NAMES: [&str; 5] = [
+    "chromium-headless-shell",
     "chromium",
     "chromium-browser",
     "google-chrome",
@@ -49,8 +56,8 @@ const CHROMIUM_NAMES: [&str; 4] = [
 ];
 
 /// The command that installs what the renderer needs on Debian.
-pub const INSTALL_HINT: &str =
-    "sudo apt-get install -y chromium fonts-noto-color-emoji fonts-noto-cjk";
+pub const INSTALL_HINT: &str = "sudo apt-get install -y chromium-headless-shell \
+     fonts-noto-color-emoji fonts-noto-cjk";
 
 /// Renders on one document before it is replaced by a fresh navigation.
 const SWAPS_PER_DOCUMENT: u32 = 200;
@@ -136,7 +143,8 @@ const RELAUNCH_BACKOFF: [Duration; 5] = [
 /// How long closing a discarded page may take; it runs off the request's path.
 const PAGE_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Finds the Chromium binary: an explicit path, Debian's binary, then `PATH`.
+/// Finds the Chromium binary: an explicit path, Debian's headless shell, Debian's full
+/// Chromium, then `PATH`.
 pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
     if let Some(path) = explicit {
         return if path.is_file() {
@@ -148,8 +156,11 @@ pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
             )))
         };
     }
-    let debian = Path::new(DEBIAN_CHROMIUM);
-    if debian.is_file() {
+    if let Some(debian) = [HEADLESS_SHELL, DEBIAN_CHROMIUM]
+        .into_iter()
+        .map(Path::new)
+        .find(|path| path.is_file())
+    {
         return Ok(debian.to_owned());
     }
     let path_var = std::env::var_os("PATH").unwrap_or_default();
@@ -158,7 +169,8 @@ pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {
             RenderError::ChromiumMissing(format!(
-                "no Chromium found (looked for {DEBIAN_CHROMIUM} and {} on PATH); install it \
+                "no Chromium found (looked for {HEADLESS_SHELL}, {DEBIAN_CHROMIUM} and {} on \
+                 PATH); install it \
                  with `{INSTALL_HINT}` or set CHROMIUM_PATH",
                 CHROMIUM_NAMES.join(", ")
             ))

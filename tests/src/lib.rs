@@ -17,16 +17,16 @@ use image_service::test_s3::{self, TestS3};
 use image_service::{Config as ImageConfig, ImageService, RenderTarget};
 use tokio::task::JoinHandle;
 
-/// Where the tests expect Debian's Chromium.
-pub const CHROMIUM: &str = "/usr/lib/chromium/chromium";
+/// The browser the service renders with by default: Debian's headless shell.
+pub const CHROMIUM: &str = image_service::browser::HEADLESS_SHELL;
 
 /// Fails (never skips) when Chromium is missing, saying how to install it.
 pub fn require_chromium() {
     assert!(
         Path::new(CHROMIUM).is_file(),
-        "Chromium is missing at {CHROMIUM}: install it with \
-         `sudo apt-get install -y chromium fonts-noto-color-emoji fonts-noto-cjk` \
-         (scripts/test does this on a fresh machine)"
+        "Chromium is missing at {CHROMIUM}: install it with `{}` (scripts/test does this \
+         on a fresh machine)",
+        image_service::browser::INSTALL_HINT
     );
 }
 

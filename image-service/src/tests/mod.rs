@@ -5,6 +5,7 @@
 //! `TEST_LOG=1` (or a filter such as `TEST_LOG=debug`) shows the service's logs.
 
 mod backends;
+mod browsers;
 mod drills;
 mod failures;
 mod lambda;

@@ -257,6 +257,8 @@ pub(super) struct Setup {
     pub(super) concurrency: Option<usize>,
     pub(super) queue: Option<usize>,
     pub(super) queue_timeout: Option<Duration>,
+    /// `CHROMIUM_PATH`: another browser than the default.
+    pub(super) chromium_path: Option<PathBuf>,
 }
 
 /// A started image service, served over HTTP on 127.0.0.1, with its storage.
@@ -279,6 +281,7 @@ impl Harness {
     pub(super) async fn start_with(backend: Backend, setup: Setup) -> Self {
         init_logs();
         let mut config = Config::local_defaults();
+        config.chromium_path = setup.chromium_path.clone();
         require_chromium(&config);
         config.render_target = setup
             .site
