@@ -15,6 +15,12 @@ pub const READY_SCRIPT_PATH: &str = "/assets/ready.js";
 /// JavaScript expression a screenshotter awaits before capturing the card.
 pub const READY_EXPRESSION: &str = "window.ogshotReady";
 
+/// A JavaScript function expression, `async (url) => boolean`, that swaps the card at
+/// `url` (a card page's full URL) into a page already showing a card and resolves once
+/// it is ready to capture (`assets/swap.js`): the screenshotter's fast path, part of the
+/// card page's contract like `ready.js`. Not served to browsers.
+pub const SWAP_FUNCTION: &str = include_str!("../assets/swap.js");
+
 /// A static file the render site serves under `/assets/`.
 #[derive(Debug, Clone, Copy)]
 pub struct Asset {

@@ -27,7 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use auth::RenderToken;
-pub use card::{READY_EXPRESSION, card_page_path};
+pub use card::{READY_EXPRESSION, SWAP_FUNCTION, card_page_path};
 pub use config::{Args, Config, ConfigError, DesignSource, RenderSiteConfig};
 use content::Content;
 

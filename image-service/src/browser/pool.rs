@@ -1,0 +1,430 @@
+//! The warm browser and its pages: a render waits for a browser that is up, takes a
+//! pooled page (each in its own window), shows the card on it and captures it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use chromiumoxide::cdp::browser_protocol::network::{CookieParam, CookieSameSite};
+use chromiumoxide::cdp::browser_protocol::page::{
+    CaptureScreenshotFormat, CaptureScreenshotParams,
+};
+use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use chromiumoxide::{Browser, Page};
+use futures::StreamExt;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::launch::{BrowserProcess, LAUNCH_TIMEOUT, Launched, launch};
+use crate::error::RenderError;
+use crate::telemetry::Metrics;
+
+/// Renders on one document before it is replaced by a fresh navigation.
+const SWAPS_PER_DOCUMENT: u32 = 200;
+
+/// A render still running after this long makes the supervisor probe the browser at
+/// once: a warm render takes about 0.1 s and a first navigation about 0.3 s here.
+const SLOW_RENDER: Duration = Duration::from_millis(1000);
+
+/// How long closing a discarded page may take; it runs off the request's path.
+const PAGE_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The screenshot every card is captured with.
+pub fn capture_params(jpeg_quality: u8) -> CaptureScreenshotParams {
+    CaptureScreenshotParams::builder()
+        .format(CaptureScreenshotFormat::Jpeg)
+        .quality(i64::from(jpeg_quality))
+        .from_surface(true)
+        .capture_beyond_viewport(false)
+        .optimize_for_speed(true)
+        .build()
+}
+
+/// Decodes the base64 image data of a CDP screenshot.
+pub fn screenshot_bytes(data: &impl AsRef<str>) -> Result<Bytes, RenderError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(data.as_ref())
+        .map(Bytes::from)
+        .map_err(|e| RenderError::Browser(format!("screenshot is not base64: {e}")))
+}
+
+/// What the browser renders and how.
+#[derive(Debug, Clone)]
+pub struct ChromiumOptions {
+    pub executable: PathBuf,
+    pub jpeg_quality: u8,
+    /// Extra flags for special hosts (e.g. Lambda's single-process Chromium).
+    pub extra_args: Vec<String>,
+}
+
+/// The render site Chromium loads cards from, and the cookie that admits it there.
+#[derive(Clone)]
+pub struct RenderOrigin {
+    /// e.g. `http://127.0.0.1:41234`, no trailing slash.
+    pub base: String,
+    pub cookie_name: &'static str,
+    pub cookie_value: String,
+}
+
+impl std::fmt::Debug for RenderOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The cookie admits whoever holds it: never print it.
+        f.debug_struct("RenderOrigin")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A browser that is up: the CDP client and what tells whether it still is.
+pub(super) struct Live {
+    pub(super) browser: Browser,
+    pub(super) generation: u64,
+    pub(super) pid: u32,
+    /// Cleared when the CDP connection ends (the browser died or closed it).
+    pub(super) connected: Arc<AtomicBool>,
+}
+
+/// A launched browser as the supervisor holds it.
+pub(super) struct Instance {
+    pub(super) live: Arc<Live>,
+    pub(super) process: BrowserProcess,
+    pub(super) events: JoinHandle<()>,
+}
+
+pub(super) struct PooledPage {
+    page: Page,
+    generation: u64,
+    /// Cards rendered on the current document by swapping (0: needs a navigation).
+    swaps: u32,
+}
+
+/// What the render path and the supervisor share.
+pub(super) struct Shared {
+    pub(super) options: ChromiumOptions,
+    pub(super) origin: RenderOrigin,
+    pub(super) metrics: Arc<Metrics>,
+    /// The browser that is up, or `None` while one is being (re)launched.
+    pub(super) live: watch::Sender<Option<Arc<Live>>>,
+    pub(super) idle: std::sync::Mutex<Vec<PooledPage>>,
+    pub(super) generations: AtomicU64,
+    /// Raised by renders that failed or drag on: probe the browser now.
+    pub(super) trouble: Notify,
+    pub(super) stop: watch::Sender<bool>,
+}
+
+/// The warm browser shared by every render.
+pub struct Chromium {
+    shared: Arc<Shared>,
+    supervisor: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Chromium {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chromium")
+            .field("options", &self.shared.options)
+            .field("origin", &self.shared.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Chromium {
+    /// Launches the browser now, so the first request finds it warm (and a browser
+    /// that cannot start stops the service at start-up), then hands it to the
+    /// supervisor.
+    pub async fn launch(
+        options: ChromiumOptions,
+        origin: RenderOrigin,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, RenderError> {
+        let shared = Arc::new(Shared {
+            options,
+            origin,
+            metrics,
+            live: watch::channel(None).0,
+            idle: std::sync::Mutex::new(Vec::new()),
+            generations: AtomicU64::new(0),
+            trouble: Notify::new(),
+            stop: watch::channel(false).0,
+        });
+        let first = shared.start_instance().await?;
+        let supervisor = tokio::spawn(Arc::clone(&shared).supervise(first));
+        Ok(Self {
+            shared,
+            supervisor: std::sync::Mutex::new(Some(supervisor)),
+        })
+    }
+
+    /// The process id (and process group id) of the browser that is up, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.shared.live.borrow().as_ref().map(|live| live.pid)
+    }
+
+    /// Waits up to `timeout` for a browser to be up, and returns its process id.
+    pub async fn wait_until_up(&self, timeout: Duration) -> Option<u32> {
+        let deadline = Instant::now() + timeout;
+        self.shared.up(0, deadline).await.ok().map(|live| live.pid)
+    }
+
+    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG by `deadline`.
+    ///
+    /// It waits for a browser that is up, never launches one. A render whose browser
+    /// died under it gets one more try on the replacement if time is left, so a crash
+    /// costs a crawler time, not a card; any other failure is reported to the
+    /// supervisor and answered at once.
+    pub async fn screenshot(&self, path: &str, deadline: Instant) -> Result<Bytes, RenderError> {
+        let shared = &self.shared;
+        let mut newer_than = 0;
+        let mut retried = false;
+        loop {
+            let live = shared.up(newer_than, deadline).await?;
+            let result = shared.render_on(&live, path, deadline).await;
+            match result {
+                Ok(jpeg) => return Ok(jpeg),
+                Err(RenderError::NotACard) => return Err(RenderError::NotACard),
+                Err(error) => {
+                    shared.report_trouble(live.generation);
+                    let died = !live.connected.load(Ordering::Acquire);
+                    let timed_out = matches!(error, RenderError::Timeout(_));
+                    if retried || timed_out || Instant::now() >= deadline {
+                        return Err(error);
+                    }
+                    retried = true;
+                    if died {
+                        newer_than = live.generation;
+                    }
+                    tracing::info!(%error, "render failed; trying once more");
+                }
+            }
+        }
+    }
+
+    /// Stops the supervisor, which kills and reaps the browser and deletes its profile.
+    pub async fn shutdown(&self) {
+        self.shared.stop.send_replace(true);
+        let supervisor = self.supervisor.lock().expect("supervisor lock").take();
+        if let Some(supervisor) = supervisor {
+            let _ = supervisor.await;
+        }
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // Dropped without `shutdown`: the supervisor still kills the browser it holds.
+        self.shared.stop.send_replace(true);
+    }
+}
+
+impl Shared {
+    /// Asks the supervisor to probe the browser of `generation` now, if it is current.
+    pub(super) fn report_trouble(&self, generation: u64) {
+        let current = self.live.borrow().as_ref().map(|live| live.generation);
+        if current == Some(generation) {
+            self.trouble.notify_one();
+        }
+    }
+
+    /// A browser that is up and newer than generation `newer_than`, waiting for one
+    /// until `deadline`.
+    async fn up(&self, newer_than: u64, deadline: Instant) -> Result<Arc<Live>, RenderError> {
+        let mut live = self.live.subscribe();
+        let wanted = |live: &Option<Arc<Live>>| {
+            live.as_ref()
+                .is_some_and(|live| live.generation > newer_than)
+        };
+        match tokio::time::timeout_at(deadline, live.wait_for(wanted)).await {
+            Ok(Ok(live)) => Ok(Arc::clone(live.as_ref().expect("checked by wait_for"))),
+            Ok(Err(_)) => Err(RenderError::Launch("the browser supervisor stopped".into())),
+            Err(_) => Err(RenderError::BrowserUnavailable),
+        }
+    }
+
+    /// One render on `live`: a pooled page, the card, the screenshot, by `deadline`.
+    async fn render_on(
+        &self,
+        live: &Arc<Live>,
+        path: &str,
+        deadline: Instant,
+    ) -> Result<Bytes, RenderError> {
+        let allowed = deadline.saturating_duration_since(Instant::now());
+        let timeout = || RenderError::Timeout(allowed);
+        let work = async {
+            let mut pooled = self.checkout(live).await?;
+            match self.capture(&mut pooled, path).await {
+                Ok(jpeg) => {
+                    self.idle.lock().expect("idle pool lock").push(pooled);
+                    Ok(jpeg)
+                }
+                Err(error) => {
+                    discard(pooled);
+                    Err(error)
+                }
+            }
+        };
+        tokio::pin!(work);
+        // A render that drags on makes the supervisor probe at once, without waiting
+        // for this render's deadline; the render itself goes on.
+        let slow = tokio::time::sleep(SLOW_RENDER);
+        tokio::select! {
+            result = tokio::time::timeout_at(deadline, &mut work) => return result.unwrap_or_else(|_| Err(timeout())),
+            () = slow => self.report_trouble(live.generation),
+        }
+        tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(timeout()))
+    }
+
+    pub(super) async fn start_instance(&self) -> Result<Instance, RenderError> {
+        let Launched {
+            browser,
+            mut handler,
+            mut process,
+        } = launch(&self.options.executable, &self.options.extra_args).await?;
+        let connected = Arc::new(AtomicBool::new(true));
+        let events = tokio::spawn({
+            let connected = Arc::clone(&connected);
+            async move {
+                // Never stop on an error: breaking here would drop the CDP connection.
+                while let Some(event) = handler.next().await {
+                    if let Err(error) = event {
+                        tracing::debug!(%error, "chromium event error (ignored)");
+                    }
+                }
+                connected.store(false, Ordering::Release);
+            }
+        });
+        let generation = self.generations.fetch_add(1, Ordering::AcqRel) + 1;
+        let ready = async {
+            let cookie = CookieParam::builder()
+                .name(self.origin.cookie_name)
+                .value(self.origin.cookie_value.clone())
+                .url(self.origin.base.clone())
+                .http_only(true)
+                .same_site(CookieSameSite::Strict)
+                .build()
+                .map_err(RenderError::Launch)?;
+            // Both wait on a fresh browser's start-up (its network service, a renderer),
+            // so they overlap; the first request then finds a window ready.
+            let (cookies, first_page) =
+                tokio::join!(browser.set_cookies(vec![cookie]), open_window(&browser));
+            cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
+            first_page
+        };
+        let first_page = match tokio::time::timeout(LAUNCH_TIMEOUT, ready).await {
+            Ok(Ok(page)) => page,
+            outcome => {
+                events.abort();
+                process.kill_tree().await;
+                return Err(match outcome {
+                    Ok(Err(error)) => error,
+                    _ => RenderError::Launch(format!("no first window within {LAUNCH_TIMEOUT:?}")),
+                });
+            }
+        };
+        self.idle.lock().expect("idle pool lock").push(PooledPage {
+            page: first_page,
+            generation,
+            swaps: 0,
+        });
+        let pid = process.pid();
+        Ok(Instance {
+            live: Arc::new(Live {
+                browser,
+                generation,
+                pid,
+                connected,
+            }),
+            process,
+            events,
+        })
+    }
+
+    /// A page of `live`: an idle pooled one, or a new window.
+    async fn checkout(&self, live: &Live) -> Result<PooledPage, RenderError> {
+        loop {
+            let pooled = self.idle.lock().expect("idle pool lock").pop();
+            match pooled {
+                Some(p) if p.generation == live.generation => return Ok(p),
+                Some(stale) => drop(stale),
+                None => break,
+            }
+        }
+        let page = open_window(&live.browser).await?;
+        Ok(PooledPage {
+            page,
+            generation: live.generation,
+            swaps: 0,
+        })
+    }
+
+    /// Shows the card at `path` on `pooled` and screenshots it.
+    ///
+    /// A fresh page navigates to the card. A page already showing a card swaps the new
+    /// card's document in instead (`render-site/assets/swap.js`): the same markup on the same origin,
+    /// without tearing down and rebuilding a document, so the render costs little more
+    /// than the screenshot itself. Every [`SWAPS_PER_DOCUMENT`] renders the page
+    /// navigates afresh, so nothing can build up in a long-lived document.
+    async fn capture(&self, pooled: &mut PooledPage, path: &str) -> Result<Bytes, RenderError> {
+        let page = &pooled.page;
+        let ready = if pooled.swaps == 0 || pooled.swaps >= SWAPS_PER_DOCUMENT {
+            page.goto(format!("{}{path}", self.origin.base))
+                .await
+                .map_err(|e| RenderError::Browser(e.to_string()))?;
+            pooled.swaps = 0;
+            render_site::READY_EXPRESSION.to_owned()
+        } else {
+            // The full URL: a remote render site may live under a path prefix.
+            let url = format!("{}{path}", self.origin.base);
+            let url = serde_json::to_string(&url).expect("a string serialises");
+            format!("({})({url})", render_site::SWAP_FUNCTION)
+        };
+        let ready = EvaluateParams::builder()
+            .expression(ready)
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+            .map_err(RenderError::Browser)?;
+        let ready = page
+            .evaluate_expression(ready)
+            .await
+            .map_err(|e| RenderError::Browser(e.to_string()))?;
+        // A 401, 404 or error page has no ready signal: never screenshot one.
+        if ready.value() != Some(&serde_json::Value::Bool(true)) {
+            return Err(RenderError::NotACard);
+        }
+        let data = page
+            .execute(capture_params(self.options.jpeg_quality))
+            .await
+            .map_err(|e| RenderError::Browser(e.to_string()))?
+            .result
+            .data;
+        pooled.swaps += 1;
+        screenshot_bytes(&data)
+    }
+}
+
+/// Closes a page that failed, off the request's path: closing a hung page can hang too.
+fn discard(pooled: PooledPage) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(PAGE_CLOSE_TIMEOUT, pooled.page.close()).await;
+    });
+}
+
+/// A new blank page in its own window: a page in a background tab produces no frames,
+/// and a screenshot of it waits for one forever.
+async fn open_window(browser: &Browser) -> Result<Page, RenderError> {
+    let target = CreateTargetParams::builder()
+        .url("about:blank")
+        .new_window(true)
+        .build()
+        .map_err(RenderError::Browser)?;
+    browser
+        .new_page(target)
+        .await
+        .map_err(|e| RenderError::Browser(e.to_string()))
+}
