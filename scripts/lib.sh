@@ -13,7 +13,7 @@ RENDER_PACKAGES=(chromium-headless-shell chromium fonts-noto-color-emoji fonts-n
 
 # Debian packages that building the Lambda Chromium layer needs (infra/chromium-lambda,
 # run by the end-to-end suite and infra/ci.sh).
-LAYER_PACKAGES=(nodejs npm openssl)
+LAYER_PACKAGES=(nodejs npm openssl lz4 binutils)
 
 # Installs the given Debian packages, or names the command when it cannot.
 apt_install() {
@@ -69,7 +69,7 @@ ogshot_venv() {
 ensure_test_packages() {
   ensure_system_packages
   local tool missing=()
-  for tool in node npm openssl; do
+  for tool in node npm openssl lz4 readelf; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] || apt_install "${LAYER_PACKAGES[@]}"

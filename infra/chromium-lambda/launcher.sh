@@ -22,7 +22,7 @@ if [ ! -x "$shared/chromium" ]; then
   # Unpacked under a private name and renamed, so a concurrent or interrupted start
   # never runs half a binary.
   partial=$shared/.chromium.$$
-  "$bb" gunzip -c "$here/chromium.gz" > "$partial"
+  "$here/bin/lz4" -d -q -f "$here/chromium.lz4" "$partial"
   "$bb" chmod 0755 "$partial"
   "$bb" mv -f "$partial" "$shared/chromium"
 fi

@@ -242,6 +242,55 @@ async fn rss_now(service: &ImageService, chromium_pid: &AtomicU64) -> u64 {
     rss(std::process::id()) + tree_memory(pid).0
 }
 
+/// The Lambda layer's launcher as a new execution environment starts it: an empty
+/// `TMPDIR`, so the binary is unpacked first, then Chromium up to its DevTools socket.
+/// `None` when the layer is not built.
+async fn layer_cold_starts(runs: usize) -> Result<Option<Vec<Duration>>> {
+    let launcher = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../infra/chromium-lambda/build/layer-x86_64/chromium/chromium");
+    if !launcher.is_file() {
+        return Ok(None);
+    }
+    let mut starts = Vec::new();
+    for _ in 0..runs {
+        let tmp = tempfile::tempdir()?;
+        let profile = tmp.path().join("profile");
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(&launcher)
+            .args(image_service::browser::chromium_command_line(&profile, &[]))
+            .env("TMPDIR", tmp.path())
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stderr = child.stderr.take().context("stderr is piped")?;
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+        let listening = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if line.contains("DevTools listening on ws://") {
+                    return Ok(true);
+                }
+            }
+            Ok::<_, std::io::Error>(false)
+        })
+        .await;
+        let took = started.elapsed();
+        if let Some(pid) = child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+        let _ = child.wait().await;
+        anyhow::ensure!(
+            matches!(listening, Ok(Ok(true))),
+            "the layer's Chromium opened no DevTools socket"
+        );
+        starts.push(took);
+    }
+    Ok(Some(starts))
+}
+
 /// The image-service binary next to this one; built if missing.
 fn image_service_binary() -> Result<PathBuf> {
     let dir = std::env::current_exe()?
@@ -453,9 +502,26 @@ async fn main() -> Result<()> {
     table.row(
         "cold start → first card served (median)",
         ms(cold),
-        "≤ 1 s",
-        Some(cold <= Duration::from_secs(1)),
+        "≤ 600 ms",
+        Some(cold <= Duration::from_millis(600)),
     );
+    match layer_cold_starts(sizes.cold_starts).await? {
+        Some(starts) => {
+            let median = percentile(&starts, 50.0);
+            table.row(
+                "Lambda layer: its launcher from an empty TMPDIR → DevTools socket (median)",
+                ms(median),
+                "≤ 1.5 s",
+                Some(median <= Duration::from_millis(1500)),
+            );
+        }
+        None => table.row(
+            "Lambda layer: its launcher from an empty TMPDIR → DevTools socket",
+            "not built (infra/chromium-lambda/build.sh)".into(),
+            "≤ 1.5 s",
+            None,
+        ),
+    }
 
     // The service in-process on local storage, as `scripts/run` runs it.
     let storage_dir = tempfile::tempdir()?;
