@@ -31,6 +31,9 @@ const SWAPS_PER_DOCUMENT: u32 = 200;
 /// once: a warm render takes about 0.1 s and a first navigation about 0.3 s here.
 const SLOW_RENDER: Duration = Duration::from_millis(1000);
 
+/// Longest warm-up navigation of a new browser's first window.
+const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1000);
+
 /// How long closing a discarded page may take; it runs off the request's path.
 const PAGE_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -309,11 +312,23 @@ impl Shared {
                 .build()
                 .map_err(RenderError::Launch)?;
             // Both wait on a fresh browser's start-up (its network service, a renderer),
-            // so they overlap; the first request then finds a window ready.
+            // so they overlap; the first request then finds a window ready. The window
+            // opens at the render site's token-free health page, so the renderer process
+            // for that origin exists before the first card is loaded (a card navigated to
+            // from about:blank starts one first): about 150 ms off the first card here.
+            // Bounded, so a render site that hangs never holds up a launch: the window
+            // then opens blank.
+            let warm_up = format!("{}/healthz", self.origin.base);
+            let warm_window =
+                tokio::time::timeout(WARM_UP_TIMEOUT, open_window(&browser, &warm_up));
             let (cookies, first_page) =
-                tokio::join!(browser.set_cookies(vec![cookie]), open_window(&browser));
+                tokio::join!(browser.set_cookies(vec![cookie]), warm_window);
             cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
-            first_page
+            let first_page = match first_page {
+                Ok(page) => page?,
+                Err(_) => open_window(&browser, "about:blank").await?,
+            };
+            Ok(first_page)
         };
         let first_page = match tokio::time::timeout(LAUNCH_TIMEOUT, ready).await {
             Ok(Ok(page)) => page,
@@ -354,7 +369,7 @@ impl Shared {
                 None => break,
             }
         }
-        let page = open_window(&live.browser).await?;
+        let page = open_window(&live.browser, "about:blank").await?;
         Ok(PooledPage {
             page,
             generation: live.generation,
@@ -415,11 +430,11 @@ fn discard(pooled: PooledPage) {
     });
 }
 
-/// A new blank page in its own window: a page in a background tab produces no frames,
+/// A new page at `url` in its own window: a page in a background tab produces no frames,
 /// and a screenshot of it waits for one forever.
-async fn open_window(browser: &Browser) -> Result<Page, RenderError> {
+async fn open_window(browser: &Browser, url: &str) -> Result<Page, RenderError> {
     let target = CreateTargetParams::builder()
-        .url("about:blank")
+        .url(url)
         .new_window(true)
         .build()
         .map_err(RenderError::Browser)?;
