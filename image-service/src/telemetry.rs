@@ -73,7 +73,7 @@ impl<W: Write> Write for RedactingWriter<W> {
 
 /// The default filter: `info`, and chromiumoxide's handler only for errors, since it
 /// warns about every CDP event newer than its protocol tables (dropped harmlessly).
-const DEFAULT_FILTER: &str = "info,chromiumoxide::handler=error";
+pub const DEFAULT_FILTER: &str = "info,chromiumoxide::handler=error";
 
 /// The service's log subscriber writing to `writer` through the redactor: JSON on
 /// Lambda (CloudWatch indexes its fields), the readable format elsewhere.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::support::{Backend, Harness, Setup, assert_real_card};
+use super::support::{Backend, Harness, Setup, assert_real_card, card};
 use crate::browser::{DEBIAN_CHROMIUM, HEADLESS_SHELL};
 
 /// The executable of the browser the service runs now.
@@ -16,7 +16,7 @@ fn running_browser(h: &Harness) -> PathBuf {
 async fn the_headless_shell_renders_by_default() {
     let h = Harness::start(Backend::Local).await;
     assert_real_card(
-        h.get("/v1/81-00-01.jpg")
+        h.get(&card("81-00-01"))
             .await
             .assert_card("default browser"),
     );
@@ -31,7 +31,7 @@ async fn full_chromium_still_renders_through_chromium_path() {
         ..Setup::default()
     };
     let h = Harness::start_with(Backend::Local, setup).await;
-    assert_real_card(h.get("/v1/81-00-02.jpg").await.assert_card("full Chromium"));
+    assert_real_card(h.get(&card("81-00-02")).await.assert_card("full Chromium"));
     assert_eq!(running_browser(&h), Path::new(DEBIAN_CHROMIUM));
     h.stop().await;
 }

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::support::{
-    Backend, Harness, RenderSite, Reply, Setup, SiteMode, Store, assert_real_card, max_age,
+    self, Backend, Harness, RenderSite, Reply, Setup, SiteMode, Store, assert_real_card, max_age,
 };
 use crate::DEFAULT_IMAGE;
 use crate::browser::{group_members, proc_stat};
@@ -80,10 +80,9 @@ fn assert_answer(reply: &Reply, took: Duration, what: &str) -> Answer {
     }
 }
 
-/// A card path of the current design for id `NN-NN-NN` made of `a`, `b`, `c`.
+/// A card path of the current design for the id made of `a`, `b`, `c`.
 fn card(a: u8, b: u8, c: u8) -> String {
-    let id = shared_ids::SocialId::parse(&format!("{a:02}-{b:02}-{c:02}")).expect("an id");
-    shared_ids::card_path(shared_ids::CURRENT_DESIGN, id)
+    support::card(&format!("{a:02}-{b:02}-{c:02}"))
 }
 
 /// Sends `signal` (e.g. `STOP`, `KILL`) to a whole process group, from outside, as an

@@ -2,7 +2,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-use super::support::{Backend, Harness, RenderSite, Setup, assert_real_card};
+use super::support::{Backend, Harness, RenderSite, Setup, assert_real_card, card};
 use crate::telemetry::{self, CapturedLogs, REDACTED};
 
 /// At `trace`, chromiumoxide logs every CDP command it sends, and so the session cookie
@@ -30,7 +30,7 @@ async fn no_secret_reaches_a_log_line_even_at_trace_level() {
         ..Setup::default()
     };
     let h = Harness::start_with(Backend::Local, setup).await;
-    assert_real_card(h.get("/v1/66-00-01.jpg").await.assert_card("a render"));
+    assert_real_card(h.get(&card("66-00-01")).await.assert_card("a render"));
     h.stop().await;
 
     let text = logs.text();

@@ -36,7 +36,15 @@ struct Drill<'a> {
     answers: Answers,
 }
 
-impl Drill<'_> {
+impl<'a> Drill<'a> {
+    fn new(client: &'a reqwest::Client, system: System) -> Self {
+        Self {
+            client,
+            system,
+            answers: Answers::default(),
+        }
+    }
+
     fn card_url(&self, ids: &mut Ids) -> String {
         let id = shared_ids::SocialId::parse(&ids.next()).expect("an id");
         format!(
@@ -112,11 +120,7 @@ pub(crate) async fn section(
 
     // Chromium hung: its process group stopped, not killed.
     let system = start(Options::default(), budget).await;
-    let mut drill = Drill {
-        client,
-        system,
-        answers: Answers::default(),
-    };
+    let mut drill = Drill::new(client, system);
     let warm = drill.card_url(&mut ids);
     drill.get(&warm).await?;
     let pid = drill.system.service.chromium().pid().context("a browser")?;
@@ -130,11 +134,7 @@ pub(crate) async fn section(
 
     // Chromium crash loop: killed three times in a row.
     let system = start(Options::default(), budget).await;
-    let mut drill = Drill {
-        client,
-        system,
-        answers: Answers::default(),
-    };
+    let mut drill = Drill::new(client, system);
     for _ in 0..3 {
         let pid = drill
             .system
@@ -157,11 +157,7 @@ pub(crate) async fn section(
         (S3Fault::SlowDown, "S3 answering 503 SlowDown"),
     ] {
         let system = start(Options::default(), budget).await;
-        let mut drill = Drill {
-            client,
-            system,
-            answers: Answers::default(),
-        };
+        let mut drill = Drill::new(client, system);
         let hot = drill.card_url(&mut ids);
         drill.get(&hot).await?;
         drill.system.service.cards().settled().await;
@@ -201,11 +197,7 @@ pub(crate) async fn section(
         }),
         ..Options::default()
     };
-    let mut drill = Drill {
-        client,
-        system: start(options, budget).await,
-        answers: Answers::default(),
-    };
+    let mut drill = Drill::new(client, start(options, budget).await);
     for _ in 0..requests {
         let url = drill.card_url(&mut ids);
         drill.get(&url).await?;
