@@ -1,4 +1,5 @@
-# Shared helpers for scripts/run, scripts/test and .ci/run. Source it; do not execute.
+# Shared helpers for scripts/run, scripts/test, scripts/new-design, infra/build.sh and
+# .ci/run. Source it; do not execute.
 
 # The browsers: the headless shell renders by default (it starts in a third of the time
 # and holds half the memory); full Chromium stays installed for CHROMIUM_PATH and the
@@ -78,8 +79,16 @@ ensure_test_packages() {
   export CARGO_LAMBDA=$OGSHOT_CACHE/venv-lambda/bin/cargo-lambda
 }
 
-# Also installs what infra/ci.sh needs beyond that (binutils for objdump), when missing.
-ensure_ci_packages() {
+# Also installs what infra/build.sh needs beyond that (binutils for objdump), when missing.
+ensure_build_packages() {
   ensure_test_packages
   command -v objdump >/dev/null 2>&1 || apt_install binutils
+}
+
+# The design file every app and the CloudFront Function read their token list from.
+DESIGN_RS=shared-ids/src/design.rs
+
+# The current design token, as shared-ids declares it (run from the repository root).
+current_design() {
+  sed -n 's/^pub const CURRENT_DESIGN: DesignToken = DesignToken("\([a-z0-9]*\)");$/\1/p' "$DESIGN_RS"
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use shared_ids::{BaseUrl, SocialId};
+use shared_ids::{BaseUrl, DesignToken, SocialId};
 
 use crate::render::RenderLimits;
 use crate::storage::S3Config;
@@ -115,6 +115,12 @@ pub struct Args {
     /// JPEG quality of the screenshots (1-100).
     #[arg(long, env = "JPEG_QUALITY", default_value_t = 85)]
     pub jpeg_quality: u8,
+
+    /// Design tokens honoured as earlier designs besides the compiled-in ones
+    /// (comma-separated), e.g. the token of a deploy that was rolled back, whose URLs
+    /// crawlers may already hold: they get the current card instead of the default.
+    #[arg(long, env = "HONOURED_DESIGNS", value_delimiter = ',')]
+    pub honoured_designs: Vec<String>,
 }
 
 /// Where cards are stored.
@@ -155,6 +161,8 @@ pub struct Config {
     pub limits: RenderLimits,
     pub jpeg_quality: u8,
     pub chromium_args: Vec<String>,
+    /// Earlier designs honoured besides [`shared_ids::EARLIER_DESIGNS`].
+    pub honoured_designs: Vec<DesignToken>,
 }
 
 /// A configuration the service refuses to start with.
@@ -183,6 +191,8 @@ pub enum ConfigError {
     QueueBeyondBudget { queue: u64, budget: u64 },
     #[error("S3_BUCKET must not be empty")]
     Bucket,
+    #[error("HONOURED_DESIGNS: {0}")]
+    Design(#[from] shared_ids::NotADesignToken),
     #[error("the id range must look like 12-34-00..12-34-99, low to high")]
     Range,
 }
@@ -220,6 +230,11 @@ impl TryFrom<Args> for Config {
                 budget: args.response_budget_ms,
             });
         }
+        let honoured_designs = args
+            .honoured_designs
+            .iter()
+            .map(|raw| DesignToken::configured(raw.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
         let storage = match args.s3_bucket {
             Some(bucket) if bucket.trim().is_empty() => return Err(ConfigError::Bucket),
             Some(bucket) => StorageConfig::S3(S3Config {
@@ -247,6 +262,7 @@ impl TryFrom<Args> for Config {
             },
             jpeg_quality: args.jpeg_quality,
             chromium_args: Vec::new(),
+            honoured_designs,
         })
     }
 }

@@ -114,7 +114,11 @@ impl ImageService {
             Arc::clone(&metrics),
         );
         Ok(Self {
-            state: AppState { cards, metrics },
+            state: AppState {
+                cards,
+                metrics,
+                honoured_designs: config.honoured_designs.into(),
+            },
             chromium,
             render_site,
         })

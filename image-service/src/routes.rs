@@ -11,7 +11,7 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use shared_ids::{CURRENT_DESIGN, IMAGE_CONTENT_TYPE, ImagePath};
+use shared_ids::{CURRENT_DESIGN, DesignToken, IMAGE_CONTENT_TYPE, ImagePath};
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
@@ -33,6 +33,8 @@ static DEFAULT: LazyLock<StoredImage> =
 pub struct AppState {
     pub cards: Cards,
     pub metrics: Arc<Metrics>,
+    /// Earlier designs honoured besides the compiled-in ones (`HONOURED_DESIGNS`).
+    pub honoured_designs: Arc<[DesignToken]>,
 }
 
 /// The image service's routes. Everything that is not `/healthz` or `/robots.txt` goes
@@ -85,7 +87,8 @@ async fn image(
     let started = tokio::time::Instant::now();
     let mut timing = ServerTiming::default();
     // The query string is ignored: it is never part of what names an image.
-    let (status, image) = match ImagePath::parse(raw_path(&uri, &extensions)) {
+    let path = ImagePath::parse_honouring(raw_path(&uri, &extensions), &state.honoured_designs);
+    let (status, image) = match path {
         ImagePath::Default | ImagePath::Other => {
             state.metrics.default_image();
             (CacheStatus::Default, Some(DEFAULT.clone()))

@@ -170,7 +170,7 @@ mod tests {
     fn keys_are_card_paths_without_the_leading_slash() {
         let id = SocialId::parse("12-34-10").unwrap();
         let key = StorageKey::new(CURRENT_DESIGN, id);
-        assert_eq!(key.as_str(), "v1/12-34-10.jpg");
+        assert_eq!(key.as_str(), format!("{CURRENT_DESIGN}/12-34-10.jpg"));
         assert_eq!(format!("/{key}"), card_path(CURRENT_DESIGN, id));
         assert_eq!((key.design(), key.id()), (CURRENT_DESIGN, id));
     }

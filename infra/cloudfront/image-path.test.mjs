@@ -50,6 +50,12 @@ function rustDesignTokens() {
     return [current[1], ...tokens];
 }
 
+/** The design every newly built image URL uses, so no path below names a token literally. */
+const d = rustDesignTokens()[0];
+
+/** The token a design bump issues next: one past the highest ever issued. */
+const next = `v${Math.max(0, ...rustDesignTokens().map((token) => Number(token.slice(1)))) + 1}`;
+
 test('template.yaml embeds image-path.js verbatim', () => {
     const lines = readFileSync(join(here, '..', 'template.yaml'), 'utf8').split('\n');
     const start = lines.findIndex((line) => /^\s+FunctionCode: \|$/.test(line));
@@ -93,30 +99,35 @@ test('every valid id is a card under every honoured design token', () => {
 test('every invalid id becomes the default image', () => {
     assert.ok(vectors.invalid.length >= 10);
     for (const { input, why } of vectors.invalid) {
-        const path = `/v1/${input}.jpg`;
+        const path = `/${d}/${input}.jpg`;
         assert.equal(forwarded(path), '/default.jpg', `${why}: ${JSON.stringify(path)}`);
     }
 });
 
 test('hostile and near-miss paths become the default image', () => {
+    const D = d.toUpperCase();
+    const encoded = [...d].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).join('');
     const hostile = [
-        '', '/', '//', '/v1', '/v1/', '/v1/.jpg', '/v1/12-34-10', '/v1/12-34-10.',
-        '/v1/12-34-10.JPG', '/v1/12-34-10.jpeg', '/v1/12-34-10.jpg/', '/v1/12-34-10.jpgx',
-        '/v1/12-34-10.jpg.jpg', '/v1/12-34-10.jpg;.png', '/v1/12-34-10.jpg%00',
-        '/v1/12-34-10.jpg\u0000', '/v1/12-34-10.jpg\n', '/v1/12-34-10.jpg?x=1',
-        '/v1/12-34-10.jpg#x', '/v1//12-34-10.jpg', '//v1/12-34-10.jpg', '/./v1/12-34-10.jpg',
-        '/v1/./12-34-10.jpg', '/v1/../v1/12-34-10.jpg', '/x/../v1/12-34-10.jpg',
-        '/v1/%31%32-34-10.jpg', '/v1/12-34-10%2Ejpg', '/v1%2F12-34-10.jpg', '/%76%31/12-34-10.jpg',
-        '/V1/12-34-10.jpg', '/v0/12-34-10.jpg', '/v2/12-34-10.jpg', '/v1 /12-34-10.jpg',
-        '/ v1/12-34-10.jpg', '/v1/12-34-1.jpg', '/v1/12-34-100.jpg', '/v1/１２-34-10.jpg',
-        '/v1/١٢-٣٤-١٠.jpg', '/v1/12-34-10/12-34-10.jpg', '/v1/v1/12-34-10.jpg',
-        'v1/12-34-10.jpg', '\\v1\\12-34-10.jpg', '/v1\\12-34-10.jpg',
+        '', '/', '//', `/${d}`, `/${d}/`, `/${d}/.jpg`, `/${d}/12-34-10`, `/${d}/12-34-10.`,
+        `/${d}/12-34-10.JPG`, `/${d}/12-34-10.jpeg`, `/${d}/12-34-10.jpg/`, `/${d}/12-34-10.jpgx`,
+        `/${d}/12-34-10.jpg.jpg`, `/${d}/12-34-10.jpg;.png`, `/${d}/12-34-10.jpg%00`,
+        `/${d}/12-34-10.jpg\u0000`, `/${d}/12-34-10.jpg\n`, `/${d}/12-34-10.jpg?x=1`,
+        `/${d}/12-34-10.jpg#x`, `/${d}//12-34-10.jpg`, `//${d}/12-34-10.jpg`, `/./${d}/12-34-10.jpg`,
+        `/${d}/./12-34-10.jpg`, `/${d}/../${d}/12-34-10.jpg`, `/x/../${d}/12-34-10.jpg`,
+        `/${d}/%31%32-34-10.jpg`, `/${d}/12-34-10%2Ejpg`, `/${d}%2F12-34-10.jpg`, `/${encoded}/12-34-10.jpg`,
+        // Tokens that can never be issued, and the next one, not issued yet.
+        `/${D}/12-34-10.jpg`, '/v0/12-34-10.jpg', '/v01/12-34-10.jpg', `/${d}a/12-34-10.jpg`,
+        '/current/12-34-10.jpg', `/${next}/12-34-10.jpg`,
+        `/${d} /12-34-10.jpg`, `/ ${d}/12-34-10.jpg`, `/${d}/12-34-1.jpg`, `/${d}/12-34-100.jpg`,
+        `/${d}/１２-34-10.jpg`, `/${d}/١٢-٣٤-١٠.jpg`, `/${d}/12-34-10/12-34-10.jpg`,
+        `/${d}/${d}/12-34-10.jpg`, `${d}/12-34-10.jpg`, `\\${d}\\12-34-10.jpg`,
+        `/${d}\\12-34-10.jpg`,
         '/default.jpg/', '/Default.jpg', '//default.jpg', '/default.jpg%20', '/default.jpeg',
         '/./default.jpg', '/default.jpg\u0000', '/robots.txt/', '/Robots.txt', '/robots.txt%00',
-        '/v1/robots.txt', '/healthz', '/favicon.ico',
+        `/${d}/robots.txt`, '/healthz', '/favicon.ico',
         '/index.html', '/.env', '/wp-login.php', '/<script>alert(1)</script>.jpg',
         `/${'a'.repeat(16)}/12-34-10.jpg`, `/${'a'.repeat(17)}/12-34-10.jpg`,
-        '/v1/'.repeat(10_000), `/v1/12-34-10.jpg${'/'.repeat(100_000)}`,
+        `/${d}/`.repeat(10_000), `/${d}/12-34-10.jpg${'/'.repeat(100_000)}`,
     ];
     for (const path of hostile) {
         assert.equal(forwarded(path), '/default.jpg', JSON.stringify(path.slice(0, 80)));

@@ -5,12 +5,17 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use scraper::{Html, Selector};
+use shared_ids::CURRENT_DESIGN;
 use tower::ServiceExt;
 
 use crate::{Args, Config, router};
 
-const CARD_URL: &str = "http://127.0.0.1:3001/v1/12-34-10.jpg";
 const DEFAULT_URL: &str = "http://127.0.0.1:3001/default.jpg";
+
+/// The card URL of `12-34-10` under the local defaults, in the current design.
+fn card_url() -> String {
+    format!("http://127.0.0.1:3001/{CURRENT_DESIGN}/12-34-10.jpg")
+}
 
 struct Page {
     status: StatusCode,
@@ -71,8 +76,8 @@ fn https_config() -> Config {
 async fn a_valid_id_gets_its_card_in_every_image_tag() {
     let page = get("/?social=12-34-10").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.og_image(), CARD_URL);
-    assert_eq!(page.meta("name", "twitter:image"), [CARD_URL]);
+    assert_eq!(page.og_image(), card_url());
+    assert_eq!(page.meta("name", "twitter:image"), [card_url()]);
     assert_eq!(page.meta("name", "twitter:card"), ["summary_large_image"]);
     assert_eq!(page.meta("property", "og:image:type"), ["image/jpeg"]);
     assert_eq!(page.meta("property", "og:image:width"), ["2400"]);
@@ -97,13 +102,13 @@ async fn a_valid_id_gets_its_card_in_every_image_tag() {
         .select(&Selector::parse("main img").unwrap())
         .filter_map(|l| l.value().attr("src"))
         .collect();
-    assert_eq!(card, [CARD_URL], "visitors see the card itself");
+    assert_eq!(card, [card_url()], "visitors see the card itself");
 }
 
 #[tokio::test]
 async fn https_bases_add_secure_url_and_hsts() {
     let page = get_with(https_config(), "/?social=01-02-03", &[]).await;
-    let card = "https://img.example.com/v1/01-02-03.jpg";
+    let card = format!("https://img.example.com/{CURRENT_DESIGN}/01-02-03.jpg");
     assert_eq!(page.og_image(), card);
     assert_eq!(page.meta("property", "og:image:secure_url"), [card]);
     assert!(page.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
@@ -372,7 +377,7 @@ async fn a_lambda_function_url_event_gets_the_same_page() {
     let body = String::from_utf8(bytes.to_vec()).unwrap();
     let direct = get("/?social=12-34-10").await;
     assert_eq!(body, direct.body);
-    assert_eq!(direct.og_image(), CARD_URL);
+    assert_eq!(direct.og_image(), card_url());
 }
 
 /// hyper refuses URIs longer than `http::Uri` can hold (64 KiB) while parsing the

@@ -144,14 +144,17 @@ mod tests {
             })
     }
 
-    /// Everything that decides how a card looks, one digest per line.
+    /// Everything that decides how a card looks, one digest per line: the whole page
+    /// (markup, the inline stylesheet, the wording) of the pinned cards and of every id
+    /// with wording of its own, then every asset the page loads (fonts, scripts).
     fn design_fingerprint() -> String {
         let content = Content::embedded();
         let mut lines = String::new();
-        for raw in PINNED_IDS {
-            let id = SocialId::parse(raw).unwrap();
+        let pinned = PINNED_IDS.map(|raw| SocialId::parse(raw).unwrap());
+        let overridden = content.overridden_ids().filter(|id| !pinned.contains(id));
+        for id in pinned.into_iter().chain(overridden) {
             let html = render(id, &content.card_text(id), CARD_CSS);
-            let _ = writeln!(lines, "{}  card {raw}", digest(html.as_bytes()));
+            let _ = writeln!(lines, "{}  card {id}", digest(html.as_bytes()));
         }
         for asset in ASSETS {
             let _ = writeln!(lines, "{}  asset {}", digest(asset.bytes), asset.name);
@@ -172,14 +175,15 @@ mod tests {
     fn the_card_cannot_change_without_a_new_design_token() {
         let path = snapshot_path();
         let actual = design_fingerprint();
+        let next = shared_ids::design::next_token();
         match std::fs::read_to_string(&path) {
             Ok(recorded) => assert!(
                 recorded == actual,
-                "the card for design {CURRENT_DESIGN} changed, but its snapshot {} is fixed \
-                 forever.\nTo ship a new design: bump CURRENT_DESIGN in \
-                 shared-ids/src/design.rs (keep the old token in EARLIER_DESIGNS), then run \
-                 `OGSHOT_RECORD_DESIGN=1 cargo test -p render-site` once to record the new \
-                 token's snapshot.\nrecorded:\n{recorded}\nnow:\n{actual}",
+                "the card for design token {CURRENT_DESIGN} changed, but its snapshot {} is \
+                 fixed forever: crawlers would keep the old card under the old URLs.\nTo ship \
+                 the new card run `scripts/new-design {next}`, which makes it current, keeps \
+                 {CURRENT_DESIGN} honoured and records the snapshot.\nrecorded:\n{recorded}\n\
+                 now:\n{actual}",
                 path.display()
             ),
             Err(_) if std::env::var_os("OGSHOT_RECORD_DESIGN").is_some() => {
@@ -187,8 +191,8 @@ mod tests {
                 std::fs::write(&path, &actual).unwrap();
             }
             Err(_) => panic!(
-                "no snapshot for design {CURRENT_DESIGN} at {}: record it with \
-                 `OGSHOT_RECORD_DESIGN=1 cargo test -p render-site` and commit it",
+                "no snapshot for design token {CURRENT_DESIGN} at {}: `scripts/new-design` \
+                 records it (or `OGSHOT_RECORD_DESIGN=1 cargo test -p render-site`)",
                 path.display()
             ),
         }
@@ -209,7 +213,7 @@ mod tests {
             .map(|v| v.text().collect())
             .collect();
         assert_eq!(labels, ["Round", "Table", "Seat"]);
-        assert!(html.contains("data-design=\"v1\""));
+        assert!(html.contains(&format!("data-design=\"{CURRENT_DESIGN}\"")));
     }
 
     #[test]

@@ -29,8 +29,9 @@ pub struct Args {
     #[arg(long, env = "IMAGE_BASE_URL")]
     pub image_base_url: Option<String>,
 
-    /// Content file with the card wording (default: the one compiled in; with --dev,
-    /// the repository's render-site/content/cards.toml).
+    /// Content file with the card wording, with --dev only (default: the repository's
+    /// render-site/content/cards.toml). Outside --dev the compiled-in wording is used:
+    /// it is part of the design fingerprint, so no card changes without a new token.
     #[arg(long, env = "CONTENT_FILE")]
     pub content_file: Option<PathBuf>,
 
@@ -98,6 +99,13 @@ pub enum ConfigError {
     ImageBaseUrl(#[source] BaseUrlError),
     #[error(transparent)]
     Content(#[from] ContentError),
+    #[error(
+        "CONTENT_FILE is only read with --dev: outside designer mode the compiled-in wording \
+         is served, because a card whose wording changes under an unchanged design token is \
+         served stale from crawler caches for a year. Edit render-site/content/cards.toml and \
+         run scripts/new-design instead"
+    )]
+    ContentFileOutsideDev,
 }
 
 impl TryFrom<Args> for Config {
@@ -129,11 +137,10 @@ impl TryFrom<Args> for Config {
                 content_file,
                 css_file: PathBuf::from(crate::card::REPO_CARD_CSS_PATH),
             }
+        } else if args.content_file.is_some() {
+            return Err(ConfigError::ContentFileOutsideDev);
         } else {
-            DesignSource::Fixed(match args.content_file {
-                Some(path) => Content::load(&path)?,
-                None => Content::embedded(),
-            })
+            DesignSource::Fixed(Content::embedded())
         };
         Ok(Self {
             addr: args.addr,
@@ -179,9 +186,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cards.toml");
         std::fs::write(&path, "site_name = \"x\"\nheadline = = \"broken\"\n").unwrap();
-        let err = config(&["--token", "t", "--content-file", path.to_str().unwrap()])
+        let err = config(&["--dev", "--content-file", path.to_str().unwrap()])
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_content_file_is_refused_outside_designer_mode() {
+        let err = config(&["--token", "t", "--content-file", REPO_CONTENT_PATH])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only read with --dev"), "{err}");
+        assert!(config(&["--dev", "--content-file", REPO_CONTENT_PATH]).is_ok());
     }
 }

@@ -122,6 +122,11 @@ impl Content {
         }
     }
 
+    /// The ids with wording of their own.
+    pub fn overridden_ids(&self) -> impl Iterator<Item = SocialId> + '_ {
+        self.file.ids.keys().copied()
+    }
+
     /// The ids the designers' gallery always shows.
     pub fn samples(&self) -> &[SocialId] {
         &self.file.samples

@@ -165,10 +165,12 @@ async fn the_gallery_shows_the_real_jpeg_when_the_image_service_is_configured() 
         .body(Body::empty())
         .unwrap();
     let reply = send(config, request).await;
+    let design = shared_ids::CURRENT_DESIGN;
     assert!(
-        reply
-            .body
-            .contains("src=\"https://img.example.com/v1/12-34-10.jpg\"")
+        reply.body.contains(&format!(
+            "src=\"https://img.example.com/{design}/12-34-10.jpg\""
+        )),
+        "no tile shows the service's JPEG"
     );
     let csp = reply.headers[header::CONTENT_SECURITY_POLICY]
         .to_str()

@@ -1,10 +1,12 @@
 use std::fmt;
 
-/// A card design token: a short `[a-z0-9]{1,16}` name that appears in every image path.
+/// A card design token, the first segment of every image path.
 ///
 /// Crawlers cache an image URL for weeks and never refetch it, so a new card design
-/// must produce new URLs: bump [`CURRENT_DESIGN`] whenever the card's markup or styles
-/// change (a render-site test enforces this).
+/// must produce new URLs: `scripts/new-design` issues the next token whenever anything
+/// that changes a card changes (a render-site test enforces this). Tokens are issued as
+/// `v1`, `v2`, …: `v` and a number without leading zeros, at most 16 bytes in all. A
+/// string of any other shape can never be issued, so it is unknown forever.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DesignToken(&'static str);
 
@@ -15,17 +17,10 @@ pub const CURRENT_DESIGN: DesignToken = DesignToken("v1");
 /// current design's card (stored under the current key) rather than the default image.
 pub const EARLIER_DESIGNS: &[DesignToken] = &[];
 
-/// A stand-in earlier design for the end-to-end suite, which must show that an earlier
-/// design's URLs get the current card while no real design has been retired yet.
-/// Honoured only with the `test-earlier-design` feature, which only the e2e package's
-/// dev-dependency turns on; nothing that ships honours it.
-pub const TEST_EARLIER_DESIGN: DesignToken = DesignToken("v0e2e");
-
-const TEST_DESIGNS: &[DesignToken] = if cfg!(feature = "test-earlier-design") {
-    &[TEST_EARLIER_DESIGN]
-} else {
-    &[]
-};
+/// Why a configured design token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a design token: tokens are issued as v1, v2, ... (at most 16 bytes)")]
+pub struct NotADesignToken(pub String);
 
 impl DesignToken {
     /// The token as it appears in paths.
@@ -33,18 +28,60 @@ impl DesignToken {
         self.0
     }
 
-    /// Looks `raw` up among the current and honoured earlier tokens; exact match only.
+    /// Looks `raw` up among the current and the compiled-in earlier tokens; exact match.
     pub fn honoured(raw: &str) -> Option<Self> {
-        std::iter::once(CURRENT_DESIGN)
-            .chain(EARLIER_DESIGNS.iter().copied())
-            .chain(TEST_DESIGNS.iter().copied())
+        Self::honoured_with(raw, &[])
+    }
+
+    /// Like [`DesignToken::honoured`], also honouring `also` (tokens from configuration)
+    /// as earlier designs.
+    pub fn honoured_with(raw: &str, also: &[DesignToken]) -> Option<Self> {
+        issued_tokens()
+            .chain(also.iter().copied())
             .find(|token| token.0 == raw)
+    }
+
+    /// A token from configuration, e.g. the tokens of a deploy that was rolled back, whose
+    /// URLs crawlers may already hold. Only issuable shapes are accepted.
+    pub fn configured(raw: &str) -> Result<Self, NotADesignToken> {
+        if let Some(known) = Self::honoured(raw) {
+            return Ok(known);
+        }
+        if !is_issuable(raw) {
+            return Err(NotADesignToken(raw.to_owned()));
+        }
+        // Configuration is read once per process: a handful of bytes, kept for its life.
+        Ok(Self(Box::leak(raw.to_owned().into_boxed_str())))
     }
 
     /// Whether this is the design new images are rendered with.
     pub fn is_current(self) -> bool {
         self == CURRENT_DESIGN
     }
+
+    fn number(self) -> u64 {
+        self.0[1..].parse().expect("issued tokens are v<number>")
+    }
+}
+
+/// Whether `raw` has the shape of an issued token: `v`, then a number without leading
+/// zeros, at most 16 bytes in all.
+pub fn is_issuable(raw: &str) -> bool {
+    raw.len() <= 16
+        && raw.strip_prefix('v').is_some_and(|n| {
+            !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+/// The token a design bump issues next: one past the highest ever issued. Until then no
+/// path with it names a card.
+pub fn next_token() -> String {
+    let highest = issued_tokens().map(DesignToken::number).max().unwrap_or(0);
+    format!("v{}", highest + 1)
+}
+
+fn issued_tokens() -> impl Iterator<Item = DesignToken> {
+    std::iter::once(CURRENT_DESIGN).chain(EARLIER_DESIGNS.iter().copied())
 }
 
 impl fmt::Display for DesignToken {
@@ -63,35 +100,66 @@ impl fmt::Debug for DesignToken {
 mod tests {
     use super::*;
 
-    fn well_formed(token: &str) -> bool {
-        (1..=16).contains(&token.len())
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    }
-
     #[test]
-    fn every_token_is_short_lowercase_ascii_and_unique() {
-        let all: Vec<_> = std::iter::once(CURRENT_DESIGN)
-            .chain(EARLIER_DESIGNS.iter().copied())
-            .collect();
+    fn every_token_is_issuable_and_unique() {
+        let all: Vec<_> = issued_tokens().collect();
         for token in &all {
-            assert!(
-                well_formed(token.as_str()),
-                "{token:?} is not [a-z0-9]{{1,16}}"
-            );
+            assert!(is_issuable(token.as_str()), "{token:?} is not v<number>");
         }
-        let mut names: Vec<_> = all.iter().map(|t| t.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), all.len(), "design tokens must be unique");
+        let mut numbers: Vec<_> = all.iter().map(|t| t.number()).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), all.len(), "design tokens must be unique");
     }
 
     #[test]
     fn honoured_matches_exactly() {
-        assert_eq!(DesignToken::honoured("v1"), Some(CURRENT_DESIGN));
-        assert_eq!(DesignToken::honoured("V1"), None);
-        assert_eq!(DesignToken::honoured("v1 "), None);
+        let current = CURRENT_DESIGN.as_str();
+        assert_eq!(DesignToken::honoured(current), Some(CURRENT_DESIGN));
+        assert_eq!(DesignToken::honoured(&current.to_uppercase()), None);
+        assert_eq!(DesignToken::honoured(&format!("{current} ")), None);
         assert_eq!(DesignToken::honoured(""), None);
+        assert_eq!(DesignToken::honoured(&next_token()), None);
+    }
+
+    #[test]
+    fn only_issuable_shapes_are_tokens() {
+        for good in ["v1", "v2", "v10", "v999999999999999"] {
+            assert!(is_issuable(good), "{good}");
+        }
+        for bad in [
+            "",
+            "v",
+            "v0",
+            "v01",
+            "V1",
+            "1",
+            "v1a",
+            "v1.0",
+            "v-1",
+            "v 1",
+            "current",
+            "v9999999999999999",
+        ] {
+            assert!(!is_issuable(bad), "{bad}");
+            assert!(DesignToken::configured(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_configured_token_is_honoured_only_where_it_is_given() {
+        let next = next_token();
+        assert!(is_issuable(&next));
+        let configured = DesignToken::configured(&next).expect("issuable");
+        assert!(!configured.is_current());
+        assert_eq!(DesignToken::honoured(&next), None);
+        assert_eq!(
+            DesignToken::honoured_with(&next, &[configured]),
+            Some(configured)
+        );
+        assert_eq!(
+            DesignToken::configured(CURRENT_DESIGN.as_str()),
+            Ok(CURRENT_DESIGN)
+        );
     }
 }

@@ -30,6 +30,11 @@ pub enum ImagePath {
 impl ImagePath {
     /// Classifies a raw request path (without query string).
     pub fn parse(raw_path: &str) -> Self {
+        Self::parse_honouring(raw_path, &[])
+    }
+
+    /// Like [`ImagePath::parse`], also honouring `also` as earlier designs.
+    pub fn parse_honouring(raw_path: &str, also: &[DesignToken]) -> Self {
         if raw_path == DEFAULT_IMAGE_PATH {
             return Self::Default;
         }
@@ -42,7 +47,7 @@ impl ImagePath {
             .and_then(|(design, file)| {
                 let id = file.strip_suffix(".jpg")?;
                 Some(Self::Card {
-                    design: DesignToken::honoured(design)?,
+                    design: DesignToken::honoured_with(design, also)?,
                     id: SocialId::parse(id).ok()?,
                 })
             });
@@ -172,7 +177,7 @@ mod tests {
         let base = BaseUrl::parse("http://127.0.0.1:3001").unwrap();
         assert_eq!(
             base.card_url(id("12-34-10")),
-            "http://127.0.0.1:3001/v1/12-34-10.jpg"
+            format!("http://127.0.0.1:3001/{CURRENT_DESIGN}/12-34-10.jpg")
         );
         assert_eq!(
             base.default_image_url(),
@@ -181,7 +186,7 @@ mod tests {
         let with_path = BaseUrl::parse("https://cdn.example.com/og/").unwrap();
         assert_eq!(
             with_path.card_url(id("00-00-00")),
-            "https://cdn.example.com/og/v1/00-00-00.jpg"
+            format!("https://cdn.example.com/og/{CURRENT_DESIGN}/00-00-00.jpg")
         );
         assert_eq!(with_path.origin(), "https://cdn.example.com");
         assert!(with_path.is_https());
@@ -207,39 +212,54 @@ mod tests {
 
     #[test]
     fn image_paths_match_the_raw_path_exactly() {
+        let d = CURRENT_DESIGN.as_str();
         assert_eq!(
-            ImagePath::parse("/v1/12-34-10.jpg"),
+            ImagePath::parse(&format!("/{d}/12-34-10.jpg")),
             ImagePath::Card {
                 design: CURRENT_DESIGN,
                 id: id("12-34-10")
             }
         );
         assert_eq!(ImagePath::parse("/default.jpg"), ImagePath::Default);
+        // `{d}` is the current design token, `{D}` the same in capitals and `{next}` the
+        // token a bump would issue next: none of these may name a card, whatever the
+        // current design is.
         for other in [
             "/",
             "",
-            "/v1/12-34-10.JPG",
-            "/v1/12-34-10.jpeg",
-            "/v1/12-34-10.jpg/",
-            "/v1/12-34-10.jpgx",
-            "/v1//12-34-10.jpg",
-            "//v1/12-34-10.jpg",
-            "/./v1/12-34-10.jpg",
-            "/v1/./12-34-10.jpg",
-            "/v1/%31%32-34-10.jpg",
-            "/v1/12-34-10%2Ejpg",
-            "/V1/12-34-10.jpg",
+            "/{d}/12-34-10.JPG",
+            "/{d}/12-34-10.jpeg",
+            "/{d}/12-34-10.jpg/",
+            "/{d}/12-34-10.jpgx",
+            "/{d}//12-34-10.jpg",
+            "//{d}/12-34-10.jpg",
+            "/./{d}/12-34-10.jpg",
+            "/{d}/./12-34-10.jpg",
+            "/{d}/%31%32-34-10.jpg",
+            "/{d}/12-34-10%2Ejpg",
+            "/{D}/12-34-10.jpg",
             "/v0/12-34-10.jpg",
-            "/v1/12-34-1.jpg",
-            "/v1/１２-34-10.jpg",
-            "/v1/12-34-10.jpg\n",
+            "/v01/12-34-10.jpg",
+            "/{d}a/12-34-10.jpg",
+            "/{next}/12-34-10.jpg",
+            "/{d}/12-34-1.jpg",
+            "/{d}/１２-34-10.jpg",
+            "/{d}/12-34-10.jpg\n",
             "/default.jpg/",
             "/Default.jpg",
-            "/v1/12-34-10",
-        ] {
-            assert_eq!(ImagePath::parse(other), ImagePath::Other, "{other:?}");
+            "/{d}/12-34-10",
+        ]
+        .map(|p| {
+            p.replace("{d}", d)
+                .replace("{D}", &d.to_uppercase())
+                .replace("{next}", &crate::design::next_token())
+        }) {
+            assert_eq!(ImagePath::parse(&other), ImagePath::Other, "{other:?}");
         }
-        assert_eq!(ImagePath::parse(&"/v1/".repeat(10_000)), ImagePath::Other);
+        assert_eq!(
+            ImagePath::parse(&format!("/{d}/").repeat(10_000)),
+            ImagePath::Other
+        );
     }
 
     #[test]

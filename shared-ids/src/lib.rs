@@ -6,11 +6,11 @@
 //! second spelling of one id would split the image cache, so anything that is not
 //! byte-for-byte canonical is rejected.
 
-mod design;
+pub mod design;
 mod image_path;
 mod social_id;
 
-pub use design::{CURRENT_DESIGN, DesignToken, EARLIER_DESIGNS, TEST_EARLIER_DESIGN};
+pub use design::{CURRENT_DESIGN, DesignToken, EARLIER_DESIGNS, NotADesignToken};
 pub use image_path::{BaseUrl, BaseUrlError, DEFAULT_IMAGE_PATH, ImagePath, card_path};
 pub use social_id::{ParseSocialIdError, SocialId};
 

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use e2e::{Options, System, http_client, inspect_jpeg};
+use e2e::{Options, System, card_path, http_client, inspect_jpeg};
 use image_service::RenderTarget;
 use image_service::config::Config as ImageConfig;
 use render_site::{RenderSiteConfig, RenderToken};
 use reqwest::header;
+use shared_ids::CURRENT_DESIGN;
 
 async fn get(url: &str) -> reqwest::Response {
     http_client()
@@ -42,9 +43,11 @@ async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_
             base: shared_ids::BaseUrl::parse(&format!("http://{addr}")).unwrap(),
             token: token.clone(),
         }),
+        ..Options::default()
     })
     .await;
-    let url = format!("{}/v1/55-44-33.jpg", system.image_service);
+    let path = card_path("55-44-33");
+    let url = format!("{}{path}", system.image_service);
 
     let down = get(&url).await;
     assert_eq!(down.status(), 200);
@@ -70,7 +73,7 @@ async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_
     let (w, h, variance) = inspect_jpeg(&back.bytes().await.unwrap());
     assert_eq!((w, h), (2400, 1260));
     assert!(variance > 100.0);
-    assert_eq!(system.stored_keys().await, ["v1/55-44-33.jpg"]);
+    assert_eq!(system.stored_keys().await, [&path[1..]]);
     site_task.abort();
     system.stop().await;
 }
@@ -78,7 +81,8 @@ async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_concurrent_requests_for_a_new_id_render_it_once() {
     let system = System::start().await;
-    let url = format!("{}/v1/77-77-77.jpg", system.image_service);
+    let path = card_path("77-77-77");
+    let url = format!("{}{path}", system.image_service);
     let client = http_client();
     let responses = futures::future::join_all((0..100).map(|_| {
         let client = client.clone();
@@ -95,7 +99,7 @@ async fn a_hundred_concurrent_requests_for_a_new_id_render_it_once() {
         assert_eq!(body, first, "every request gets the same card");
     }
     assert_eq!(system.service.metrics().counts().renders, 1);
-    assert_eq!(system.stored_keys().await, ["v1/77-77-77.jpg"]);
+    assert_eq!(system.stored_keys().await, [&path[1..]]);
     system.stop().await;
 }
 
@@ -103,22 +107,25 @@ async fn a_hundred_concurrent_requests_for_a_new_id_render_it_once() {
 async fn the_bucket_holds_exactly_the_rendered_cards() {
     let system = System::start().await;
     let base = &system.image_service;
+    let d = CURRENT_DESIGN.as_str();
+    // `{d}` is the current design token.
     for path in [
-        "/v1/10-20-30.jpg",
-        "/v1/10-20-30.jpg?cache-buster=1",
-        "/v1/40-50-60.jpg",
-        "/v1/10-20-30.JPG",
+        "/{d}/10-20-30.jpg",
+        "/{d}/10-20-30.jpg?cache-buster=1",
+        "/{d}/40-50-60.jpg",
+        "/{d}/10-20-30.JPG",
         "/v0/10-20-31.jpg",
-        "/v1/%31%30-20-32.jpg",
+        "/{d}/%31%30-20-32.jpg",
         "/10-20-33.jpg",
         "/default.jpg",
-        "/v1/99-99-99.jpg",
+        "/{d}/99-99-99.jpg",
     ] {
+        let path = path.replace("{d}", d);
         assert_eq!(get(&format!("{base}{path}")).await.status(), 200, "{path}");
     }
     assert_eq!(
         system.stored_keys().await,
-        ["v1/10-20-30.jpg", "v1/40-50-60.jpg", "v1/99-99-99.jpg"]
+        ["10-20-30", "40-50-60", "99-99-99"].map(|id| format!("{d}/{id}.jpg"))
     );
     assert_eq!(system.service.metrics().counts().renders, 3);
     system.stop().await;

@@ -4,10 +4,11 @@
 //! Linux from @sparticuz/chromium, its libraries and the card's fonts); this test runs
 //! the layer's own launcher, exactly as the function's `CHROMIUM_PATH` does on Lambda,
 //! under the service's real renderer, and checks the card it produces and that the
-//! browser really is the layer's binary, with the layer's libraries and fonts.
+//! browser really is the layer's binary, with the layer's libraries and fonts. The layer
+//! is built by `scripts/test` before the suite, not here: a test that builds a package
+//! would hide a broken build script behind a test failure and cost every run its time.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -21,7 +22,7 @@ use tower::ServiceExt;
 
 /// An id whose card (render-site/content/cards.toml) has CJK text and emoji, which only
 /// the layer's Noto fonts can draw.
-const CJK_AND_EMOJI_CARD: &str = "/v1/07-01-42.jpg";
+const CJK_AND_EMOJI_ID: &str = "07-01-42";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,20 +31,18 @@ fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// Builds the layer (a no-op when it is up to date) and returns its `chromium/` folder,
-/// i.e. what Lambda mounts as /opt/chromium.
+/// The built layer's `chromium/` folder, i.e. what Lambda mounts as /opt/chromium.
+/// `scripts/test` builds it before the suite runs (a no-op when it is up to date).
 fn lambda_layer() -> PathBuf {
-    let script = repo_root().join("infra/chromium-lambda/build.sh");
-    let status = Command::new("bash")
-        .arg(&script)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let layer = repo_root().join("infra/chromium-lambda/build/layer-x86_64/chromium");
     assert!(
-        status.success(),
-        "{} failed ({status}); it needs npm, apt-get and the package registries",
-        script.display()
+        layer.join("chromium").is_file(),
+        "the Lambda Chromium layer is not built at {}: run `scripts/test`, or \
+         `bash infra/chromium-lambda/build.sh` before `cargo test` (it needs npm, apt-get \
+         and the package registries)",
+        layer.display()
     );
-    repo_root().join("infra/chromium-lambda/build/layer-x86_64/chromium")
+    layer
 }
 
 /// What a process has mapped: its executable, shared libraries and font files.
@@ -79,7 +78,7 @@ async fn the_lambda_chromium_layer_renders_a_correct_card() {
     let response = service
         .router()
         .oneshot(
-            Request::get(CJK_AND_EMOJI_CARD)
+            Request::get(e2e::card_path(CJK_AND_EMOJI_ID))
                 .body(Body::empty())
                 .expect("a request"),
         )

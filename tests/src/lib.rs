@@ -15,6 +15,7 @@ use image_service::storage::Storage;
 use image_service::telemetry::Metrics;
 use image_service::test_s3::{self, TestS3};
 use image_service::{Config as ImageConfig, ImageService, RenderTarget};
+use shared_ids::{CURRENT_DESIGN, DesignToken, SocialId};
 use tokio::task::JoinHandle;
 
 /// The browser the service renders with by default: Debian's headless shell.
@@ -47,6 +48,9 @@ pub fn init_test_logs() {
 pub struct Options {
     pub limits: Option<RenderLimits>,
     pub render_target: Option<RenderTarget>,
+    /// Earlier designs the image service honours besides the compiled-in ones, as its
+    /// `HONOURED_DESIGNS` setting gives them.
+    pub honoured_designs: Vec<DesignToken>,
 }
 
 /// All of ogshot, running.
@@ -91,6 +95,7 @@ impl System {
         if let Some(target) = options.render_target {
             config.render_target = target;
         }
+        config.honoured_designs.extend(options.honoured_designs);
         let service =
             ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
                 .await
@@ -138,6 +143,13 @@ impl System {
         self.s3.stop().await;
         self.service.shutdown().await;
     }
+}
+
+/// The card path of `id` (e.g. `12-34-10`) in the current design, so no test names a
+/// design token literally and a design bump leaves the suite green.
+pub fn card_path(id: &str) -> String {
+    let id = SocialId::parse(id).expect("a canonical id");
+    shared_ids::card_path(CURRENT_DESIGN, id)
 }
 
 /// A plain-http client that neither follows redirects nor pools connections across

@@ -159,7 +159,10 @@ mod tests {
         assert_eq!(stored.etag, super::super::content_etag(&jpeg));
         assert_eq!(
             storage.path_of(&key),
-            dir.path().join("cards/v1/12-34-10.jpg")
+            dir.path()
+                .join("cards")
+                .join(CURRENT_DESIGN.as_str())
+                .join("12-34-10.jpg")
         );
     }
 
@@ -186,7 +189,10 @@ mod tests {
             PutOutcome::AlreadyExists
         );
         assert_eq!(storage.get(&key).await.unwrap().unwrap().bytes, first);
-        assert_eq!(file_names(&dir.path().join("v1")), ["99-00-42.jpg"]);
+        assert_eq!(
+            file_names(&dir.path().join(CURRENT_DESIGN.as_str())),
+            ["99-00-42.jpg"]
+        );
     }
 
     #[tokio::test]
@@ -226,6 +232,9 @@ mod tests {
         assert_eq!(stored, 1, "exactly one writer wins");
         let bytes = storage.get(&key).await.unwrap().unwrap().bytes;
         assert!((0..32).any(|writer| bytes == card(writer)));
-        assert_eq!(file_names(&dir.path().join("v1")), ["12-34-10.jpg"]);
+        assert_eq!(
+            file_names(&dir.path().join(CURRENT_DESIGN.as_str())),
+            ["12-34-10.jpg"]
+        );
     }
 }

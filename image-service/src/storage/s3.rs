@@ -300,7 +300,7 @@ mod tests {
             .client()
             .head_object()
             .bucket(&server.bucket)
-            .key("v1/12-34-10.jpg")
+            .key(format!("{CURRENT_DESIGN}/12-34-10.jpg"))
             .send()
             .await
             .unwrap();
@@ -339,7 +339,10 @@ mod tests {
             S3Storage::with_client(server.client(), &server.bucket, Some("/og/cards/")).unwrap();
         let key = key("12-34-10");
 
-        assert_eq!(storage.object_key(&key), "og/cards/v1/12-34-10.jpg");
+        assert_eq!(
+            storage.object_key(&key),
+            format!("og/cards/{CURRENT_DESIGN}/12-34-10.jpg")
+        );
         storage.put_if_absent(&key, jpeg("card")).await.unwrap();
         assert_eq!(server.storage().get(&key).await.unwrap(), None);
         assert!(storage.get(&key).await.unwrap().is_some());

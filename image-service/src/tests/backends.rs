@@ -5,12 +5,12 @@ use futures::future::join_all;
 
 use super::paths::{assert_default_or_4xx, invalid_paths, raw_request};
 use super::support::{
-    Backend, Harness, RenderSite, Setup, SiteMode, assert_real_card, max_age, send_raw,
+    Backend, Harness, RenderSite, Setup, SiteMode, assert_real_card, card, max_age, send_raw,
 };
 use crate::DEFAULT_IMAGE;
 
-const CARD: &str = "/v1/12-34-10.jpg";
-const KEY: &str = "v1/12-34-10.jpg";
+/// The id the core scenario renders.
+const ID: &str = "12-34-10";
 
 /// Long enough for an honest render on a busy 2-core machine (other tests render at the
 /// same time), so that only the hanging render site times out.
@@ -46,8 +46,10 @@ on_both_backends!(
 
 async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(backend: Backend) {
     let h = Harness::start(backend).await;
+    let path = &card(ID);
+    let key = &path[1..];
 
-    let first = h.get(CARD).await;
+    let first = h.get(path).await;
     let card = first.assert_card("first GET").to_vec();
     assert_eq!(first.cache_status(), Some("miss"));
     assert_real_card(&card);
@@ -62,10 +64,10 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
         Some(card.len().to_string().as_str())
     );
     assert_eq!(h.counts().renders, 1);
-    assert_eq!(h.stored_keys().await, [KEY]);
-    assert_eq!(h.store.stored_card(KEY).await, card, "stored as served");
+    assert_eq!(h.stored_keys().await, [key]);
+    assert_eq!(h.store.stored_card(key).await, card, "stored as served");
 
-    let second = h.get(CARD).await;
+    let second = h.get(path).await;
     assert_eq!(second.assert_card("second GET"), card);
     assert_eq!(second.cache_status(), Some("hit"));
     assert!(second.header("server-timing").is_some());
@@ -73,14 +75,14 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
     assert_eq!((counts.renders, counts.hits), (1, 1), "no second render");
 
     let etag = second.header("etag").expect("an ETag").to_owned();
-    let revalidated = h.send("GET", CARD, &[("If-None-Match", &etag)]).await;
+    let revalidated = h.send("GET", path, &[("If-None-Match", &etag)]).await;
     assert_eq!(revalidated.status, 304);
     assert!(revalidated.body.is_empty());
     assert_eq!(revalidated.header("etag"), Some(etag.as_str()));
     assert_eq!(revalidated.cache_control(), second.cache_control());
 
     // What a crawler fetching the first half megabyte gets: exactly those bytes.
-    let head_of_card = h.send("GET", CARD, &[("Range", "bytes=0-524288")]).await;
+    let head_of_card = h.send("GET", path, &[("Range", "bytes=0-524288")]).await;
     let last = card.len().min(524_289) - 1;
     assert_eq!(head_of_card.status, 206);
     assert_eq!(
@@ -88,11 +90,11 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
         Some(format!("bytes 0-{last}/{}", card.len()).as_str())
     );
     assert_eq!(head_of_card.body, card[..=last]);
-    let middle = h.send("GET", CARD, &[("Range", "bytes=100-199")]).await;
+    let middle = h.send("GET", path, &[("Range", "bytes=100-199")]).await;
     assert_eq!(middle.status, 206);
     assert_eq!(middle.body, card[100..200]);
     let beyond = h
-        .send("GET", CARD, &[("Range", &format!("bytes={}-", card.len()))])
+        .send("GET", path, &[("Range", &format!("bytes={}-", card.len()))])
         .await;
     assert_eq!(beyond.status, 416);
     assert_eq!(
@@ -100,20 +102,21 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
         Some(format!("bytes */{}", card.len()).as_str())
     );
 
-    let head = h.send("HEAD", CARD, &[]).await;
+    let head = h.send("HEAD", path, &[]).await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty(), "HEAD has no body");
     assert_eq!(head.entity_headers(), second.entity_headers());
 
     assert_eq!(h.counts().renders, 1);
-    assert_eq!(h.stored_keys().await, [KEY]);
+    assert_eq!(h.stored_keys().await, [key]);
     h.stop().await;
 }
 
 async fn a_hundred_concurrent_gets_of_a_new_id_render_and_store_once(backend: Backend) {
     let h = Harness::start(backend).await;
+    let path = card("55-66-77");
 
-    let replies = join_all((0..100).map(|_| h.get("/v1/55-66-77.jpg"))).await;
+    let replies = join_all((0..100).map(|_| h.get(&path))).await;
 
     let card = replies[0].assert_card("GET 0").to_vec();
     assert_real_card(&card);
@@ -124,7 +127,7 @@ async fn a_hundred_concurrent_gets_of_a_new_id_render_and_store_once(backend: Ba
         );
     }
     assert_eq!(h.counts().renders, 1, "one render for 100 requests");
-    assert_eq!(h.stored_keys().await, ["v1/55-66-77.jpg"]);
+    assert_eq!(h.stored_keys().await, [&path[1..]]);
     h.stop().await;
 }
 
@@ -176,12 +179,12 @@ async fn a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores
     };
     let h = Harness::start_with(backend, setup).await;
     let cases = [
-        (SiteMode::Failing, "/v1/21-00-01.jpg"),
-        (SiteMode::Hanging, "/v1/21-00-02.jpg"),
+        (SiteMode::Failing, card("21-00-01")),
+        (SiteMode::Hanging, card("21-00-02")),
     ];
 
-    for (mode, path) in cases {
-        h.site().set(mode);
+    for (mode, path) in &cases {
+        h.site().set(*mode);
         let reply = h.get(path).await;
         let what = format!("{path} while the render site is {mode:?}");
         assert_eq!(reply.status, 200, "{what}");
@@ -201,16 +204,14 @@ async fn a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores
 
     // Recovered, without a restart: the very next request of each id is its card.
     h.site().set(SiteMode::Normal);
-    for (_, path) in cases {
+    for (_, path) in &cases {
         let reply = h.get(path).await;
         assert_eq!(reply.cache_status(), Some("miss"), "{path} after recovery");
         assert_real_card(reply.assert_card(path));
     }
     assert_eq!(h.counts().renders, 2);
-    assert_eq!(
-        h.stored_keys().await,
-        ["v1/21-00-01.jpg", "v1/21-00-02.jpg"]
-    );
+    let keys = cases.map(|(_, path)| path[1..].to_owned());
+    assert_eq!(h.stored_keys().await, keys);
     h.stop().await;
 }
 

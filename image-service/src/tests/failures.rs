@@ -4,7 +4,7 @@
 use futures::future::join_all;
 
 use super::support::{
-    Backend, Harness, RenderSite, Setup, SiteMode, Store, assert_real_card, request,
+    Backend, Harness, RenderSite, Setup, SiteMode, Store, assert_real_card, card, request,
 };
 use crate::DEFAULT_IMAGE;
 
@@ -17,8 +17,9 @@ async fn an_unreachable_s3_still_serves_the_rendered_card() {
     server.stop().await;
 
     // Neither the failed lookup nor the failed write reaches the crawler; both are logged.
+    let path = card("41-00-01");
     for attempt in 1..=2 {
-        let reply = h.get("/v1/41-00-01.jpg").await;
+        let reply = h.get(&path).await;
         assert_eq!(reply.cache_status(), Some("miss"), "attempt {attempt}");
         assert_real_card(reply.assert_card("with S3 down"));
     }
@@ -44,13 +45,13 @@ async fn an_overloaded_renderer_answers_503_with_retry_after_and_no_store() {
 
     // One render takes the only page and hangs on the render site.
     let busy = tokio::spawn({
-        let addr = h.addr;
-        async move { request(addr, "GET", "/v1/51-00-00.jpg", &[]).await }
+        let (addr, path) = (h.addr, card("51-00-00"));
+        async move { request(addr, "GET", &path, &[]).await }
     });
     h.site().hanging(1).await;
 
     // With no queue, every other id is refused at once rather than left waiting.
-    let paths: Vec<String> = (1..=8).map(|n| format!("/v1/51-00-{n:02}.jpg")).collect();
+    let paths: Vec<String> = (1..=8).map(|n| card(&format!("51-00-{n:02}"))).collect();
     let refused = join_all(paths.iter().map(|path| h.get(path))).await;
     for (path, reply) in paths.iter().zip(&refused) {
         assert_eq!(reply.status, 503, "{path}");

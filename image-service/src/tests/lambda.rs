@@ -9,18 +9,34 @@ use base64::Engine as _;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent};
 use serde_json::Value;
+use shared_ids::CURRENT_DESIGN;
 use tower::ServiceExt;
 
-use super::support::{Backend, Harness, assert_real_card};
+use super::support::{Backend, Harness, assert_real_card, card};
 use crate::DEFAULT_IMAGE;
 use crate::cache_policy::CACHE_STATUS_HEADER;
 
-/// A Function URL event (payload format 2.0) for `GET /v1/12-34-10.jpg`.
+/// A Function URL event (payload format 2.0) for a card's `GET`, as recorded.
 const EVENT: &str = include_str!("../../testdata/function-url-event.json");
+
+/// The recorded event with its card path moved to the current design: the recording
+/// names whichever design was current when it was made.
+fn recorded_event() -> Value {
+    let recorded: Value = serde_json::from_str(EVENT).expect("the event file is JSON");
+    let recorded_path = recorded["rawPath"]
+        .as_str()
+        .expect("the event has a rawPath");
+    let id = recorded_path
+        .rsplit_once('/')
+        .and_then(|(_, file)| file.strip_suffix(".jpg"))
+        .expect("the event GETs a card");
+    serde_json::from_str(&EVENT.replace(recorded_path, &card(id)))
+        .expect("a card path needs no JSON escaping")
+}
 
 /// Invokes the router as the Lambda runtime would, with `raw_path` as the event's path.
 async fn invoke(h: &Harness, raw_path: &str) -> Value {
-    let mut event: Value = serde_json::from_str(EVENT).expect("the event file is JSON");
+    let mut event = recorded_event();
     event["rawPath"] = raw_path.into();
     event["requestContext"]["http"]["path"] = raw_path.into();
     let payload: LambdaRequest = serde_json::from_value(event).expect("a Function URL event");
@@ -45,8 +61,9 @@ fn base64_body(response: &Value) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
     let h = Harness::start(Backend::Local).await;
+    let path = card("12-34-10");
 
-    let response = invoke(&h, "/v1/12-34-10.jpg").await;
+    let response = invoke(&h, &path).await;
     assert_eq!(response["statusCode"], 200);
     let headers = &response["headers"];
     assert_eq!(headers["content-type"], "image/jpeg");
@@ -58,9 +75,9 @@ async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
     let jpeg = base64_body(&response);
     assert_real_card(&jpeg);
     h.service().cards().settled().await;
-    assert_eq!(h.store.stored_card("v1/12-34-10.jpg").await, jpeg);
+    assert_eq!(h.store.stored_card(&path[1..]).await, jpeg);
 
-    let again = invoke(&h, "/v1/12-34-10.jpg").await;
+    let again = invoke(&h, &path).await;
     assert_eq!(again["headers"][CACHE_STATUS_HEADER], "hit");
     assert_eq!(base64_body(&again), jpeg);
 
@@ -77,17 +94,19 @@ async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
 async fn on_lambda_paths_are_matched_raw_too() {
     let h = Harness::start(Backend::Local).await;
 
+    // `{d}` is the current design token: each path spells the card some other way.
     for raw_path in [
-        "/v1/./12-34-10.jpg",
-        "/x/../v1/12-34-10.jpg",
-        "/v1/%2e/12-34-10.jpg",
-        "/v1/%2E%2E/v1/12-34-10.jpg",
-        "/v1\\12-34-10.jpg",
-        "/v1/%31%32-34-10.jpg",
-        "//v1/12-34-10.jpg",
-        "/v1/12-34-10.JPG",
+        "/{d}/./12-34-10.jpg",
+        "/x/../{d}/12-34-10.jpg",
+        "/{d}/%2e/12-34-10.jpg",
+        "/{d}/%2E%2E/{d}/12-34-10.jpg",
+        "/{d}\\12-34-10.jpg",
+        "/{d}/%31%32-34-10.jpg",
+        "//{d}/12-34-10.jpg",
+        "/{d}/12-34-10.JPG",
     ] {
-        let response = invoke(&h, raw_path).await;
+        let raw_path = raw_path.replace("{d}", CURRENT_DESIGN.as_str());
+        let response = invoke(&h, &raw_path).await;
         assert_eq!(response["statusCode"], 200, "{raw_path}");
         assert_eq!(
             response["headers"][CACHE_STATUS_HEADER], "default",

@@ -6,137 +6,141 @@
 
 use shared_ids::{CURRENT_DESIGN, EARLIER_DESIGNS};
 
-use super::support::{Backend, Harness, Reply, assert_real_card};
+use super::support::{Backend, Harness, Reply, assert_real_card, card};
 
 /// The id most paths below misspell.
 const ID: &str = "12-34-10";
 
 /// Request targets that name no card. Each must get the default image or a plain 4xx.
 pub(super) fn invalid_paths() -> Vec<String> {
+    let d = CURRENT_DESIGN.as_str();
+    // `{d}` is the current design token, `{D}` the same in capitals and `{next}` the
+    // token a bump would issue next: none of these paths may name a card, whatever the
+    // current design is.
     let fixed = [
         // Percent-encoded spellings of a card path.
-        "/v1/%31%32-34-10.jpg",
-        "/v1/12%2D34-10.jpg",
-        "/v1/12-34-10%2Ejpg",
-        "/v1/12-34-10.jp%67",
-        "/v1%2F12-34-10.jpg",
+        "/{d}/%31%32-34-10.jpg",
+        "/{d}/12%2D34-10.jpg",
+        "/{d}/12-34-10%2Ejpg",
+        "/{d}/12-34-10.jp%67",
+        "/{d}%2F12-34-10.jpg",
         "/%76%31/12-34-10.jpg",
-        "/v1/%2e/12-34-10.jpg",
-        "/%2Fv1/12-34-10.jpg",
+        "/{d}/%2e/12-34-10.jpg",
+        "/%2F{d}/12-34-10.jpg",
         // Dot segments and traversal.
-        "/v1/./12-34-10.jpg",
-        "/./v1/12-34-10.jpg",
-        "/v1/../v1/12-34-10.jpg",
-        "/x/../v1/12-34-10.jpg",
-        "/../v1/12-34-10.jpg",
-        "/v1/12-34-10.jpg/.",
-        "/v1/12-34-10.jpg/..",
-        "/v1/%2e%2e/v1/12-34-10.jpg",
-        "/v1/.%2e/v1/12-34-10.jpg",
-        "/..%2fv1/12-34-10.jpg",
+        "/{d}/./12-34-10.jpg",
+        "/./{d}/12-34-10.jpg",
+        "/{d}/../{d}/12-34-10.jpg",
+        "/x/../{d}/12-34-10.jpg",
+        "/../{d}/12-34-10.jpg",
+        "/{d}/12-34-10.jpg/.",
+        "/{d}/12-34-10.jpg/..",
+        "/{d}/%2e%2e/{d}/12-34-10.jpg",
+        "/{d}/.%2e/{d}/12-34-10.jpg",
+        "/..%2f{d}/12-34-10.jpg",
         "/../../etc/passwd",
-        "/v1/../../../../etc/passwd",
+        "/{d}/../../../../etc/passwd",
         "/%2e%2e/%2e%2e/etc/passwd",
         "/..%2f..%2fetc%2fpasswd",
-        "/v1/..%5c..%5cetc%5cpasswd",
+        "/{d}/..%5c..%5cetc%5cpasswd",
         "/....//....//etc/passwd",
-        "/v1/12-34-10.jpg/../../Cargo.toml",
-        "/.ogshot/images/v1/12-34-10.jpg",
-        "/images/v1/12-34-10.jpg",
+        "/{d}/12-34-10.jpg/../../Cargo.toml",
+        "/.ogshot/images/{d}/12-34-10.jpg",
+        "/images/{d}/12-34-10.jpg",
         "/.git/config",
-        "/v1/.tmp-abc",
+        "/{d}/.tmp-abc",
         // Doubled and trailing slashes.
-        "//v1/12-34-10.jpg",
-        "/v1//12-34-10.jpg",
-        "///v1/12-34-10.jpg",
-        "/v1/12-34-10.jpg/",
-        "/v1/12-34-10.jpg//",
-        "/v1\\12-34-10.jpg",
+        "//{d}/12-34-10.jpg",
+        "/{d}//12-34-10.jpg",
+        "///{d}/12-34-10.jpg",
+        "/{d}/12-34-10.jpg/",
+        "/{d}/12-34-10.jpg//",
+        "/{d}\\12-34-10.jpg",
         // Other extensions and trailing characters.
-        "/v1/12-34-10.JPG",
-        "/v1/12-34-10.Jpg",
-        "/v1/12-34-10.jpeg",
-        "/v1/12-34-10.png",
-        "/v1/12-34-10.webp",
-        "/v1/12-34-10",
-        "/v1/12-34-10.",
-        "/v1/12-34-10.jp",
-        "/v1/12-34-10jpg",
-        "/v1/12-34-10.jpg.jpg",
-        "/v1/12-34-10.jpgx",
-        "/v1/12-34-10.jpg.",
-        "/v1/12-34-10.jpg~",
-        "/v1/12-34-10.jpg;x",
-        "/v1/12-34-10.jpg;jsessionid=1",
-        "/v1/12-34-10.jpg%00",
-        "/v1/12-34-10.jpg%20",
-        "/v1/12-34-10.jpg%0a",
-        "/v1/12-34-10.jpg%0d%0aX-Injected:%201",
-        "/v1/12-34-10.jpg%3Fx=1",
-        "/v1/12-34-10.jpg%23top",
+        "/{d}/12-34-10.JPG",
+        "/{d}/12-34-10.Jpg",
+        "/{d}/12-34-10.jpeg",
+        "/{d}/12-34-10.png",
+        "/{d}/12-34-10.webp",
+        "/{d}/12-34-10",
+        "/{d}/12-34-10.",
+        "/{d}/12-34-10.jp",
+        "/{d}/12-34-10jpg",
+        "/{d}/12-34-10.jpg.jpg",
+        "/{d}/12-34-10.jpgx",
+        "/{d}/12-34-10.jpg.",
+        "/{d}/12-34-10.jpg~",
+        "/{d}/12-34-10.jpg;x",
+        "/{d}/12-34-10.jpg;jsessionid=1",
+        "/{d}/12-34-10.jpg%00",
+        "/{d}/12-34-10.jpg%20",
+        "/{d}/12-34-10.jpg%0a",
+        "/{d}/12-34-10.jpg%0d%0aX-Injected:%201",
+        "/{d}/12-34-10.jpg%3Fx=1",
+        "/{d}/12-34-10.jpg%23top",
         // Leading characters and id shapes.
-        "/v1/012-34-10.jpg",
-        "/v1/+12-34-10.jpg",
-        "/v1/-12-34-10.jpg",
-        "/v1/x12-34-10.jpg",
-        "/v1/%2012-34-10.jpg",
-        "/v1/1-34-10.jpg",
-        "/v1/123-34-10.jpg",
-        "/v1/12-34-1.jpg",
-        "/v1/12-34-100.jpg",
-        "/v1/12_34_10.jpg",
-        "/v1/12.34.10.jpg",
-        "/v1/12-34.jpg",
-        "/v1/12-34-10-00.jpg",
-        "/v1/123410.jpg",
-        "/v1/12--34-10.jpg",
-        "/v1/ab-cd-ef.jpg",
-        "/v1/12-34-1a.jpg",
-        "/v1/12-34-1O.jpg",
-        "/v1/0x-34-10.jpg",
-        "/v1/.jpg",
-        "/v1/-.jpg",
+        "/{d}/012-34-10.jpg",
+        "/{d}/+12-34-10.jpg",
+        "/{d}/-12-34-10.jpg",
+        "/{d}/x12-34-10.jpg",
+        "/{d}/%2012-34-10.jpg",
+        "/{d}/1-34-10.jpg",
+        "/{d}/123-34-10.jpg",
+        "/{d}/12-34-1.jpg",
+        "/{d}/12-34-100.jpg",
+        "/{d}/12_34_10.jpg",
+        "/{d}/12.34.10.jpg",
+        "/{d}/12-34.jpg",
+        "/{d}/12-34-10-00.jpg",
+        "/{d}/123410.jpg",
+        "/{d}/12--34-10.jpg",
+        "/{d}/ab-cd-ef.jpg",
+        "/{d}/12-34-1a.jpg",
+        "/{d}/12-34-1O.jpg",
+        "/{d}/0x-34-10.jpg",
+        "/{d}/.jpg",
+        "/{d}/-.jpg",
         // Unicode digits and dashes, percent-encoded UTF-8.
-        "/v1/%D9%A1%D9%A2-34-10.jpg",
-        "/v1/%EF%BC%91%EF%BC%92-34-10.jpg",
-        "/v1/%E0%A5%A7%E0%A5%A8-34-10.jpg",
-        "/v1/%F0%9D%9F%8F%F0%9D%9F%90-34-10.jpg",
-        "/v1/%C2%B9%C2%B2-34-10.jpg",
-        "/v1/12%E2%80%9034-10.jpg",
-        "/v1/12%EF%BC%8D34-10.jpg",
-        "/v1/12-34-10%EF%BC%8Ejpg",
+        "/{d}/%D9%A1%D9%A2-34-10.jpg",
+        "/{d}/%EF%BC%91%EF%BC%92-34-10.jpg",
+        "/{d}/%E0%A5%A7%E0%A5%A8-34-10.jpg",
+        "/{d}/%F0%9D%9F%8F%F0%9D%9F%90-34-10.jpg",
+        "/{d}/%C2%B9%C2%B2-34-10.jpg",
+        "/{d}/12%E2%80%9034-10.jpg",
+        "/{d}/12%EF%BC%8D34-10.jpg",
+        "/{d}/12-34-10%EF%BC%8Ejpg",
         // The same, as raw UTF-8 bytes on the request line.
-        "/v1/١٢-34-10.jpg",
-        "/v1/１２-34-10.jpg",
+        "/{d}/١٢-34-10.jpg",
+        "/{d}/１２-34-10.jpg",
         // Design tokens that are not honoured.
+        "/{next}/12-34-10.jpg",
         "/v0/12-34-10.jpg",
-        "/v2/12-34-10.jpg",
-        "/V1/12-34-10.jpg",
+        "/{D}/12-34-10.jpg",
         "/v01/12-34-10.jpg",
         "/v/12-34-10.jpg",
         "/1/12-34-10.jpg",
-        "/v1v1/12-34-10.jpg",
-        "/v1/v1/12-34-10.jpg",
-        "/cards/v1/12-34-10.jpg",
+        "/{d}{d}/12-34-10.jpg",
+        "/{d}/{d}/12-34-10.jpg",
+        "/cards/{d}/12-34-10.jpg",
         "/default/12-34-10.jpg",
         "/aaaaaaaaaaaaaaaaa/12-34-10.jpg",
         "/12-34-10.jpg",
         "/12-34-10",
-        "/v1",
-        "/v1/",
-        "/v1.jpg",
+        "/{d}",
+        "/{d}/",
+        "/{d}.jpg",
         "/",
         // Query strings that try to smuggle an id into a path that names none.
         "/?social=12-34-10",
-        "/?/v1/12-34-10.jpg",
-        "/v1/?12-34-10.jpg",
-        "/v1/?id=12-34-10.jpg",
-        "/v1/12-34-10?.jpg",
-        "/v1/12-34-10?x=.jpg",
-        "/v1?/12-34-10.jpg",
-        "/v1/%3F12-34-10.jpg",
-        "/v1/12-34-10#.jpg",
-        "/v2/12-34-10.jpg?design=v1",
+        "/?/{d}/12-34-10.jpg",
+        "/{d}/?12-34-10.jpg",
+        "/{d}/?id=12-34-10.jpg",
+        "/{d}/12-34-10?.jpg",
+        "/{d}/12-34-10?x=.jpg",
+        "/{d}?/12-34-10.jpg",
+        "/{d}/%3F12-34-10.jpg",
+        "/{d}/12-34-10#.jpg",
+        "/{next}/12-34-10.jpg?design={d}",
         // Default-image look-alikes (the default, whichever way they go).
         "/default.JPG",
         "/default.jpeg",
@@ -145,26 +149,35 @@ pub(super) fn invalid_paths() -> Vec<String> {
         "//default.jpg",
         "/./default.jpg",
         "/default%2Ejpg",
-        "/v1/default.jpg",
+        "/{d}/default.jpg",
         // The render site's routes and common scanner targets.
         "/card/12-34-10",
         "/preview",
         "/assets/card.css",
         "/healthz/..",
-        "/robots.txt/../v1/12-34-10.jpg",
+        "/robots.txt/../{d}/12-34-10.jpg",
         "/favicon.ico",
         "/index.html",
         "/wp-login.php",
         "/%00",
-        "/v1/%00.jpg",
-        "/v1/*.jpg",
-        "/v1/12-34-*.jpg",
+        "/{d}/%00.jpg",
+        "/{d}/*.jpg",
+        "/{d}/12-34-*.jpg",
         "*",
     ];
-    let mut paths: Vec<String> = fixed.iter().map(|p| (*p).to_owned()).collect();
+    let next = shared_ids::design::next_token();
+    let mut paths: Vec<String> = fixed
+        .iter()
+        .map(|p| {
+            p.replace("{d}", d)
+                .replace("{D}", &d.to_uppercase())
+                .replace("{next}", &next)
+        })
+        .collect();
     // Every single-character edit of a card path is another spelling, never the card.
-    let card = format!("/v1/{ID}.jpg");
-    for at in [4, 6, 7, 9, 11] {
+    let card = format!("/{d}/{ID}.jpg");
+    // The id's characters: its first, both dashes, and two more digits.
+    for at in [0, 2, 3, 5, 7].map(|at| d.len() + 2 + at) {
         for replacement in ["", "a", "_", "%30"] {
             let mut edited = card.clone();
             edited.replace_range(at..=at, replacement);
@@ -172,11 +185,11 @@ pub(super) fn invalid_paths() -> Vec<String> {
         }
     }
     // Overlong: past the longest card path, and past what hyper accepts at all.
-    paths.push(format!("/v1/{}.jpg", "1".repeat(5_000)));
-    paths.push(format!("/v1/{ID}.jpg{}", "/x".repeat(1_000)));
+    paths.push(format!("/{d}/{}.jpg", "1".repeat(5_000)));
+    paths.push(format!("/{d}/{ID}.jpg{}", "/x".repeat(1_000)));
     paths.push(format!("/{}/{ID}.jpg", "v".repeat(17)));
     paths.push(format!("/{}", "a".repeat(70_000)));
-    paths.push(format!("/v1/{ID}.jpg?{}", "x".repeat(70_000)));
+    paths.push(format!("/{d}/{ID}.jpg?{}", "x".repeat(70_000)));
     paths
 }
 
@@ -209,16 +222,17 @@ pub(super) fn assert_default_or_4xx(reply: &Reply, method: &str, path: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn methods_other_than_get_and_head_get_405_and_render_nothing() {
     let h = Harness::start(Backend::Local).await;
+    let card = card(ID);
     let paths = [
-        "/v1/12-34-10.jpg",
-        "/default.jpg",
-        "/v1/12-34-10.JPG",
-        "/robots.txt",
+        card.clone(),
+        "/default.jpg".into(),
+        card.replace(".jpg", ".JPG"),
+        "/robots.txt".into(),
     ];
     for method in [
         "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PURGE",
     ] {
-        for path in paths {
+        for path in &paths {
             let reply = h.send(method, path, &[("Content-Length", "0")]).await;
             assert_eq!(reply.status, 405, "{method} {path}");
             let allow = reply.header("allow").unwrap_or_default();
@@ -271,21 +285,23 @@ async fn the_default_image_robots_txt_and_health_are_served() {
 async fn a_query_string_is_ignored_and_never_part_of_the_key() {
     let h = Harness::start(Backend::Local).await;
 
-    let first = h.get("/v1/12-34-10.jpg?utm_source=x&social=99-99-99").await;
-    let card = first.assert_card("with a query").to_vec();
-    assert_real_card(&card);
+    let path = card(ID);
+    let other = card("99-99-99");
+    let first = h.get(&format!("{path}?utm_source=x&social=99-99-99")).await;
+    let jpeg = first.assert_card("with a query").to_vec();
+    assert_real_card(&jpeg);
     for target in [
-        "/v1/12-34-10.jpg",
-        "/v1/12-34-10.jpg?",
-        "/v1/12-34-10.jpg?/v1/99-99-99.jpg",
-        "/v1/12-34-10.jpg?id=../../99-99-99",
+        path.clone(),
+        format!("{path}?"),
+        format!("{path}?{other}"),
+        format!("{path}?id=../../99-99-99"),
     ] {
-        let reply = h.get(target).await;
-        assert!(reply.assert_card(target) == card, "{target}: another card");
+        let reply = h.get(&target).await;
+        assert!(reply.assert_card(&target) == jpeg, "{target}: another card");
         assert_eq!(reply.cache_status(), Some("hit"), "{target}");
     }
     assert_eq!(h.counts().renders, 1);
-    assert_eq!(h.stored_keys().await, ["v1/12-34-10.jpg"]);
+    assert_eq!(h.stored_keys().await, [&path[1..]]);
     h.stop().await;
 }
 
@@ -293,7 +309,15 @@ async fn a_query_string_is_ignored_and_never_part_of_the_key() {
 async fn unknown_design_tokens_get_the_default_and_earlier_ones_the_current_card() {
     let h = Harness::start(Backend::Local).await;
 
-    for token in ["v0", "v2", "V1", "v1.0", "v10", "current"] {
+    let current = CURRENT_DESIGN.as_str();
+    for token in [
+        shared_ids::design::next_token(),
+        "v0".into(),
+        current.to_uppercase(),
+        format!("{current}.0"),
+        format!("{current}a"),
+        "current".into(),
+    ] {
         let path = format!("/{token}/{ID}.jpg");
         h.get(&path).await.assert_default_image(&path);
     }
