@@ -18,6 +18,16 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A response that came some other way than over HTTP, e.g. a Lambda function's
+    /// answer to an invocation.
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
