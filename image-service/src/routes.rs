@@ -1,6 +1,7 @@
 //! HTTP: raw path -> what it names -> response with the cache policy of its kind.
 
 use std::fmt::Write as _;
+use std::ops::Bound;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use axum::extract::{MatchedPath, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_extra::headers::{ETag, HeaderMapExt, IfNoneMatch, Range};
 use bytes::Bytes;
 use shared_ids::{CURRENT_DESIGN, DesignToken, IMAGE_CONTENT_TYPE, ImagePath};
 use tower_http::trace::TraceLayer;
@@ -191,36 +193,32 @@ fn raw_path<'a>(uri: &'a Uri, extensions: &'a Extensions) -> &'a str {
 fn image_response(method: &Method, request: &HeaderMap, image: &StoredImage) -> Response {
     let etag =
         HeaderValue::from_str(&image.etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-    let not_modified = request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == image.etag
-        });
+    // If-None-Match compares weakly (RFC 9110 §13.1.2); `*` matches any stored card.
+    let not_modified = image.etag.parse::<ETag>().is_ok_and(|tag| {
+        request
+            .typed_get::<IfNoneMatch>()
+            .is_some_and(|condition| !condition.precondition_passes(&tag))
+    });
     if not_modified {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     let len = image.bytes.len();
-    let (status, body, content_range) =
-        match request.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-            None => (StatusCode::OK, image.bytes.clone(), None),
-            Some(range) => match byte_range(range, len) {
-                ByteRange::Whole => (StatusCode::OK, image.bytes.clone(), None),
-                ByteRange::Part(start, end) => (
-                    StatusCode::PARTIAL_CONTENT,
-                    image.bytes.slice(start..=end),
-                    Some(format!("bytes {start}-{end}/{len}")),
-                ),
-                ByteRange::Unsatisfiable => (
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    Bytes::new(),
-                    Some(format!("bytes */{len}")),
-                ),
-            },
-        };
+    let range = request
+        .typed_get::<Range>()
+        .map_or(ByteRange::Whole, |range| byte_range(&range, len));
+    let (status, body, content_range) = match range {
+        ByteRange::Whole => (StatusCode::OK, image.bytes.clone(), None),
+        ByteRange::Part(start, end) => (
+            StatusCode::PARTIAL_CONTENT,
+            image.bytes.slice(start..=end),
+            Some(format!("bytes {start}-{end}/{len}")),
+        ),
+        ByteRange::Unsatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            Bytes::new(),
+            Some(format!("bytes */{len}")),
+        ),
+    };
     let content_length = body.len();
     let mut response = Response::new(if method == Method::HEAD {
         Body::empty()
@@ -244,56 +242,37 @@ fn image_response(method: &Method, request: &HeaderMap, image: &StoredImage) -> 
 
 #[derive(Debug, PartialEq, Eq)]
 enum ByteRange {
-    /// No usable range (absent, malformed or several): the whole image, as RFC 9110
-    /// allows a server to answer any range request.
+    /// No usable range (malformed, several, or a suffix longer than the image): the
+    /// whole image, as RFC 9110 §14.2 allows a server to answer any range request.
     Whole,
     Part(usize, usize),
     Unsatisfiable,
 }
 
-/// Parses a single `bytes=` range against a body of `len` bytes (RFC 9110 §14.1.2).
-fn byte_range(raw: &str, len: usize) -> ByteRange {
-    let Some(spec) = raw.trim().strip_prefix("bytes=") else {
+/// What a parsed `Range` header asks of a body of `len` bytes: one range, clamped to
+/// the body (Facebook's crawler asks for `bytes=0-524288` of every image).
+fn byte_range(range: &Range, len: usize) -> ByteRange {
+    let mut ranges = range.satisfiable_ranges(len as u64);
+    let (Some((first, last)), None) = (ranges.next(), ranges.next()) else {
         return ByteRange::Whole;
     };
-    if spec.contains(',') {
-        return ByteRange::Whole;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return ByteRange::Whole;
+    let start = match first {
+        Bound::Included(start) => start,
+        Bound::Excluded(start) => start.saturating_add(1),
+        Bound::Unbounded => 0,
     };
-    let parse = |s: &str| {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse::<usize>().ok())
-            .flatten()
+    let last_byte = len.saturating_sub(1) as u64;
+    let end = match last {
+        Bound::Included(end) => end.min(last_byte),
+        Bound::Excluded(end) => end.saturating_sub(1).min(last_byte),
+        Bound::Unbounded => last_byte,
     };
-    match (first, last) {
-        ("", suffix) => match parse(suffix) {
-            Some(0) => ByteRange::Unsatisfiable,
-            Some(n) if len > 0 => ByteRange::Part(len.saturating_sub(n), len - 1),
-            Some(_) => ByteRange::Unsatisfiable,
-            None => ByteRange::Whole,
-        },
-        (first, last) => match (
-            parse(first),
-            if last.is_empty() {
-                Some(None)
-            } else {
-                parse(last).map(Some)
-            },
-        ) {
-            (Some(start), Some(end)) => {
-                let end = end.unwrap_or(usize::MAX).min(len.saturating_sub(1));
-                if start >= len {
-                    ByteRange::Unsatisfiable
-                } else if end < start {
-                    ByteRange::Whole
-                } else {
-                    ByteRange::Part(start, end)
-                }
-            }
-            _ => ByteRange::Whole,
-        },
+    if start >= len as u64 {
+        ByteRange::Unsatisfiable
+    } else if end < start {
+        ByteRange::Whole
+    } else {
+        ByteRange::Part(start as usize, end as usize)
     }
 }
 
@@ -332,22 +311,52 @@ mod tests {
 
     #[test]
     fn ranges_follow_rfc_9110() {
-        assert_eq!(byte_range("bytes=0-524288", 1000), ByteRange::Part(0, 999));
-        assert_eq!(byte_range("bytes=0-99", 1000), ByteRange::Part(0, 99));
-        assert_eq!(byte_range("bytes=100-", 1000), ByteRange::Part(100, 999));
-        assert_eq!(byte_range("bytes=-100", 1000), ByteRange::Part(900, 999));
-        assert_eq!(byte_range("bytes=-5000", 1000), ByteRange::Part(0, 999));
-        assert_eq!(byte_range("bytes=1000-", 1000), ByteRange::Unsatisfiable);
-        assert_eq!(byte_range("bytes=-0", 1000), ByteRange::Unsatisfiable);
-        assert_eq!(byte_range("bytes=5-4", 1000), ByteRange::Whole);
-        assert_eq!(byte_range("bytes=0-1,5-6", 1000), ByteRange::Whole);
-        assert_eq!(byte_range("items=0-1", 1000), ByteRange::Whole);
-        assert_eq!(byte_range("bytes=a-b", 1000), ByteRange::Whole);
-        assert_eq!(byte_range("bytes=+1-2", 1000), ByteRange::Whole);
+        let range = |raw: &str, len| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RANGE, HeaderValue::from_str(raw).unwrap());
+            headers
+                .typed_get::<Range>()
+                .map_or(ByteRange::Whole, |range| byte_range(&range, len))
+        };
+        assert_eq!(range("bytes=0-524288", 1000), ByteRange::Part(0, 999));
+        assert_eq!(range("bytes=0-99", 1000), ByteRange::Part(0, 99));
+        assert_eq!(range("bytes=100-", 1000), ByteRange::Part(100, 999));
+        assert_eq!(range("bytes=-100", 1000), ByteRange::Part(900, 999));
+        assert_eq!(range("bytes=1000-", 1000), ByteRange::Unsatisfiable);
+        assert_eq!(range("bytes=-0", 1000), ByteRange::Unsatisfiable);
+        assert_eq!(range("bytes=0-0", 0), ByteRange::Unsatisfiable);
+        assert_eq!(range("bytes=5-4", 1000), ByteRange::Whole);
+        // A suffix longer than the image: the whole image, as a 200.
+        assert_eq!(range("bytes=-5000", 1000), ByteRange::Whole);
+        assert_eq!(range("bytes=0-1,5-6", 1000), ByteRange::Whole);
+        assert_eq!(range("items=0-1", 1000), ByteRange::Whole);
+        assert_eq!(range("bytes=a-b", 1000), ByteRange::Whole);
         assert_eq!(
-            byte_range("bytes=99999999999999999999999-", 1000),
+            range("bytes=99999999999999999999999-", 1000),
             ByteRange::Whole
         );
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_star_matches() {
+        let image = StoredImage::from_jpeg(Bytes::from_static(b"not really a jpeg"));
+        let status = |condition: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::IF_NONE_MATCH,
+                HeaderValue::from_str(condition).unwrap(),
+            );
+            image_response(&Method::GET, &headers, &image).status()
+        };
+        let etag = image.etag.clone();
+        assert_eq!(status(&etag), StatusCode::NOT_MODIFIED);
+        assert_eq!(status(&format!("W/{etag}")), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            status(&format!("\"other\", {etag}")),
+            StatusCode::NOT_MODIFIED
+        );
+        assert_eq!(status("*"), StatusCode::NOT_MODIFIED);
+        assert_eq!(status("\"other\""), StatusCode::OK);
     }
 
     #[test]

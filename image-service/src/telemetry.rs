@@ -154,8 +154,9 @@ pub struct Metrics {
     storage_errors: AtomicU64,
     store_failures: AtomicU64,
     storage_circuit_opens: AtomicU64,
-    /// Set on Lambda: each count is also printed as an EMF line for CloudWatch.
-    emf: bool,
+    /// Set on Lambda, to the function's name: each count is also printed as an EMF line
+    /// for CloudWatch, with that name as its dimension.
+    emf: Option<String>,
 }
 
 /// A snapshot of [`Metrics`], as served by `/healthz`.
@@ -183,17 +184,22 @@ pub struct Counts {
 pub const METRICS_NAMESPACE: &str = "ogshot/image-service";
 
 impl Metrics {
+    /// Counters; with `emf`, each event is also printed as an EMF line, with the
+    /// function's name (`AWS_LAMBDA_FUNCTION_NAME`) as its dimension, so two stacks in
+    /// one account keep separate metrics and their alarms separate figures.
     pub fn new(emf: bool) -> Self {
+        let function_name =
+            || std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "image-service".into());
         Self {
-            emf,
+            emf: emf.then(function_name),
             ..Self::default()
         }
     }
 
     fn bump(&self, counter: &AtomicU64, name: &'static str) {
         counter.fetch_add(1, Ordering::Relaxed);
-        if self.emf {
-            println!("{}", emf_line(name, now_millis()));
+        if let Some(function_name) = &self.emf {
+            println!("{}", emf_line(name, function_name, now_millis()));
         }
     }
 
@@ -253,20 +259,24 @@ fn now_millis() -> u128 {
 
 /// One CloudWatch Embedded Metric Format record counting one event.
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
-fn emf_line(metric: &str, timestamp_ms: u128) -> String {
+fn emf_line(metric: &str, function_name: &str, timestamp_ms: u128) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [[]],
+                "Dimensions": [[EMF_DIMENSION]],
                 "Metrics": [{ "Name": metric, "Unit": "Count" }],
             }],
         },
+        EMF_DIMENSION: function_name,
         metric: 1,
     })
     .to_string()
 }
+
+/// The dimension of every EMF metric; infra's alarms and dashboard select by it.
+pub const EMF_DIMENSION: &str = "FunctionName";
 
 #[cfg(test)]
 mod tests {
@@ -275,13 +285,16 @@ mod tests {
     #[test]
     fn emf_lines_follow_the_specification() {
         let line: serde_json::Value =
-            serde_json::from_str(&emf_line("Fallbacks", 1_700_000_000_000)).unwrap();
+            serde_json::from_str(&emf_line("Fallbacks", "ogshot-images", 1_700_000_000_000))
+                .unwrap();
         assert_eq!(line["Fallbacks"], 1);
+        assert_eq!(line["FunctionName"], "ogshot-images");
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);
         let metric = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(metric["Namespace"], METRICS_NAMESPACE);
         assert_eq!(metric["Metrics"][0]["Name"], "Fallbacks");
         assert_eq!(metric["Metrics"][0]["Unit"], "Count");
+        assert_eq!(metric["Dimensions"], serde_json::json!([["FunctionName"]]));
     }
 
     #[test]

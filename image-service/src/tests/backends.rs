@@ -1,47 +1,19 @@
 //! The core behaviour, written once and run on both storage backends: a local directory
 //! and the S3 protocol. A backend that differs in anything a client can notice fails here.
+//! (The failure drills, `drills.rs`, run on both too.)
 
 use futures::future::join_all;
 
 use super::paths::{assert_default_or_4xx, invalid_paths, raw_request};
-use super::support::{
-    Backend, Harness, RenderSite, Setup, SiteMode, assert_real_card, card, max_age, send_raw,
-};
-use crate::DEFAULT_IMAGE;
+use super::support::{Backend, Harness, assert_real_card, card, send_raw};
 
 /// The id the core scenario renders.
 const ID: &str = "12-34-10";
-
-/// Long enough for an honest render on a busy 2-core machine (other tests render at the
-/// same time), so that only the hanging render site times out.
-const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
-
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod local {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(super::Backend::Local).await;
-                }
-            )*
-        }
-        mod s3 {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(super::Backend::S3).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     the_first_get_renders_and_stores_and_the_second_is_served_from_storage,
     a_hundred_concurrent_gets_of_a_new_id_render_and_store_once,
     invalid_paths_get_the_default_image_and_write_nothing,
-    a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores_nothing,
 );
 
 async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(backend: Backend) {
@@ -166,52 +138,6 @@ async fn invalid_paths_get_the_default_image_and_write_nothing(backend: Backend)
         Vec::<String>::new(),
         "nothing stored"
     );
-    h.stop().await;
-}
-
-async fn a_failing_or_hanging_render_site_gets_a_short_lived_fallback_and_stores_nothing(
-    backend: Backend,
-) {
-    let setup = Setup {
-        site: Some(RenderSite::start().await),
-        render_timeout: Some(RENDER_TIMEOUT),
-        ..Setup::default()
-    };
-    let h = Harness::start_with(backend, setup).await;
-    let cases = [
-        (SiteMode::Failing, card("21-00-01")),
-        (SiteMode::Hanging, card("21-00-02")),
-    ];
-
-    for (mode, path) in &cases {
-        h.site().set(*mode);
-        let reply = h.get(path).await;
-        let what = format!("{path} while the render site is {mode:?}");
-        assert_eq!(reply.status, 200, "{what}");
-        assert_eq!(reply.cache_status(), Some("fallback"), "{what}");
-        assert_eq!(reply.header("content-type"), Some("image/jpeg"), "{what}");
-        assert!(reply.body == DEFAULT_IMAGE, "{what}: not the default image");
-        let cache_control = reply.cache_control().unwrap_or_default();
-        assert!(
-            max_age(cache_control).is_some_and(|secs| secs <= 300)
-                && !cache_control.contains("immutable"),
-            "{what}: {cache_control:?}"
-        );
-        assert_eq!(h.stored_keys().await, Vec::<String>::new(), "{what}");
-    }
-    let counts = h.counts();
-    assert_eq!((counts.renders, counts.fallbacks), (0, 2));
-
-    // Recovered, without a restart: the very next request of each id is its card.
-    h.site().set(SiteMode::Normal);
-    for (_, path) in &cases {
-        let reply = h.get(path).await;
-        assert_eq!(reply.cache_status(), Some("miss"), "{path} after recovery");
-        assert_real_card(reply.assert_card(path));
-    }
-    assert_eq!(h.counts().renders, 2);
-    let keys = cases.map(|(_, path)| path[1..].to_owned());
-    assert_eq!(h.stored_keys().await, keys);
     h.stop().await;
 }
 

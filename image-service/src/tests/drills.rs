@@ -3,7 +3,8 @@
 //! load with 503 SlowDown; a render site that never answers), injected from outside
 //! the service. Every answer must arrive within the response budget (plus slack for
 //! the answer's own transfer on a loaded machine), never as a 5xx, with the cache
-//! headers of what it is, and storage must hold only validated cards.
+//! headers of what it is, and storage must hold only validated cards. The browser and
+//! render-site drills run on both storage backends; the S3 drills on S3.
 
 use std::time::{Duration, Instant};
 
@@ -124,9 +125,14 @@ async fn assert_group_gone(pgid: u32) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_chromium_costs_each_answer_at_most_the_budget() {
-    let h = Harness::start_with(Backend::Local, drill_setup()).await;
+on_both_backends!(
+    a_hung_chromium_costs_each_answer_at_most_the_budget,
+    a_chromium_crash_loop_costs_each_answer_at_most_the_budget,
+    a_failing_or_hanging_render_site_costs_each_answer_at_most_the_budget,
+);
+
+async fn a_hung_chromium_costs_each_answer_at_most_the_budget(backend: Backend) {
+    let h = Harness::start_with(backend, drill_setup()).await;
     let (warm, took) = h.timed_get(&card(61, 0, 0)).await;
     assert_eq!(assert_answer(&warm, took, "before the hang"), Answer::Card);
     let hung = h.service().chromium().pid().expect("a browser is up");
@@ -162,9 +168,8 @@ async fn a_hung_chromium_costs_each_answer_at_most_the_budget() {
     h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chromium_crash_loop_costs_each_answer_at_most_the_budget() {
-    let h = Harness::start_with(Backend::Local, drill_setup()).await;
+async fn a_chromium_crash_loop_costs_each_answer_at_most_the_budget(backend: Backend) {
+    let h = Harness::start_with(backend, drill_setup()).await;
     let mut killed = Vec::new();
     for round in 1..=3_u8 {
         let pid = h
@@ -281,32 +286,39 @@ async fn an_s3_answering_slow_down_costs_a_miss_at_most_the_budget() {
     s3_drill(S3Fault::SlowDown, 64).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_render_site_costs_each_answer_at_most_the_budget() {
+async fn a_failing_or_hanging_render_site_costs_each_answer_at_most_the_budget(backend: Backend) {
     let setup = Setup {
         site: Some(RenderSite::start().await),
         // Each hanging render holds a page until its own timeout.
         concurrency: Some(4),
         ..drill_setup()
     };
-    let h = Harness::start_with(Backend::Local, setup).await;
-    h.site().set(SiteMode::Hanging);
-    for n in 1..=3 {
-        let (reply, took) = h.timed_get(&card(65, 0, n)).await;
-        assert_eq!(
-            assert_answer(&reply, took, &format!("request {n} to a hanging site")),
-            Answer::Fallback
-        );
+    let h = Harness::start_with(backend, setup).await;
+    // A render site answering errors gets its answer at once; one that never answers,
+    // at the budget. Either way the default image, briefly cached, never stored.
+    let mut asked = Vec::new();
+    for (mode, first) in [(SiteMode::Failing, 1), (SiteMode::Hanging, 4)] {
+        h.site().set(mode);
+        for n in first..first + 3 {
+            let path = card(65, 0, n);
+            let (reply, took) = h.timed_get(&path).await;
+            let what = format!("request {n} to a {mode:?} render site");
+            assert_eq!(assert_answer(&reply, took, &what), Answer::Fallback);
+            assert!(reply.body == DEFAULT_IMAGE, "{what}: not the default image");
+            asked.push(path);
+        }
+        assert_eq!(h.store.keys().await, Vec::<String>::new(), "{mode:?}");
     }
-    // A fallback is never stored.
-    assert_eq!(h.store.keys().await, Vec::<String>::new());
+    assert_eq!(h.counts().renders, 0);
 
-    // Back: the renders that hung finish in the background (their cards are real and
-    // stored), and a new card renders as usual.
+    // Back, without a restart: the renders that hung finish in the background (their
+    // cards are real and stored), and every id asked for is its card at once.
     h.site().set(SiteMode::Normal);
     h.service().cards().settled().await;
-    let (reply, took) = h.timed_get(&card(65, 0, 9)).await;
-    assert_eq!(assert_answer(&reply, took, "the site back"), Answer::Card);
+    for path in &asked {
+        let (reply, took) = h.timed_get(path).await;
+        assert_eq!(assert_answer(&reply, took, "the site back"), Answer::Card);
+    }
     h.assert_storage_holds_only_cards().await;
     h.stop().await;
 }
