@@ -29,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Fill storage ahead of a campaign: render every listed id that is not stored yet.
     Prerender(PrerenderArgs),
+    /// See share links the way each platform's crawler sees them (crawlers.toml):
+    /// the page, its tags and the image, per crawler; exits non-zero on any ✗.
+    Check(crate::check::CheckArgs),
 }
 
 /// Which ids `prerender` renders: one per line from a file or stdin, or a range.

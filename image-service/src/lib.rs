@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod cache_policy;
+pub mod check;
 pub mod config;
 pub mod error;
 pub mod jpeg;

@@ -1,5 +1,5 @@
 //! Starts the image service: on AWS Lambda when `AWS_LAMBDA_RUNTIME_API` is set,
-//! otherwise as a local server with graceful shutdown; or runs `prerender`.
+//! otherwise as a local server with graceful shutdown; or runs `prerender` or `check`.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -14,6 +14,11 @@ async fn main() -> anyhow::Result<()> {
     let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     telemetry::init_tracing(on_lambda);
     let cli = Cli::parse();
+    if let Some(Command::Check(args)) = &cli.command {
+        // Needs no browser, storage or render site: only the network.
+        let report = image_service::check::run(args).await?;
+        std::process::exit(image_service::check::print(&report, args));
+    }
     let config = Config::try_from(cli.service)?;
     let addr = config.addr;
     let concurrency = config.limits.concurrency;
@@ -57,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::Check(_)) => unreachable!("handled before the service starts"),
         None if on_lambda => {
             // Lambda sends SIGTERM before it ends an environment (when an extension
             // asks for it): the browser is then killed and reaped, not orphaned.

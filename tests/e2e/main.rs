@@ -3,6 +3,7 @@
 //! service's own renderer. One test binary, so the suite links once.
 
 mod card;
+mod check;
 mod crawler;
 mod drills;
 mod lambda_chromium;

@@ -1,0 +1,379 @@
+//! `image-service check`: fetches share links the way each platform's crawler does
+//! (`crawlers.toml`) and reports, per link and crawler, whether the card would show:
+//! the page, its share tags, and the image as that crawler fetches it.
+//!
+//! Every fetch is bounded (bytes read, one deadline for the whole exchange), so an
+//! unreachable host, a TLS error, an endless or trickling page or an image that does
+//! not decode is a clear ✗, never a hang or a panic.
+
+pub mod fetch;
+pub mod inspect;
+pub mod profiles;
+pub mod rules;
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use futures::StreamExt;
+use tokio::sync::Mutex;
+use url::Url;
+
+pub use profiles::Profile;
+pub use rules::{Finding, Level};
+
+/// What `check` is asked to look at, and how to report it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Share URLs, or ids (DD-DD-DD) to check as `<SITE>/?social=<id>`. With none (and
+    /// no --urls-file or --sitemap), they are read from stdin, one per line.
+    pub targets: Vec<String>,
+    /// File with one share URL or id per line (`-`: stdin).
+    #[arg(long)]
+    pub urls_file: Option<PathBuf>,
+    /// A sitemap whose every `<loc>` is checked.
+    #[arg(long)]
+    pub sitemap: Option<String>,
+    /// The main site that ids are share links of.
+    #[arg(long, env = "CHECK_SITE", default_value = "http://127.0.0.1:3000")]
+    pub site: String,
+    /// Only these crawler profiles (comma-separated names from crawlers.toml).
+    #[arg(long, value_delimiter = ',')]
+    pub profiles: Vec<String>,
+    /// One JSON record per finding on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Warnings fail too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Links checked at once (each fetches once per crawler).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+/// Why `check` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0:?} is neither an http(s) URL nor an id (DD-DD-DD)")]
+    Target(String),
+    #[error("no such crawler profile {0:?}; crawlers.toml has {1}")]
+    Profile(String, String),
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("the sitemap {0} did not load: {1}")]
+    Sitemap(String, String),
+    #[error("nothing to check: give share URLs or ids, --urls-file or --sitemap")]
+    Nothing,
+}
+
+/// The outcome of a run.
+#[derive(Debug)]
+pub struct Report {
+    pub profiles: Vec<String>,
+    pub links: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// The worst finding of `link` as seen by `profile`.
+    pub fn cell(&self, link: &str, profile: &str) -> Level {
+        self.findings
+            .iter()
+            .filter(|f| f.url == link && f.profile == profile)
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Pass)
+    }
+
+    /// Whether the run passes: nothing failed (nor warned, when `strict`).
+    pub fn passed(&self, strict: bool) -> bool {
+        let worst = self.findings.iter().map(|f| f.level).max();
+        match worst {
+            Some(Level::Fail) => false,
+            Some(Level::Warn) => !strict,
+            _ => true,
+        }
+    }
+
+    /// The people's table: link × crawler, then every ⚠ and ✗ with its reason.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let width = self.links.iter().map(String::len).max().unwrap_or(4).max(4);
+        out.push_str(&format!("{:width$}", "link"));
+        for profile in &self.profiles {
+            out.push_str(&format!("  {profile}"));
+        }
+        out.push('\n');
+        for link in &self.links {
+            out.push_str(&format!("{link:width$}"));
+            for profile in &self.profiles {
+                let cell = self.cell(link, profile).symbol();
+                out.push_str(&format!("  {cell:<w$}", w = profile.chars().count()));
+            }
+            out.push('\n');
+        }
+        for finding in self.findings.iter().filter(|f| f.level != Level::Pass) {
+            out.push_str(&format!(
+                "{} {} [{}] {}: {}\n",
+                finding.level.symbol(),
+                finding.url,
+                finding.profile,
+                finding.rule,
+                finding.message
+            ));
+        }
+        out
+    }
+}
+
+/// Runs the checks of `args`, reading stdin when it names no link.
+pub async fn run(args: &CheckArgs) -> Result<Report, CheckError> {
+    let profiles = chosen_profiles(&args.profiles)?;
+    let client = fetch::client();
+    let links = links(args, &client).await?;
+    let robots = RobotsCache::default();
+    let progress = (links.len() > 3 && std::io::stderr().is_terminal()).then(|| {
+        indicatif::ProgressBar::new(links.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} links {msg}")
+                .expect("a valid template"),
+        )
+    });
+    let mut findings: Vec<Finding> = futures::stream::iter(links.iter())
+        .map(|link| {
+            let (client, profiles, robots, progress) = (&client, &profiles, &robots, &progress);
+            async move {
+                let seen = futures::future::join_all(
+                    profiles
+                        .iter()
+                        .map(|profile| rules::check_link(client, link, profile, robots)),
+                )
+                .await;
+                let mut found = Vec::new();
+                let mut compared = Vec::new();
+                for (profile, (list, saw)) in profiles.iter().zip(seen) {
+                    found.extend(list);
+                    compared.push((profile, saw));
+                }
+                found.extend(rules::compare(link.as_str(), &compared));
+                if let Some(bar) = progress {
+                    bar.inc(1);
+                }
+                found
+            }
+        })
+        .buffered(args.concurrency.max(1))
+        .flat_map(futures::stream::iter)
+        .collect()
+        .await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    findings.sort_by_key(|f| f.level == Level::Pass);
+    Ok(Report {
+        profiles: profiles.into_iter().map(|p| p.name).collect(),
+        links: links.into_iter().map(String::from).collect(),
+        findings,
+    })
+}
+
+/// Prints `report` as `args` asks and returns the process's exit code.
+pub fn print(report: &Report, args: &CheckArgs) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        for finding in &report.findings {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string(finding).expect("a finding serialises")
+            );
+        }
+    } else {
+        let _ = write!(out, "{}", report.table());
+    }
+    i32::from(!report.passed(args.strict))
+}
+
+fn chosen_profiles(names: &[String]) -> Result<Vec<Profile>, CheckError> {
+    let all = profiles::all();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    names
+        .iter()
+        .map(|name| {
+            all.iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+                .cloned()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+                    CheckError::Profile(name.clone(), known.join(", "))
+                })
+        })
+        .collect()
+}
+
+/// The links to check, in the order given, each once.
+async fn links(args: &CheckArgs, client: &reqwest::Client) -> Result<Vec<Url>, CheckError> {
+    let mut raw: Vec<String> = args.targets.clone();
+    if let Some(path) = &args.urls_file {
+        raw.extend(read_lines(path)?);
+    }
+    if let Some(sitemap) = &args.sitemap {
+        raw.extend(sitemap_locs(client, sitemap).await?);
+    }
+    if args.targets.is_empty() && args.urls_file.is_none() && args.sitemap.is_none() {
+        raw.extend(
+            std::io::stdin()
+                .lock()
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| !l.trim().is_empty()),
+        );
+    }
+    let mut links: Vec<Url> = Vec::new();
+    for target in raw {
+        let link = link(target.trim(), &args.site)?;
+        if !links.contains(&link) {
+            links.push(link);
+        }
+    }
+    if links.is_empty() {
+        return Err(CheckError::Nothing);
+    }
+    Ok(links)
+}
+
+fn read_lines(path: &PathBuf) -> Result<Vec<String>, CheckError> {
+    let lines: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path)
+            .map_err(|e| CheckError::Read(path.display().to_string(), e))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    Ok(lines
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect())
+}
+
+/// A share URL, or an id as a share link of `site`.
+fn link(target: &str, site: &str) -> Result<Url, CheckError> {
+    if let Ok(id) = shared_ids::SocialId::parse(target) {
+        let mut url = Url::parse(site).map_err(|_| CheckError::Target(site.to_owned()))?;
+        url.query_pairs_mut().append_pair("social", &id.to_string());
+        return Ok(url);
+    }
+    match Url::parse(target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        _ => Err(CheckError::Target(target.to_owned())),
+    }
+}
+
+/// Every `<loc>` of a sitemap (or sitemap index: its sitemaps are not followed).
+async fn sitemap_locs(client: &reqwest::Client, sitemap: &str) -> Result<Vec<String>, CheckError> {
+    let url = Url::parse(sitemap).map_err(|_| CheckError::Target(sitemap.to_owned()))?;
+    let headers = std::collections::BTreeMap::new();
+    let request = fetch::Request {
+        user_agent: "ogshot-check",
+        headers: &headers,
+        max_redirects: 5,
+        max_bytes: 50 * 1024 * 1024,
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let fetched = fetch::fetch(client, url, request)
+        .await
+        .map_err(|e| CheckError::Sitemap(sitemap.to_owned(), e.to_string()))?;
+    if fetched.status != 200 {
+        return Err(CheckError::Sitemap(
+            sitemap.to_owned(),
+            format!("status {}", fetched.status),
+        ));
+    }
+    let text = String::from_utf8_lossy(&fetched.body);
+    Ok(text
+        .split("<loc>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</loc>"))
+        .map(|(loc, _)| loc.trim().replace("&amp;", "&"))
+        .collect())
+}
+
+/// robots.txt per image host, fetched once per run.
+#[derive(Debug, Default)]
+pub struct RobotsCache {
+    hosts: Mutex<HashMap<String, Option<Vec<u8>>>>,
+}
+
+impl RobotsCache {
+    /// Whether `agent` may fetch `url` by its host's robots.txt (allowed when there is
+    /// none, as crawlers treat a missing robots.txt).
+    pub async fn allows(&self, client: &reqwest::Client, url: &Url, agent: &str) -> bool {
+        let origin = url.origin().ascii_serialization();
+        let mut hosts = self.hosts.lock().await;
+        if !hosts.contains_key(&origin) {
+            let headers = std::collections::BTreeMap::new();
+            let request = fetch::Request {
+                user_agent: agent,
+                headers: &headers,
+                max_redirects: 5,
+                max_bytes: 512 * 1024,
+                timeout: rules::FETCH_TIMEOUT,
+            };
+            let robots = Url::parse(&format!("{origin}/robots.txt")).ok();
+            let body = match robots {
+                Some(robots) => match fetch::fetch(client, robots, request).await {
+                    Ok(fetched) if fetched.status == 200 => Some(fetched.body),
+                    _ => None,
+                },
+                None => None,
+            };
+            hosts.insert(origin.clone(), body);
+        }
+        match &hosts[&origin] {
+            Some(body) => texting_robots::Robot::new(agent, body)
+                .map(|robot| robot.allowed(url.as_str()))
+                .unwrap_or(true),
+            None => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_share_links_of_the_site_and_anything_else_is_refused() {
+        let site = "https://www.example.com";
+        assert_eq!(
+            link("12-34-10", site).unwrap().as_str(),
+            "https://www.example.com/?social=12-34-10"
+        );
+        assert_eq!(
+            link("http://a.example/?social=1", site).unwrap().as_str(),
+            "http://a.example/?social=1"
+        );
+        for bad in [
+            "12-34-1",
+            "ftp://a.example/",
+            "javascript:alert(1)",
+            "",
+            "a.example",
+        ] {
+            assert!(
+                matches!(link(bad, site), Err(CheckError::Target(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_profiles_are_refused_by_name() {
+        let err = chosen_profiles(&["Twitterbot".into(), "Orkut".into()]).unwrap_err();
+        assert!(err.to_string().contains("Orkut"), "{err}");
+        assert_eq!(chosen_profiles(&[]).unwrap().len(), profiles::all().len());
+    }
+}

@@ -1,0 +1,539 @@
+//! `image-service check` against the running system (every crawler sees a valid share
+//! link's card, and an invalid link's default image), and against a server whose pages
+//! and images are each broken in one way: each must produce exactly its ✗ or ⚠.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use e2e::System;
+use image_service::DEFAULT_IMAGE;
+use image_service::check::{CheckArgs, Level, Report, run};
+
+fn args(targets: Vec<String>, profiles: &[&str]) -> CheckArgs {
+    CheckArgs {
+        targets,
+        urls_file: None,
+        sitemap: None,
+        site: "http://127.0.0.1:9".into(),
+        profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+        json: false,
+        strict: false,
+        concurrency: 4,
+    }
+}
+
+/// A finding as a test expects it: the crawler, the rule, how bad.
+type Expected<'a> = (&'a str, &'a str, Level);
+
+/// The ⚠ and ✗ findings of `report`, as (profile, rule, level), sorted.
+fn problems(report: &Report) -> Vec<(String, String, Level)> {
+    let mut problems: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.level != Level::Pass)
+        .map(|f| (f.profile.clone(), f.rule.to_owned(), f.level))
+        .collect();
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_default_image() {
+    let system = System::start().await;
+    let valid = format!("{}/?social=12-34-10", system.main_site);
+    // Rendered once beforehand: a first render on a busy test machine may pass 1 s.
+    let page = e2e::http_client().get(&valid).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let card = format!("{}{}", system.image_service, e2e::card_path("12-34-10"));
+    assert_eq!(
+        e2e::http_client().get(&card).send().await.unwrap().status(),
+        200
+    );
+
+    let report = run(&args(vec![valid.clone()], &[])).await.unwrap();
+    assert_eq!(problems(&report), [], "{}", report.table());
+    assert_eq!(report.profiles.len(), 10);
+    for profile in &report.profiles {
+        assert_eq!(report.cell(&valid, profile), Level::Pass);
+        assert!(
+            report.findings.iter().any(|f| &f.profile == profile
+                && f.rule == "image"
+                && f.message.contains("2400x1260")),
+            "{profile}: the card was not checked: {}",
+            report.table()
+        );
+    }
+    assert!(report.passed(true));
+
+    // An invalid id: the page still shares, with the default image, and it checks out.
+    let invalid = format!("{}/?social=12-34-1%30x", system.main_site);
+    let report = run(&args(vec![invalid.clone()], &[])).await.unwrap();
+    assert!(report.passed(false), "{}", report.table());
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == "image" && f.message.contains("2400x1260")),
+        "{}",
+        report.table()
+    );
+    assert_eq!(system.service.metrics().counts().renders, 1);
+    system.stop().await;
+}
+
+/// A share page whose tags are all right, with `change` applied to its head.
+fn page_with(image: &str, change: impl Fn(String) -> String) -> Response {
+    let head = format!(
+        r#"<meta property="og:title" content="A card">
+<meta property="og:url" content="https://www.example.com/?social=12-34-10">
+<meta property="og:image" content="{image}">
+<meta property="og:image:type" content="image/jpeg">
+<meta property="og:image:width" content="2400">
+<meta property="og:image:height" content="1260">
+<meta property="og:image:alt" content="A card">
+<meta name="twitter:card" content="summary_large_image">
+<meta name="twitter:image" content="{image}">"#
+    );
+    let html = format!(
+        "<!doctype html><html><head>{}</head><body></body></html>",
+        change(head)
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+fn jpeg(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()
+}
+
+/// The default card with comment segments added, so it is `over` bytes and still decodes.
+fn padded_jpeg(over: usize) -> Vec<u8> {
+    let mut bytes = DEFAULT_IMAGE[..2].to_vec();
+    while bytes.len() < over {
+        bytes.extend_from_slice(&[0xFF, 0xFE, 0xFF, 0xFF]);
+        bytes.extend(std::iter::repeat_n(b' ', 0xFFFF - 2));
+    }
+    bytes.extend_from_slice(&DEFAULT_IMAGE[2..]);
+    bytes
+}
+
+/// A server with one broken page or image per rule.
+fn broken_site(base: String) -> Router {
+    let image = format!("{base}/img/card.jpg");
+    let page = move |change: fn(String) -> String| {
+        let image = image.clone();
+        move || async move { page_with(&image, change) }
+    };
+    let with_image = move |path: &'static str, base: String| {
+        move || {
+            let image = format!("{base}{path}");
+            async move { page_with(&image, |h| h) }
+        }
+    };
+    Router::new()
+        .route("/ok", get(page(|h| h)))
+        .route(
+            "/redirect-once",
+            get(|| async { (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, "/ok")]) }),
+        )
+        .route(
+            "/redirect/{n}",
+            get(|Path(n): Path<u32>| async move {
+                let to = if n == 0 {
+                    "/ok".to_owned()
+                } else {
+                    format!("/redirect/{}", n - 1)
+                };
+                (StatusCode::FOUND, [(header::LOCATION, to)])
+            }),
+        )
+        .route("/not-found", get(|| async { StatusCode::NOT_FOUND }))
+        .route(
+            "/not-html",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{}") }),
+        )
+        .route(
+            "/vary",
+            get(page(|h| h)).layer(axum::middleware::map_response(
+                |mut r: Response| async move {
+                    r.headers_mut()
+                        .insert(header::VARY, "User-Agent".parse().unwrap());
+                    r
+                },
+            )),
+        )
+        .route(
+            "/endless",
+            get(|| async {
+                let chunks =
+                    futures::stream::repeat_with(|| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024]));
+                (
+                    [(header::CONTENT_TYPE, "text/html")],
+                    Body::from_stream(chunks),
+                )
+            }),
+        )
+        .route(
+            "/slowloris",
+            get(|| async {
+                let drip = futures::stream::unfold((), |()| async {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Some((Ok::<_, std::io::Error>(vec![b' ']), ()))
+                });
+                (
+                    [(header::CONTENT_TYPE, "text/html")],
+                    Body::from_stream(drip),
+                )
+            }),
+        )
+        .route(
+            "/no-image",
+            get(page(|h| {
+                h.replace(r#"<meta property="og:image" "#, r#"<meta property="og:x" "#)
+            })),
+        )
+        .route(
+            "/two-images",
+            get(page(|h| {
+                format!(
+                    "{h}<meta property=\"og:image\" content=\"https://img.example.com/other.jpg\">"
+                )
+            })),
+        )
+        .route(
+            "/relative-image",
+            get(|| async { page_with("/img/card.jpg", |h| h) }),
+        )
+        .route(
+            "/wrong-size",
+            get(page(|h| {
+                h.replace(r#"content="2400""#, r#"content="1200""#)
+            })),
+        )
+        .route(
+            "/wrong-type",
+            get(page(|h| {
+                h.replace(r#"content="image/jpeg""#, r#"content="image/png""#)
+            })),
+        )
+        .route(
+            "/no-alt",
+            get(page(|h| h.replace("og:image:alt", "og:image:x"))),
+        )
+        .route(
+            "/small-card",
+            get(page(|h| h.replace("summary_large_image", "summary"))),
+        )
+        .route("/svg", get(with_image("/img/card.svg", base.clone())))
+        .route("/broken", get(with_image("/img/broken.jpg", base.clone())))
+        .route(
+            "/mislabelled",
+            get(with_image("/img/mislabelled.jpg", base.clone())),
+        )
+        .route(
+            "/image-redirect",
+            get(with_image("/img/moved.jpg", base.clone())),
+        )
+        .route("/big", get(with_image("/img/big.jpg", base.clone())))
+        .route(
+            "/slow-image",
+            get(with_image("/img/slow.jpg", base.clone())),
+        )
+        .route(
+            "/private",
+            get(with_image("/private/card.jpg", base.clone())),
+        )
+        .route(
+            "/cloaked",
+            get(|headers: HeaderMap| async move {
+                let twitter = headers
+                    .get(header::USER_AGENT)
+                    .is_some_and(|ua| ua.to_str().unwrap_or_default().starts_with("Twitterbot"));
+                let image = format!(
+                    "http://{}/img/card.jpg",
+                    headers[header::HOST].to_str().unwrap()
+                );
+                if twitter {
+                    page_with(&image, |h| h.replace("A card", "Another card"))
+                } else {
+                    page_with(&image, |h| h)
+                }
+            }),
+        )
+        .route(
+            "/malformed",
+            get(page(|h| {
+                h.replace(r#"content="1260""#, r#"content="tall""#)
+            })),
+        )
+        .route(
+            "/sitemap.xml",
+            get(|headers: HeaderMap| async move {
+                let host = headers[header::HOST].to_str().unwrap().to_owned();
+                format!(
+                    "<?xml version=\"1.0\"?><urlset><url><loc>http://{host}/ok</loc></url>\
+                     <url><loc>http://{host}/vary?a=1&amp;b=2</loc></url></urlset>"
+                )
+            }),
+        )
+        .route(
+            "/img/card.jpg",
+            get(|| async { jpeg(DEFAULT_IMAGE.to_vec()) }),
+        )
+        .route(
+            "/private/card.jpg",
+            get(|| async { jpeg(DEFAULT_IMAGE.to_vec()) }),
+        )
+        .route(
+            "/img/big.jpg",
+            get(|headers: HeaderMap| async move {
+                let bytes = padded_jpeg(600_000);
+                // Honours `Range: bytes=0-N` as any server would.
+                match headers
+                    .get(header::RANGE)
+                    .and_then(|r| r.to_str().ok())
+                    .and_then(|r| r.strip_prefix("bytes=0-"))
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    Some(last) if last + 1 < bytes.len() => (
+                        StatusCode::PARTIAL_CONTENT,
+                        [
+                            (header::CONTENT_TYPE, "image/jpeg".to_owned()),
+                            (
+                                header::CONTENT_RANGE,
+                                format!("bytes 0-{last}/{}", bytes.len()),
+                            ),
+                        ],
+                        bytes[..=last].to_vec(),
+                    )
+                        .into_response(),
+                    _ => jpeg(bytes),
+                }
+            }),
+        )
+        .route(
+            "/img/card.svg",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "image/svg+xml")],
+                    r#"<svg xmlns="http://www.w3.org/2000/svg" width="2400" height="1260"/>"#,
+                )
+            }),
+        )
+        .route(
+            "/img/broken.jpg",
+            get(|| async { jpeg(DEFAULT_IMAGE[..DEFAULT_IMAGE.len() / 2].to_vec()) }),
+        )
+        .route(
+            "/img/mislabelled.jpg",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "image/jpeg")],
+                    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
+                )
+            }),
+        )
+        .route(
+            "/img/moved.jpg",
+            get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/img/card.jpg")]) }),
+        )
+        .route(
+            "/img/slow.jpg",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1_300)).await;
+                jpeg(DEFAULT_IMAGE.to_vec())
+            }),
+        )
+        .route(
+            "/robots.txt",
+            get(|| async {
+                "User-agent: Twitterbot\nDisallow: /private/\n\nUser-agent: *\nAllow: /\n"
+            }),
+        )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_broken_page_or_image_gets_exactly_its_finding() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(listener, broken_site(base.clone())).into_future());
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+
+    let x = "Twitterbot";
+    let fail = Level::Fail;
+    let warn = Level::Warn;
+    let cases: Vec<(String, Vec<&str>, Vec<Expected>)> = vec![
+        (format!("{base}/ok"), vec![x], vec![]),
+        (
+            format!("{base}/redirect-once"),
+            vec![x],
+            vec![(x, "page.redirects", warn)],
+        ),
+        (
+            format!("{base}/redirect/3"),
+            vec![x, "browser"],
+            vec![
+                (x, "page.redirects", fail),
+                ("browser", "page.redirects", warn),
+            ],
+        ),
+        (
+            format!("{base}/not-found"),
+            vec![x],
+            vec![(x, "page.status", fail)],
+        ),
+        (
+            format!("{base}/not-html"),
+            vec![x],
+            vec![(x, "page.html", fail)],
+        ),
+        (
+            format!("{base}/vary"),
+            vec![x],
+            vec![(x, "page.vary", warn)],
+        ),
+        (
+            format!("{base}/endless"),
+            vec![x],
+            vec![(x, "page.size", fail)],
+        ),
+        (
+            format!("{base}/slowloris"),
+            vec![x],
+            vec![(x, "page.fetch", fail)],
+        ),
+        (
+            format!("http://{closed}/"),
+            vec![x],
+            vec![(x, "page.fetch", fail)],
+        ),
+        (
+            format!("https://{}/ok", &base["http://".len()..]),
+            vec![x],
+            vec![(x, "page.fetch", fail)],
+        ),
+        (
+            format!("{base}/no-image"),
+            vec![x],
+            vec![(x, "tags.og:image", fail)],
+        ),
+        (
+            format!("{base}/two-images"),
+            vec![x],
+            vec![(x, "tags.og:image", fail)],
+        ),
+        (
+            format!("{base}/relative-image"),
+            vec![x],
+            vec![(x, "tags.og:image", fail)],
+        ),
+        (
+            format!("{base}/wrong-size"),
+            vec![x],
+            vec![(x, "tags.og:image:width", fail)],
+        ),
+        (
+            format!("{base}/wrong-type"),
+            vec![x],
+            vec![(x, "tags.og:image:type", fail)],
+        ),
+        (
+            format!("{base}/no-alt"),
+            vec![x],
+            vec![(x, "tags.og:image:alt", warn)],
+        ),
+        (
+            format!("{base}/small-card"),
+            vec![x],
+            vec![(x, "tags.twitter:card", fail)],
+        ),
+        (
+            format!("{base}/malformed"),
+            vec![x],
+            vec![(x, "tags.og:image:height", fail)],
+        ),
+        (
+            format!("{base}/svg"),
+            vec![x],
+            vec![(x, "image.type", fail)],
+        ),
+        (
+            format!("{base}/broken"),
+            vec![x],
+            vec![(x, "image.decodes", fail)],
+        ),
+        (
+            format!("{base}/mislabelled"),
+            vec![x],
+            vec![(x, "image.type", fail), (x, "image.decodes", fail)],
+        ),
+        (
+            format!("{base}/image-redirect"),
+            vec![x],
+            vec![(x, "image.redirect", fail)],
+        ),
+        (
+            format!("{base}/big"),
+            vec!["facebookexternalhit", "WhatsApp", x],
+            vec![
+                ("WhatsApp", "image.size", warn),
+                ("facebookexternalhit", "image.decodes", fail),
+            ],
+        ),
+        (
+            format!("{base}/slow-image"),
+            vec![x],
+            vec![(x, "image.timing", warn)],
+        ),
+        (
+            format!("{base}/private"),
+            vec![x, "LinkedInBot"],
+            vec![(x, "image.robots", fail)],
+        ),
+        (
+            format!("{base}/cloaked"),
+            vec!["LinkedInBot", x],
+            vec![(x, "page.cloaking", fail)],
+        ),
+    ];
+    for (link, profiles, expected) in cases {
+        let report = run(&args(vec![link.clone()], &profiles)).await.unwrap();
+        let mut expected: Vec<(String, String, Level)> = expected
+            .into_iter()
+            .map(|(p, r, l)| (p.to_owned(), r.to_owned(), l))
+            .collect();
+        expected.sort();
+        assert_eq!(problems(&report), expected, "{link}:\n{}", report.table());
+        for finding in report.findings.iter().filter(|f| f.level != Level::Pass) {
+            assert!(
+                finding.message.len() > 10,
+                "{link}: a terse message: {finding:?}"
+            );
+        }
+        let failed = expected.iter().any(|(_, _, l)| *l == Level::Fail);
+        assert_eq!(report.passed(false), !failed, "{link}");
+        assert_eq!(report.passed(true), expected.is_empty(), "{link} --strict");
+    }
+
+    // A sitemap: every <loc> is checked, entities decoded.
+    let mut from_sitemap = args(Vec::new(), &[x]);
+    from_sitemap.sitemap = Some(format!("{base}/sitemap.xml"));
+    let report = run(&from_sitemap).await.unwrap();
+    assert_eq!(
+        report.links,
+        [format!("{base}/ok"), format!("{base}/vary?a=1&b=2")]
+    );
+    assert_eq!(
+        problems(&report),
+        [(x.to_owned(), "page.vary".to_owned(), warn)]
+    );
+    server.abort();
+}
