@@ -29,6 +29,21 @@ pub struct Args {
     #[arg(long, env = "IMAGE_BASE_URL")]
     pub image_base_url: Option<String>,
 
+    /// The main site; when set, `/preview/<id>` shows the title, description and domain
+    /// its share page gives. Otherwise they are built as the main site builds them, from
+    /// SITE_NAME and PUBLIC_URL.
+    #[arg(long, env = "MAIN_SITE_URL")]
+    pub main_site_url: Option<String>,
+
+    /// The main site's name, as its SITE_NAME (for `/preview/<id>` without MAIN_SITE_URL).
+    #[arg(long, env = "SITE_NAME", default_value = "ogshot")]
+    pub site_name: String,
+
+    /// The main site's public URL, as its PUBLIC_URL (for `/preview/<id>` without
+    /// MAIN_SITE_URL).
+    #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    pub public_url: String,
+
     /// Content file with the card wording, with --dev only (default: the repository's
     /// render-site/content/cards.toml). Outside --dev the compiled-in wording is used:
     /// it is part of the design fingerprint, so no card changes without a new token.
@@ -59,8 +74,32 @@ pub struct RenderSiteConfig {
     pub token: RenderToken,
     pub design: DesignSource,
     pub image_base: Option<BaseUrl>,
+    /// Where `/preview/<id>` gets a share's title, description and domain.
+    pub share_text: ShareSource,
     /// Mark the session cookie `Secure`; off only for plain-http loopback use.
     pub secure_cookie: bool,
+}
+
+/// Where `/preview/<id>` gets what a share of a card says.
+#[derive(Debug, Clone)]
+pub enum ShareSource {
+    /// Read from the main site's own share page.
+    MainSite(BaseUrl),
+    /// Built as the main site builds it, from its name and public URL.
+    Built {
+        site_name: String,
+        public_url: BaseUrl,
+    },
+}
+
+impl ShareSource {
+    /// The main site's defaults (SITE_NAME `ogshot`, PUBLIC_URL on loopback).
+    pub fn main_site_defaults() -> Self {
+        Self::Built {
+            site_name: "ogshot".into(),
+            public_url: BaseUrl::parse("http://127.0.0.1:3000").expect("a valid URL"),
+        }
+    }
 }
 
 impl RenderSiteConfig {
@@ -70,6 +109,7 @@ impl RenderSiteConfig {
             token,
             design: DesignSource::Fixed(Content::embedded()),
             image_base: None,
+            share_text: ShareSource::main_site_defaults(),
             secure_cookie: false,
         }
     }
@@ -97,6 +137,10 @@ pub enum ConfigError {
     Token(#[from] TokenError),
     #[error("IMAGE_BASE_URL is not usable: {0}")]
     ImageBaseUrl(#[source] BaseUrlError),
+    #[error("MAIN_SITE_URL is not usable: {0}")]
+    MainSiteUrl(#[source] BaseUrlError),
+    #[error("PUBLIC_URL is not usable: {0}")]
+    PublicUrl(#[source] BaseUrlError),
     #[error(transparent)]
     Content(#[from] ContentError),
     #[error(
@@ -127,6 +171,15 @@ impl TryFrom<Args> for Config {
             .map(BaseUrl::parse)
             .transpose()
             .map_err(ConfigError::ImageBaseUrl)?;
+        let share_text = match &args.main_site_url {
+            Some(url) => {
+                ShareSource::MainSite(BaseUrl::parse(url).map_err(ConfigError::MainSiteUrl)?)
+            }
+            None => ShareSource::Built {
+                site_name: args.site_name.clone(),
+                public_url: BaseUrl::parse(&args.public_url).map_err(ConfigError::PublicUrl)?,
+            },
+        };
         let design = if args.dev {
             let content_file = args
                 .content_file
@@ -148,6 +201,7 @@ impl TryFrom<Args> for Config {
                 token,
                 design,
                 image_base,
+                share_text,
                 secure_cookie: !loopback,
             },
             generated_token,

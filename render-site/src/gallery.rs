@@ -43,15 +43,18 @@ pub fn render(ids: &[SocialId], image_base: Option<&BaseUrl>, dev: bool) -> Stri
                     </figure>
                 }
             });
+            let networks = format!("/preview/{id}");
             view! {
                 <section class="tile">
-                    <h2><a href=link>{id.to_string()}</a></h2>
+                    <h2><a href=link>{id.to_string()}</a>
+                        " · " <a class="networks" href=networks>"as each network shows it"</a></h2>
                     <div class="pair">
                         <figure>
                             <div class="frame">
-                                <iframe src=page title=format!("Live card {id}")></iframe>
+                                <iframe class="live" src=page title=format!("Live card {id}")></iframe>
                             </div>
                             <figcaption>"Live markup"</figcaption>
+                            <p class="glyphs" hidden=true></p>
                         </figure>
                         {jpeg}
                     </div>
@@ -71,6 +74,7 @@ pub fn render(ids: &[SocialId], image_base: Option<&BaseUrl>, dev: bool) -> Stri
          .pair{{display:flex;flex-wrap:wrap;gap:20px}} figure{{margin:0}} figcaption{{color:#666;font-size:13px}}
          .frame{{width:{w}px;height:{h}px;overflow:hidden;border-radius:10px;box-shadow:0 4px 18px rgb(0 0 0/.15)}}
          .frame iframe{{width:1200px;height:630px;border:0;transform:scale({PREVIEW_SCALE});transform-origin:0 0}}
+         .glyphs{{color:#b00020;font-weight:700;max-width:480px}}
          figure img{{display:block;width:{w}px;height:{h}px;border-radius:10px;box-shadow:0 4px 18px rgb(0 0 0/.15);background:#ccd}}",
         w = 1200.0 * PREVIEW_SCALE,
         h = 630.0 * PREVIEW_SCALE,
@@ -87,6 +91,7 @@ pub fn render(ids: &[SocialId], image_base: Option<&BaseUrl>, dev: bool) -> Stri
                 <h1>"Card gallery"</h1>
                 <p class="mode">{mode}</p>
                 <div class="grid">{tiles}</div>
+                <script src="/assets/preview.js"></script>
             </body>
         </html>
     }

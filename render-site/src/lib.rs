@@ -12,6 +12,7 @@ pub mod card;
 pub mod config;
 pub mod content;
 pub mod gallery;
+pub mod networks;
 pub mod signin;
 
 use std::borrow::Cow;
@@ -28,7 +29,7 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::RenderToken;
 pub use card::{READY_EXPRESSION, SWAP_FUNCTION, card_page_path};
-pub use config::{Args, Config, ConfigError, DesignSource, RenderSiteConfig};
+pub use config::{Args, Config, ConfigError, DesignSource, RenderSiteConfig, ShareSource};
 use content::Content;
 
 /// Card and sign-in pages load only same-origin resources. Inline `<style>` needs
@@ -36,6 +37,10 @@ use content::Content;
 /// carry no `style` attribute or tag anyway.
 const CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+
+/// The designers' pages' script (`assets/preview.js`): the missing-glyph check. Not a
+/// card asset, so not part of the design fingerprint: it never changes a card.
+const PREVIEW_SCRIPT: &str = include_str!("../assets/preview.js");
 
 /// Token-protected pages must not be kept by any shared cache.
 const PRIVATE_NO_STORE: &str = "private, no-store";
@@ -46,6 +51,7 @@ pub struct SiteState {
     token: RenderToken,
     design: Arc<DesignSource>,
     image_base: Option<BaseUrl>,
+    share_text: Arc<ShareSource>,
     secure_cookie: bool,
 }
 
@@ -56,12 +62,14 @@ pub fn router(config: RenderSiteConfig) -> Router {
         token: config.token,
         design: Arc::new(config.design),
         image_base: config.image_base,
+        share_text: Arc::new(config.share_text),
         secure_cookie: config.secure_cookie,
     };
     let protected = Router::new()
         .route("/", get(|| async { Redirect::to("/preview") }))
         .route("/card/{id}", get(card_page))
         .route("/preview", get(preview))
+        .route("/preview/{id}", get(network_preview))
         .route("/assets/{*name}", get(asset))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(axum::middleware::from_fn_with_state(
@@ -158,7 +166,78 @@ async fn preview(State(state): State<SiteState>) -> Response {
     let ids = gallery::gallery_ids(content.samples());
     let dev = matches!(state.design.as_ref(), DesignSource::Reload { .. });
     let html = gallery::render(&ids, state.image_base.as_ref(), dev);
-    // The gallery shows the image service's JPEGs beside the live cards.
+    (
+        [(header::CONTENT_SECURITY_POLICY, preview_csp(&state))],
+        Html(html),
+    )
+        .into_response()
+}
+
+async fn network_preview(State(state): State<SiteState>, uri: Uri) -> Response {
+    let raw = uri.path().strip_prefix("/preview/").unwrap_or_default();
+    let Ok(id) = SocialId::parse(raw) else {
+        return (StatusCode::NOT_FOUND, "no such card").into_response();
+    };
+    // Re-read under --dev, so a broken edit shows here as on every other page.
+    if let Err(e) = state.design() {
+        return e.into_response();
+    }
+    let share = share_text(&state, id).await;
+    let image = state.image_base.as_ref().map(|base| base.card_url(id));
+    let dev = matches!(state.design.as_ref(), DesignSource::Reload { .. });
+    let html = networks::render(id, &share, image.as_deref(), dev);
+    (
+        [(header::CONTENT_SECURITY_POLICY, preview_csp(&state))],
+        Html(html),
+    )
+        .into_response()
+}
+
+/// What a share of `id` says: the main site's own share page when it is configured and
+/// answers, otherwise the same text built the way the main site builds it. Nothing of the
+/// request goes into it.
+async fn share_text(state: &SiteState, id: SocialId) -> networks::Share {
+    let built = |site_name: &str, public_url: &BaseUrl, origin: String| {
+        let config = main_site::Config {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: public_url.clone(),
+            image_base: state
+                .image_base
+                .clone()
+                .unwrap_or_else(|| public_url.clone()),
+            site_name: site_name.to_owned(),
+        };
+        let tags = main_site::share_tags::ShareTags::new(&config, Some(id));
+        networks::Share {
+            title: tags.title,
+            description: tags.description,
+            domain: networks::domain(public_url.origin()),
+            origin,
+        }
+    };
+    match state.share_text.as_ref() {
+        ShareSource::Built {
+            site_name,
+            public_url,
+        } => built(
+            site_name,
+            public_url,
+            "built as the main site builds it (set MAIN_SITE_URL to read it from the main site)"
+                .into(),
+        ),
+        ShareSource::MainSite(main) => match networks::fetch_share(main, id).await {
+            Ok(share) => share,
+            Err(why) => built(
+                "ogshot",
+                main,
+                format!("the main site did not answer ({why}); built as it builds it"),
+            ),
+        },
+    }
+}
+
+/// The designers' pages show the image service's JPEGs: allow its origin for images.
+fn preview_csp(state: &SiteState) -> HeaderValue {
     let csp = match &state.image_base {
         Some(base) => CSP.replace(
             "img-src 'self' data:",
@@ -166,11 +245,17 @@ async fn preview(State(state): State<SiteState>) -> Response {
         ),
         None => CSP.to_owned(),
     };
-    let csp = HeaderValue::from_str(&csp).expect("origins are ASCII");
-    ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
+    HeaderValue::from_str(&csp).expect("origins are ASCII")
 }
 
 async fn asset(Path(name): Path<String>) -> Response {
+    if name == "preview.js" {
+        return (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            PREVIEW_SCRIPT,
+        )
+            .into_response();
+    }
     match card::asset(&name) {
         Some(asset) => (
             [

@@ -7,3 +7,4 @@ mod check;
 mod crawler;
 mod drills;
 mod lambda_chromium;
+mod previews;
