@@ -194,10 +194,11 @@ fn image_response(method: &Method, request: &HeaderMap, image: &StoredImage) -> 
     let etag =
         HeaderValue::from_str(&image.etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
     // If-None-Match compares weakly (RFC 9110 §13.1.2); `*` matches any stored card.
-    let not_modified = image.etag.parse::<ETag>().is_ok_and(|tag| {
-        request
-            .typed_get::<IfNoneMatch>()
-            .is_some_and(|condition| !condition.precondition_passes(&tag))
+    let not_modified = request.typed_get::<IfNoneMatch>().is_some_and(|condition| {
+        image
+            .etag
+            .parse::<ETag>()
+            .is_ok_and(|tag| !condition.precondition_passes(&tag))
     });
     if not_modified {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();

@@ -185,13 +185,16 @@ pub fn domain(origin: &str) -> String {
 
 /// Reads what the main site's share page of `id` says, within two seconds.
 pub async fn fetch_share(main: &shared_ids::BaseUrl, id: SocialId) -> Result<Share, String> {
+    // One client for the process: a client per page would build its TLS roots each time.
+    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(2))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client builds")
+    });
     let url = format!("{}/?social={id}", main.as_str());
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(2))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+    let response = CLIENT.get(&url).send().await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         return Err(format!("{url} answered {}", response.status()));
     }

@@ -80,6 +80,19 @@ pub fn next_token() -> String {
     format!("v{}", highest + 1)
 }
 
+/// Tokens shaped almost like issued ones that can never be issued: zero, the current
+/// token with a leading zero, in capitals, and with a letter after it. Tests of "unknown
+/// design" use these (and [`next_token`]), so they stay unknown whatever is current.
+pub fn never_issued() -> [String; 4] {
+    let current = CURRENT_DESIGN.as_str();
+    [
+        "v0".to_owned(),
+        format!("v0{}", &current[1..]),
+        current.to_uppercase(),
+        format!("{current}a"),
+    ]
+}
+
 fn issued_tokens() -> impl Iterator<Item = DesignToken> {
     std::iter::once(CURRENT_DESIGN).chain(EARLIER_DESIGNS.iter().copied())
 }
@@ -143,6 +156,14 @@ mod tests {
         ] {
             assert!(!is_issuable(bad), "{bad}");
             assert!(DesignToken::configured(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn never_issued_tokens_are_never_issuable_nor_honoured() {
+        for token in never_issued() {
+            assert!(!is_issuable(&token), "{token}");
+            assert_eq!(DesignToken::honoured(&token), None, "{token}");
         }
     }
 

@@ -1,12 +1,8 @@
 //! The render site's card in Chromium over real HTTP, launched exactly as the image
 //! service launches it: the ready signal, the exact size, the emoji font, a real image.
 
-use std::path::Path;
-
-use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
-use e2e::{CHROMIUM, inspect_jpeg, require_chromium};
-use futures::StreamExt;
-use image_service::browser::{Launched, capture_params, screenshot_bytes};
+use e2e::{TokenBrowser, inspect_jpeg, require_chromium};
+use image_service::browser::{capture_params, screenshot_bytes};
 use render_site::{READY_EXPRESSION, RenderSiteConfig, RenderToken};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -18,19 +14,8 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     let site = render_site::router(RenderSiteConfig::in_process(token.clone()));
     let server = tokio::spawn(async move { axum::serve(listener, site).await });
 
-    let Launched {
-        browser,
-        mut handler,
-        mut process,
-    } = image_service::browser::launch(Path::new(CHROMIUM), &[])
-        .await
-        .unwrap();
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    let page = browser.new_page("about:blank").await.unwrap();
-    let headers = serde_json::json!({ "Authorization": format!("Bearer {}", token.expose()) });
-    page.execute(SetExtraHttpHeadersParams::new(Headers::new(headers)))
-        .await
-        .unwrap();
+    let browser = TokenBrowser::launch(&token).await;
+    let page = browser.page.clone();
     // The CJK and emoji card (render-site/content/cards.toml).
     page.goto(format!("http://{addr}/card/07-01-42"))
         .await
@@ -68,7 +53,6 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     assert_eq!((width, height), (2400, 1260));
     assert!(variance > 100.0, "a real card, not blank ({variance:.1})");
 
-    events.abort();
-    process.kill_tree().await;
+    browser.close().await;
     server.abort();
 }

@@ -2,13 +2,8 @@
 //! real JPEG decoded in each, the safe-zone overlay switching on, and the missing-glyph
 //! warning on a card whose text no font covers (and on no sample card).
 
-use std::path::Path;
-
 use chromiumoxide::Page;
-use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
-use e2e::{CHROMIUM, System, http_client};
-use futures::StreamExt;
-use image_service::browser::Launched;
+use e2e::{System, TokenBrowser, http_client};
 use render_site::networks::NETWORKS;
 use render_site::{DesignSource, RenderSiteConfig, RenderToken, ShareSource};
 use shared_ids::BaseUrl;
@@ -73,19 +68,8 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 
-    let Launched {
-        browser,
-        mut handler,
-        mut process,
-    } = image_service::browser::launch(Path::new(CHROMIUM), &[])
-        .await
-        .unwrap();
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    let page = browser.new_page("about:blank").await.unwrap();
-    let headers = serde_json::json!({ "Authorization": format!("Bearer {}", token.expose()) });
-    page.execute(SetExtraHttpHeadersParams::new(Headers::new(headers)))
-        .await
-        .unwrap();
+    let browser = TokenBrowser::launch(&token).await;
+    let page = browser.page.clone();
 
     // The gallery links every card to its network preview.
     page.goto(format!("{base}/preview")).await.unwrap();
@@ -146,27 +130,21 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
     // Sample cards, CJK and emoji included, warn of nothing; a card with an uncovered
     // character names it.
     let glyphs = "document.querySelector('.glyphs')";
+    // The missing characters the preview of `id` names, and whether its warning is hidden.
+    let glyph_check = |id: &'static str| {
+        let (page, base) = (page.clone(), base.clone());
+        async move {
+            page.goto(format!("{base}/preview/{id}")).await.unwrap();
+            until(&page, &format!("{glyphs}.dataset.checked === 'true'")).await;
+            let state = format!("[{glyphs}.dataset.missingGlyphs, {glyphs}.hidden]");
+            evaluate(&page, &state).await
+        }
+    };
     for id in ["12-34-10", "07-01-42"] {
-        page.goto(format!("{base}/preview/{id}")).await.unwrap();
-        until(&page, &format!("{glyphs}.dataset.checked === 'true'")).await;
-        assert_eq!(
-            evaluate(
-                &page,
-                &format!("[{glyphs}.dataset.missingGlyphs, {glyphs}.hidden]")
-            )
-            .await,
-            serde_json::json!(["", true]),
-            "{id}"
-        );
+        assert_eq!(glyph_check(id).await, serde_json::json!(["", true]), "{id}");
     }
-    page.goto(format!("{base}/preview/44-44-44")).await.unwrap();
-    until(&page, &format!("{glyphs}.dataset.checked === 'true'")).await;
     assert_eq!(
-        evaluate(
-            &page,
-            &format!("[{glyphs}.dataset.missingGlyphs, {glyphs}.hidden]")
-        )
-        .await,
+        glyph_check("44-44-44").await,
         serde_json::json!([UNCOVERED.to_string(), false])
     );
     let warning = evaluate(&page, &format!("{glyphs}.textContent")).await;
@@ -175,8 +153,7 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
         "the warning names the character: {warning}"
     );
 
-    events.abort();
-    process.kill_tree().await;
+    browser.close().await;
     server.abort();
     system.stop().await;
 }

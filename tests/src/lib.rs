@@ -152,6 +152,49 @@ pub fn card_path(id: &str) -> String {
     shared_ids::card_path(CURRENT_DESIGN, id)
 }
 
+/// A browser launched exactly as the image service launches it, with one page whose
+/// every request carries the render token, as a designer's browser does.
+#[derive(Debug)]
+pub struct TokenBrowser {
+    pub page: chromiumoxide::Page,
+    _browser: chromiumoxide::Browser,
+    events: JoinHandle<()>,
+    process: image_service::browser::BrowserProcess,
+}
+
+impl TokenBrowser {
+    pub async fn launch(token: &render_site::RenderToken) -> Self {
+        use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
+        use futures::StreamExt;
+        require_chromium();
+        let image_service::browser::Launched {
+            browser,
+            mut handler,
+            process,
+        } = image_service::browser::launch(Path::new(CHROMIUM), &[])
+            .await
+            .expect("Chromium launches");
+        let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let page = browser.new_page("about:blank").await.expect("a page");
+        let headers = serde_json::json!({ "Authorization": format!("Bearer {}", token.expose()) });
+        page.execute(SetExtraHttpHeadersParams::new(Headers::new(headers)))
+            .await
+            .expect("the token header is set");
+        Self {
+            page,
+            _browser: browser,
+            events,
+            process,
+        }
+    }
+
+    /// Kills and reaps the browser's process tree.
+    pub async fn close(mut self) {
+        self.events.abort();
+        self.process.kill_tree().await;
+    }
+}
+
 /// A plain-http client that neither follows redirects nor pools connections across
 /// tests; redirects must be seen, not followed.
 pub fn http_client() -> reqwest::Client {

@@ -223,13 +223,7 @@ async fn links(args: &CheckArgs, client: &reqwest::Client) -> Result<Vec<Url>, C
         raw.extend(sitemap_locs(client, sitemap).await?);
     }
     if args.targets.is_empty() && args.urls_file.is_none() && args.sitemap.is_none() {
-        raw.extend(
-            std::io::stdin()
-                .lock()
-                .lines()
-                .map_while(Result::ok)
-                .filter(|l| !l.trim().is_empty()),
-        );
+        raw.extend(targets_in(std::io::stdin().lock()));
     }
     let mut links: Vec<Url> = Vec::new();
     for target in raw {
@@ -245,18 +239,21 @@ async fn links(args: &CheckArgs, client: &reqwest::Client) -> Result<Vec<Url>, C
 }
 
 fn read_lines(path: &PathBuf) -> Result<Vec<String>, CheckError> {
-    let lines: Box<dyn BufRead> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let file = std::fs::File::open(path)
-            .map_err(|e| CheckError::Read(path.display().to_string(), e))?;
-        Box::new(std::io::BufReader::new(file))
-    };
-    Ok(lines
+    if path.as_os_str() == "-" {
+        return Ok(targets_in(std::io::stdin().lock()));
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| CheckError::Read(path.display().to_string(), e))?;
+    Ok(targets_in(std::io::BufReader::new(file)))
+}
+
+/// One target per line; blank lines and `#` comments are skipped.
+fn targets_in(lines: impl BufRead) -> Vec<String> {
+    lines
         .lines()
         .map_while(Result::ok)
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .collect())
+        .collect()
 }
 
 /// A share URL, or an id as a share link of `site`.
