@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use shared_ids::{BaseUrl, DesignToken, SocialId};
 
 use crate::render::RenderLimits;
@@ -119,11 +119,25 @@ pub struct Args {
     #[arg(long, env = "JPEG_QUALITY", default_value_t = 85)]
     pub jpeg_quality: u8,
 
+    /// How a card swapped into a warm page is captured: `auto` takes its tagged
+    /// screencast frame where the browser sends one (encoded off the browser's UI
+    /// thread, so two renders encode at once), else a screenshot; `screenshot` always
+    /// takes a screenshot.
+    #[arg(long, env = "SWAP_CAPTURE", value_enum, default_value_t = SwapCaptureChoice::Auto)]
+    pub swap_capture: SwapCaptureChoice,
+
     /// Design tokens honoured as earlier designs besides the compiled-in ones
     /// (comma-separated), e.g. the token of a deploy that was rolled back, whose URLs
     /// crawlers may already hold: they get the current card instead of the default.
     #[arg(long, env = "HONOURED_DESIGNS", value_delimiter = ',')]
     pub honoured_designs: Vec<String>,
+}
+
+/// The `SWAP_CAPTURE` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SwapCaptureChoice {
+    Auto,
+    Screenshot,
 }
 
 /// Where cards are stored.
@@ -163,6 +177,8 @@ pub struct Config {
     pub render_target: RenderTarget,
     pub limits: RenderLimits,
     pub jpeg_quality: u8,
+    /// Whether swapped cards may be captured by tagged screencast.
+    pub screencast: bool,
     pub chromium_args: Vec<String>,
     /// Earlier designs honoured besides [`shared_ids::EARLIER_DESIGNS`].
     pub honoured_designs: Vec<DesignToken>,
@@ -264,6 +280,7 @@ impl TryFrom<Args> for Config {
                 store_before_answer: std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some(),
             },
             jpeg_quality: args.jpeg_quality,
+            screencast: args.swap_capture == SwapCaptureChoice::Auto,
             chromium_args: Vec::new(),
             honoured_designs,
         })

@@ -105,6 +105,7 @@ impl ImageService {
         let options = ChromiumOptions {
             executable,
             jpeg_quality: config.jpeg_quality,
+            screencast: config.screencast,
             extra_args: config.chromium_args,
         };
         let chromium = Arc::new(Chromium::launch(options, origin, Arc::clone(&metrics)).await?);

@@ -1,7 +1,7 @@
 // The screenshotter's swap (image-service's renderer evaluates this file as a function
-// expression and calls it with a card page's full URL): it replaces the live card with
-// the card at `url` and resolves to true once it is ready to capture, or to false when
-// `url` is not a card.
+// expression and calls it with a card page's full URL and, when it captures by
+// screencast, a frame tag): it replaces the live card with the card at `url` and
+// resolves to true once it is ready to capture, or to false when `url` is not a card.
 //
 // It fetches the card page (same origin, so the session cookie goes along and the CSP
 // allows it) and makes the live document the same as the fetched one, changing as
@@ -18,7 +18,26 @@
 //
 // Not served and not part of the design fingerprint: it never changes what a card
 // looks like, which the end-to-end test of swapped against freshly loaded cards proves.
-async (url) => {
+// The frame tag ties a screencast frame to this swap. A screencast sends a JPEG of every
+// frame Chromium draws, with the root scroll offset of the compositor frame it copied,
+// so the swap scrolls the page to `tag` once the card is ready: a frame whose scroll
+// offset is `tag` shows this card, complete. To scroll without moving a pixel, the page
+// is armed once with a sheet of its own (adopted, so no swap removes it): the body is
+// fixed to the viewport and an invisible box below it gives the page room to scroll.
+// The tag is set in the same task as the DOM change whenever nothing is left to load,
+// so the frame that draws the card is the tagged one and no frame is encoded twice.
+async (url, tag) => {
+  const tagged = typeof tag === "number";
+  if (tagged && !window.ogshotScrollSheet) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(
+      "body { position: fixed; top: 0; left: 0; }" +
+        'html::after { content: ""; position: absolute; top: 0; left: 0; width: 1px;' +
+        " height: 10000px; visibility: hidden; }",
+    );
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    window.ogshotScrollSheet = sheet;
+  }
   const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
   if (!response.ok) return false;
   const next = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -53,9 +72,14 @@ async (url) => {
     document.replaceChild(document.adoptNode(next.documentElement), root);
   }
   document.body.getBoundingClientRect();
+  // Layout has asked for every face the card needs: "loaded" means none is pending.
+  if (tagged && document.fonts.status === "loaded" && document.images.length === 0) {
+    window.scrollTo(0, tag);
+  }
   await Promise.all(Array.from(document.images, (img) => img.decode().catch(() => undefined)));
   await document.fonts.ready;
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  if (tagged && window.scrollY !== tag) window.scrollTo(0, tag);
   document.documentElement.dataset.ready = "true";
   return true;
 }

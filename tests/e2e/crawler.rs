@@ -1,6 +1,7 @@
 //! What a social crawler sees: the share page, its og:image, and the image itself.
 
 use e2e::{Options, System, card_path, http_client, inspect_jpeg};
+use image_service::browser::SwapCapture;
 use reqwest::header;
 use scraper::{Html, Selector};
 use shared_ids::DesignToken;
@@ -191,10 +192,25 @@ async fn an_earlier_design_gets_the_current_card_and_an_unknown_one_the_default(
 }
 
 /// A warm page swaps each new card into the document it already holds instead of
-/// navigating; the image must be exactly the one loading the card page gives.
+/// navigating, and takes its tagged screencast frame; the image must be exactly the one
+/// loading the card page and taking a screenshot gives.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_swapped_in_card_is_pixel_identical_to_a_freshly_loaded_one() {
-    let warm = System::start().await;
+    swapped_cards_match_loaded_ones(false, SwapCapture::Screencast).await;
+}
+
+/// The same for a browser whose swapped cards are captured by screenshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swapped_in_card_captured_by_screenshot_is_pixel_identical_to_a_loaded_one() {
+    swapped_cards_match_loaded_ones(true, SwapCapture::Screenshot).await;
+}
+
+async fn swapped_cards_match_loaded_ones(screenshot_swaps: bool, expected: SwapCapture) {
+    let warm = System::start_with(Options {
+        screenshot_swaps,
+        ..Options::default()
+    })
+    .await;
     let client = http_client();
     let fetch = |base: String, id: &'static str| {
         let client = client.clone();
@@ -227,5 +243,6 @@ async fn a_swapped_in_card_is_pixel_identical_to_a_freshly_loaded_one() {
             "{id}: the swapped card differs from the loaded one"
         );
     }
+    assert_eq!(warm.service.chromium().swap_capture(), Some(expected));
     warm.stop().await;
 }

@@ -51,6 +51,8 @@ pub struct Options {
     /// Earlier designs the image service honours besides the compiled-in ones, as its
     /// `HONOURED_DESIGNS` setting gives them.
     pub honoured_designs: Vec<DesignToken>,
+    /// Capture swapped cards by screenshot, as `SWAP_CAPTURE=screenshot` does.
+    pub screenshot_swaps: bool,
 }
 
 /// All of ogshot, running.
@@ -96,6 +98,7 @@ impl System {
             config.render_target = target;
         }
         config.honoured_designs.extend(options.honoured_designs);
+        config.screencast &= !options.screenshot_swaps;
         let service =
             ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
                 .await

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::launch::{BrowserProcess, LAUNCH_TIMEOUT, Launched, launch};
+use super::screencast::{PROBE_FRAME_TIMEOUT, Screencast};
 use crate::error::RenderError;
 use crate::telemetry::Metrics;
 
@@ -61,6 +62,9 @@ pub fn screenshot_bytes(data: &impl AsRef<str>) -> Result<Bytes, RenderError> {
 pub struct ChromiumOptions {
     pub executable: PathBuf,
     pub jpeg_quality: u8,
+    /// Capture swapped cards by tagged screencast where the browser sends tagged frames
+    /// (`false`: always by screenshot).
+    pub screencast: bool,
     /// Extra flags for special hosts (e.g. Lambda's single-process Chromium).
     pub extra_args: Vec<String>,
 }
@@ -90,6 +94,51 @@ pub(super) struct Live {
     pub(super) pid: u32,
     /// Cleared when the CDP connection ends (the browser died or closed it).
     pub(super) connected: Arc<AtomicBool>,
+    /// How this browser's swapped cards are captured: a [`SwapCapture`], found on its
+    /// first swap.
+    swap_capture: AtomicU8,
+}
+
+/// How a browser's swapped cards are captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SwapCapture {
+    /// Not known yet: the next swap tries a tagged screencast, within
+    /// [`PROBE_FRAME_TIMEOUT`].
+    Untried = 0,
+    Screencast = 1,
+    Screenshot = 2,
+}
+
+impl Live {
+    fn swap_capture(&self) -> SwapCapture {
+        match self.swap_capture.load(Ordering::Acquire) {
+            0 => SwapCapture::Untried,
+            1 => SwapCapture::Screencast,
+            _ => SwapCapture::Screenshot,
+        }
+    }
+
+    fn found_swap_capture(&self, found: SwapCapture) {
+        let untried = SwapCapture::Untried as u8;
+        let newly = self
+            .swap_capture
+            .compare_exchange(untried, found as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if newly {
+            match found {
+                SwapCapture::Screencast => tracing::info!(
+                    generation = self.generation,
+                    "swapped cards are captured by tagged screencast"
+                ),
+                _ => tracing::warn!(
+                    generation = self.generation,
+                    "this browser sends no tagged screencast frames; swapped cards are \
+                     captured by screenshot"
+                ),
+            }
+        }
+    }
 }
 
 /// A launched browser as the supervisor holds it.
@@ -104,6 +153,8 @@ pub(super) struct PooledPage {
     generation: u64,
     /// Cards rendered on the current document by swapping (0: needs a navigation).
     swaps: u32,
+    /// The page's screencast, once a swap has been captured by one.
+    screencast: Option<Screencast>,
 }
 
 /// What the render path and the supervisor share.
@@ -165,6 +216,15 @@ impl Chromium {
     /// The process id (and process group id) of the browser that is up, if any.
     pub fn pid(&self) -> Option<u32> {
         self.shared.live.borrow().as_ref().map(|live| live.pid)
+    }
+
+    /// How the browser that is up captures swapped cards, if one is up.
+    pub fn swap_capture(&self) -> Option<SwapCapture> {
+        self.shared
+            .live
+            .borrow()
+            .as_ref()
+            .map(|live| live.swap_capture())
     }
 
     /// Waits up to `timeout` for a browser to be up, and returns its process id.
@@ -258,7 +318,7 @@ impl Shared {
         let timeout = || RenderError::Timeout(allowed);
         let work = async {
             let mut pooled = self.checkout(live).await?;
-            match self.capture(&mut pooled, path).await {
+            match self.capture(live, &mut pooled, path).await {
                 Ok(jpeg) => {
                     self.idle.lock().expect("idle pool lock").push(pooled);
                     Ok(jpeg)
@@ -345,6 +405,7 @@ impl Shared {
             page: first_page,
             generation,
             swaps: 0,
+            screencast: None,
         });
         let pid = process.pid();
         Ok(Instance {
@@ -353,6 +414,11 @@ impl Shared {
                 generation,
                 pid,
                 connected,
+                swap_capture: AtomicU8::new(if self.options.screencast {
+                    SwapCapture::Untried as u8
+                } else {
+                    SwapCapture::Screenshot as u8
+                }),
             }),
             process,
             events,
@@ -374,52 +440,125 @@ impl Shared {
             page,
             generation: live.generation,
             swaps: 0,
+            screencast: None,
         })
     }
 
-    /// Shows the card at `path` on `pooled` and screenshots it.
+    /// Shows the card at `path` on `pooled` and captures it.
     ///
-    /// A fresh page navigates to the card. A page already showing a card swaps the new
-    /// card's document in instead (`render-site/assets/swap.js`): the same markup on the same origin,
-    /// without tearing down and rebuilding a document, so the render costs little more
-    /// than the screenshot itself. Every [`SWAPS_PER_DOCUMENT`] renders the page
-    /// navigates afresh, so nothing can build up in a long-lived document.
-    async fn capture(&self, pooled: &mut PooledPage, path: &str) -> Result<Bytes, RenderError> {
-        let page = &pooled.page;
-        let ready = if pooled.swaps == 0 || pooled.swaps >= SWAPS_PER_DOCUMENT {
-            page.goto(format!("{}{path}", self.origin.base))
+    /// A fresh page navigates to the card and is captured by screenshot. A page already
+    /// showing a card swaps the new card's document in instead
+    /// (`render-site/assets/swap.js`): the same markup on the same origin, without
+    /// tearing down and rebuilding a document, so the render costs little more than the
+    /// capture itself, which is by tagged screencast where the browser supports it (see
+    /// [`super::screencast`]). Every [`SWAPS_PER_DOCUMENT`] renders the page navigates
+    /// afresh, so nothing can build up in a long-lived document.
+    async fn capture(
+        &self,
+        live: &Live,
+        pooled: &mut PooledPage,
+        path: &str,
+    ) -> Result<Bytes, RenderError> {
+        // The full URL: a remote render site may live under a path prefix.
+        let url = format!("{}{path}", self.origin.base);
+        let quality = self.options.jpeg_quality;
+        if pooled.swaps == 0 || pooled.swaps >= SWAPS_PER_DOCUMENT {
+            if let Some(screencast) = pooled.screencast.take() {
+                screencast.stop(&pooled.page).await;
+            }
+            pooled
+                .page
+                .goto(url)
                 .await
                 .map_err(|e| RenderError::Browser(e.to_string()))?;
             pooled.swaps = 0;
-            render_site::READY_EXPRESSION.to_owned()
+            until_card_ready(&pooled.page, render_site::READY_EXPRESSION.to_owned()).await?;
         } else {
-            // The full URL: a remote render site may live under a path prefix.
-            let url = format!("{}{path}", self.origin.base);
-            let url = serde_json::to_string(&url).expect("a string serialises");
-            format!("({})({url})", render_site::SWAP_FUNCTION)
-        };
-        let ready = EvaluateParams::builder()
-            .expression(ready)
-            .await_promise(true)
-            .return_by_value(true)
-            .build()
-            .map_err(RenderError::Browser)?;
-        let ready = page
-            .evaluate_expression(ready)
-            .await
-            .map_err(|e| RenderError::Browser(e.to_string()))?;
-        // A 401, 404 or error page has no ready signal: never screenshot one.
-        if ready.value() != Some(&serde_json::Value::Bool(true)) {
-            return Err(RenderError::NotACard);
+            let method = live.swap_capture();
+            if method != SwapCapture::Screenshot {
+                let probing = method == SwapCapture::Untried;
+                match self.swap_by_screencast(pooled, &url, probing).await {
+                    Ok(Some(jpeg)) => {
+                        live.found_swap_capture(SwapCapture::Screencast);
+                        pooled.swaps += 1;
+                        return Ok(jpeg);
+                    }
+                    // The card is swapped in and ready, but no tagged frame came.
+                    Ok(None) => {
+                        live.found_swap_capture(SwapCapture::Screenshot);
+                        if let Some(screencast) = pooled.screencast.take() {
+                            screencast.stop(&pooled.page).await;
+                        }
+                    }
+                    Err(error) => return Err(error),
+                }
+            } else {
+                until_card_ready(&pooled.page, swap_expression(&url, None)).await?;
+            }
         }
-        let data = page
-            .execute(capture_params(self.options.jpeg_quality))
+        let data = pooled
+            .page
+            .execute(capture_params(quality))
             .await
             .map_err(|e| RenderError::Browser(e.to_string()))?
             .result
             .data;
         pooled.swaps += 1;
         screenshot_bytes(&data)
+    }
+
+    /// Swaps the card at `url` in with a frame tag and takes the tagged frame; `None`
+    /// when `probing` and the frame did not come in [`PROBE_FRAME_TIMEOUT`].
+    async fn swap_by_screencast(
+        &self,
+        pooled: &mut PooledPage,
+        url: &str,
+        probing: bool,
+    ) -> Result<Option<Bytes>, RenderError> {
+        let screencast = match &mut pooled.screencast {
+            Some(screencast) => screencast,
+            none => none.insert(Screencast::start(&pooled.page, self.options.jpeg_quality).await?),
+        };
+        screencast.discard_backlog();
+        let tag = screencast.next_tag();
+        until_card_ready(&pooled.page, swap_expression(url, Some(tag))).await?;
+        if probing {
+            tokio::time::timeout(PROBE_FRAME_TIMEOUT, screencast.frame_tagged(tag))
+                .await
+                .ok()
+                .transpose()
+        } else {
+            screencast.frame_tagged(tag).await.map(Some)
+        }
+    }
+}
+
+/// The call of `swap.js` that shows the card at `url`, tagging its frame with `tag`.
+fn swap_expression(url: &str, tag: Option<u32>) -> String {
+    let url = serde_json::to_string(url).expect("a string serialises");
+    match tag {
+        Some(tag) => format!("({})({url}, {tag})", render_site::SWAP_FUNCTION),
+        None => format!("({})({url})", render_site::SWAP_FUNCTION),
+    }
+}
+
+/// Evaluates `ready` (a card's ready promise, or a swap) on `page`: a 401, 404 or error
+/// page has no ready signal, and is never captured.
+async fn until_card_ready(page: &Page, ready: String) -> Result<(), RenderError> {
+    let ready = EvaluateParams::builder()
+        .expression(ready)
+        .await_promise(true)
+        .return_by_value(true)
+        .build()
+        .map_err(RenderError::Browser)?;
+    let ready = page
+        .evaluate_expression(ready)
+        .await
+        .map_err(|e| RenderError::Browser(e.to_string()))?;
+    if ready.value() == Some(&serde_json::Value::Bool(true)) {
+        Ok(())
+    } else {
+        Err(RenderError::NotACard)
     }
 }
 

@@ -2,7 +2,9 @@
 //! swapped into a warm page, as the service does for a miss, then captured. Both the
 //! capture alone and the swap with the capture are timed: under begin-frame control
 //! the swap draws nothing, so its capture also rasterises the card, which a normal
-//! browser did during the swap. The fastest capture is the floor.
+//! browser did during the swap; a tagged screencast's frame is drawn and encoded while
+//! the swap finishes, so its capture alone is timed on the card already shown (a new
+//! tag, its frame). The fastest capture is the floor.
 
 use std::future::Future;
 use std::path::Path;
@@ -13,13 +15,10 @@ use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::headless_experimental::{
     BeginFrameParams, ScreenshotParams, ScreenshotParamsFormat,
 };
-use chromiumoxide::cdp::browser_protocol::page::{
-    EventScreencastFrame, ScreencastFrameAckParams, StartScreencastFormat, StartScreencastParams,
-};
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures::StreamExt;
-use image_service::browser::{Launched, capture_params, screenshot_bytes};
+use image_service::browser::{Launched, Screencast, capture_params, screenshot_bytes};
 use render_site::RenderToken;
 
 use super::{JPEG_QUALITY, authorize};
@@ -37,12 +36,9 @@ pub(crate) enum Method {
     /// `HeadlessExperimental.beginFrame` with a screenshot, on a browser launched with
     /// `enable-begin-frame-control` (frames are drawn only when asked for).
     BeginFrame,
-    /// `Page.startScreencast` at the card's full size: Chromium sends a JPEG of every
-    /// frame it draws, encoded off the browser's UI thread, so there is no capture to
-    /// ask for. Measured, not used by the service: a frame's metadata carries only the
-    /// time it reached the browser, and frames are encoded in parallel, so nothing ties a
-    /// frame to the swap that drew it (an earlier card's late frame would be stored under
-    /// the new id). Its "capture" is the wait for the frame after the swap returned.
+    /// `Page.startScreencast` at the card's full size, the frame tagged by the page's
+    /// scroll offset (`image_service::browser::Screencast`): what the service takes for
+    /// a swapped card. Chromium encodes it off the browser's UI thread.
     Screencast,
 }
 
@@ -54,18 +50,14 @@ impl Method {
         Self::Screencast,
     ];
 
-    /// Whether a card already drawn can be captured on request; a screencast only
-    /// sends frames as they are drawn, so it is compared by swap + frame instead.
-    pub(crate) fn captures_on_demand(self) -> bool {
-        self != Self::Screencast
-    }
-
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Self::Screenshot => "Page.captureScreenshot, optimizeForSpeed (the service's)",
+            Self::Screenshot => {
+                "Page.captureScreenshot, optimizeForSpeed (the service's for a navigated card)"
+            }
             Self::ScreenshotDefault => "Page.captureScreenshot, default encoder",
             Self::BeginFrame => "HeadlessExperimental.beginFrame screenshot",
-            Self::Screencast => "Page.startScreencast frame (not provably the swapped card)",
+            Self::Screencast => "Page.startScreencast tagged frame (the service's for a swap)",
         }
     }
 }
@@ -157,34 +149,24 @@ pub(crate) async fn measure(
         } else {
             step("loading the card", load).await?;
         }
-        let mut frames = if method == Method::Screencast {
-            let mut frames = page.event_listener::<EventScreencastFrame>().await?;
-            page.execute(
-                StartScreencastParams::builder()
-                    .format(StartScreencastFormat::Jpeg)
-                    .quality(i64::from(JPEG_QUALITY))
-                    .max_width(i64::from(shared_ids::IMAGE_WIDTH_PX))
-                    .max_height(i64::from(shared_ids::IMAGE_HEIGHT_PX))
-                    .every_nth_frame(1)
-                    .build(),
-            )
-            .await?;
-            // The first frame shows the loaded card; later ones answer swaps.
-            let first = step("the first screencast frame", async {
-                frames.next().await.context("the screencast ended")
-            })
-            .await?;
-            page.execute(ScreencastFrameAckParams::new(first.session_id))
-                .await?;
-            Some(frames)
+        let mut screencast = if method == Method::Screencast {
+            Some(Screencast::start(&page, JPEG_QUALITY).await?)
         } else {
             None
         };
         let mut timings = Timings::default();
         for n in 0..shots {
             let url = serde_json::to_string(&format!("{site}/card/12-35-{:02}", n % 100))?;
+            let tag = screencast.as_mut().map(|screencast| {
+                screencast.discard_backlog();
+                screencast.next_tag()
+            });
+            let tag_arg = tag.map(|tag| format!(", {tag}")).unwrap_or_default();
             let swap_started = Instant::now();
-            let swap = evaluate(&page, format!("({})({url})", render_site::SWAP_FUNCTION));
+            let swap = evaluate(
+                &page,
+                format!("({})({url}{tag_arg})", render_site::SWAP_FUNCTION),
+            );
             let swapped = if begin_frames {
                 step("swapping a card", pumping(&page, swap)).await?
             } else {
@@ -192,19 +174,43 @@ pub(crate) async fn measure(
             };
             anyhow::ensure!(swapped == serde_json::Value::Bool(true), "the swap failed");
             let started = Instant::now();
-            let jpeg = match frames.as_mut() {
-                Some(frames) => {
-                    step("the swap's screencast frame", next_frame(&page, frames)).await?
+            let jpeg = match (screencast.as_mut(), tag) {
+                (Some(screencast), Some(tag)) => {
+                    let jpeg = step("the swap's tagged frame", async {
+                        Ok(screencast.frame_tagged(tag).await?)
+                    })
+                    .await?;
+                    timings.swap_and_capture.push(swap_started.elapsed());
+                    // The capture alone: the card already shown, under a new tag.
+                    let retag = screencast.next_tag();
+                    let started = Instant::now();
+                    evaluate(&page, format!("window.scrollTo(0, {retag}); true")).await?;
+                    let again = step("a re-tagged frame", async {
+                        Ok(screencast.frame_tagged(retag).await?)
+                    })
+                    .await?;
+                    timings.capture.push(started.elapsed());
+                    anyhow::ensure!(
+                        image_service::jpeg::validate_card(&again).is_ok(),
+                        "a re-tagged frame is no storable card"
+                    );
+                    jpeg
                 }
-                None => step("capturing", capture(&page, method)).await?,
+                _ => {
+                    let jpeg = step("capturing", capture(&page, method)).await?;
+                    timings.capture.push(started.elapsed());
+                    timings.swap_and_capture.push(swap_started.elapsed());
+                    jpeg
+                }
             };
-            timings.capture.push(started.elapsed());
-            timings.swap_and_capture.push(swap_started.elapsed());
             anyhow::ensure!(
                 image_service::jpeg::validate_card(&jpeg).is_ok(),
                 "{} made no storable card",
                 method.name()
             );
+        }
+        if let Some(screencast) = screencast {
+            screencast.stop(&page).await;
         }
         Ok(timings)
     }
@@ -212,17 +218,6 @@ pub(crate) async fn measure(
     events.abort();
     process.kill_tree().await;
     result
-}
-
-/// The next screencast frame, acknowledged so Chromium sends the one after it.
-async fn next_frame(
-    page: &Page,
-    frames: &mut chromiumoxide::listeners::EventStream<EventScreencastFrame>,
-) -> Result<bytes::Bytes> {
-    let frame = frames.next().await.context("the screencast ended")?;
-    page.execute(ScreencastFrameAckParams::new(frame.session_id))
-        .await?;
-    Ok(screenshot_bytes(&frame.data)?)
 }
 
 async fn capture(page: &Page, method: Method) -> Result<bytes::Bytes> {

@@ -1,0 +1,141 @@
+//! Capture by tagged screencast: the fast way to capture a swapped card.
+//!
+//! `Page.captureScreenshot` encodes its JPEG on the browser's UI thread, which every
+//! page shares, so at most one card is encoded at a time (about 38 ms of every
+//! render here). A screencast (`Page.startScreencast`) sends a JPEG of every frame the
+//! page draws, encoded on a thread pool, so two pages' cards are encoded at once.
+//!
+//! What a screencast lacks is a tie between a frame and the swap that drew it: frames
+//! are encoded in parallel and may arrive out of order. The tie is the frame's root
+//! scroll offset. Chromium's frame capturer copies each frame with the metadata of the
+//! compositor frame that caused the copy, and the copy is of that frame or a later one.
+//! The swap (`render-site/assets/swap.js`) scrolls its page, fixed in place so that no
+//! pixel moves, to this capture's tag once the card is ready. A frame whose scroll
+//! offset is the tag therefore shows the card at the time it was tagged or later, and
+//! no later card exists until this one is taken. Every other frame is dropped.
+//!
+//! Which browsers send tagged frames is found on the first swap of each browser (see
+//! the pool): one that does not within [`PROBE_FRAME_TIMEOUT`] is captured by
+//! screenshot from then on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::page::{
+    EventScreencastFrame, ScreencastFrameAckParams, StartScreencastFormat, StartScreencastParams,
+    StopScreencastParams,
+};
+use futures::StreamExt;
+use shared_ids::{IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::pool::screenshot_bytes;
+use crate::error::RenderError;
+
+/// How long the first swap of a browser waits for its tagged frame before the browser
+/// counts as one that sends none. A tagged frame takes about 50 ms here.
+pub const PROBE_FRAME_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Tags cycle through `1..=TAG_CYCLE`; `swap.js` gives the page room to scroll that far
+/// (0 is where a page starts, so it is never a tag).
+const TAG_CYCLE: u32 = 4000;
+
+/// Frames received but not yet looked at; they are all untagged leftovers of earlier
+/// swaps, so more than this are dropped.
+const FRAME_BACKLOG: usize = 8;
+
+/// A running screencast of one page.
+pub struct Screencast {
+    frames: mpsc::Receiver<Arc<EventScreencastFrame>>,
+    /// Acknowledges every frame as it arrives (Chromium stops sending frames while two
+    /// are unacknowledged) and hands it on.
+    forwarder: JoinHandle<()>,
+    last_tag: u32,
+}
+
+impl std::fmt::Debug for Screencast {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screencast")
+            .field("last_tag", &self.last_tag)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Screencast {
+    /// Starts a screencast of `page` at the card's full size, JPEG at `jpeg_quality`.
+    pub async fn start(page: &Page, jpeg_quality: u8) -> Result<Self, RenderError> {
+        let browser_error = |e: chromiumoxide::error::CdpError| RenderError::Browser(e.to_string());
+        let mut events = page
+            .event_listener::<EventScreencastFrame>()
+            .await
+            .map_err(browser_error)?;
+        let (sender, frames) = mpsc::channel(FRAME_BACKLOG);
+        let acking = page.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                let ack = ScreencastFrameAckParams::new(event.session_id);
+                if acking.execute(ack).await.is_err() {
+                    return;
+                }
+                if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(event) {
+                    return;
+                }
+            }
+        });
+        let start = StartScreencastParams::builder()
+            .format(StartScreencastFormat::Jpeg)
+            .quality(i64::from(jpeg_quality))
+            .max_width(i64::from(IMAGE_WIDTH_PX))
+            .max_height(i64::from(IMAGE_HEIGHT_PX))
+            .every_nth_frame(1)
+            .build();
+        if let Err(error) = page.execute(start).await {
+            forwarder.abort();
+            return Err(browser_error(error));
+        }
+        Ok(Self {
+            frames,
+            forwarder,
+            last_tag: 0,
+        })
+    }
+
+    /// The tag for the next capture: never the one before it, so the page always scrolls.
+    pub fn next_tag(&mut self) -> u32 {
+        self.last_tag = self.last_tag % TAG_CYCLE + 1;
+        self.last_tag
+    }
+
+    /// Drops the frames that arrived since the last capture: none of them is tagged for
+    /// the next one.
+    pub fn discard_backlog(&mut self) {
+        while self.frames.try_recv().is_ok() {}
+    }
+
+    /// The JPEG of the first frame tagged `tag`, dropping every other frame. Waits for
+    /// it as long as the caller lets it.
+    pub async fn frame_tagged(&mut self, tag: u32) -> Result<Bytes, RenderError> {
+        while let Some(frame) = self.frames.recv().await {
+            if (frame.metadata.scroll_offset_y - f64::from(tag)).abs() < 0.5 {
+                return screenshot_bytes(&frame.data);
+            }
+        }
+        Err(RenderError::Browser("the screencast ended".into()))
+    }
+
+    /// Stops the screencast, so that a navigation's frames are neither drawn for it
+    /// nor encoded.
+    pub async fn stop(self, page: &Page) {
+        self.forwarder.abort();
+        let _ = page.execute(StopScreencastParams::default()).await;
+    }
+}
+
+impl Drop for Screencast {
+    fn drop(&mut self) {
+        self.forwarder.abort();
+    }
+}
