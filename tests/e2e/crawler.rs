@@ -1,6 +1,7 @@
 //! What a social crawler sees: the share page, its og:image, and the image itself.
 
 use e2e::{Options, System, card_path, http_client, inspect_jpeg};
+use futures::StreamExt;
 use image_service::browser::SwapCapture;
 use reqwest::header;
 use scraper::{Html, Selector};
@@ -245,4 +246,50 @@ async fn swapped_cards_match_loaded_ones(screenshot_swaps: bool, expected: SwapC
     }
     assert_eq!(warm.service.chromium().swap_capture(), Some(expected));
     warm.stop().await;
+}
+
+/// Two pages capturing at once each take only their own card's frame: cards rendered
+/// two at a time by screencast are the same images as the same cards rendered one at a
+/// time by screenshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn cards_captured_two_at_a_time_are_each_their_own() {
+    let ids: Vec<String> = (0..12)
+        .map(|n| format!("21-{:02}-{:02}", n, 90 - n))
+        .collect();
+    let render_all = |system: System, concurrency: usize| {
+        let ids = ids.clone();
+        async move {
+            let client = http_client();
+            let cards: Vec<Vec<u8>> = futures::stream::iter(ids)
+                .map(|id| {
+                    let url = format!("{}{}", system.image_service, card_path(&id));
+                    let client = client.clone();
+                    async move {
+                        let response = client.get(&url).send().await.unwrap();
+                        assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
+                        let jpeg = response.bytes().await.unwrap();
+                        jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
+                    }
+                })
+                .buffered(concurrency)
+                .collect()
+                .await;
+            let capture = system.service.chromium().swap_capture();
+            system.stop().await;
+            (cards, capture)
+        }
+    };
+    let (together, capture) = render_all(System::start().await, 2).await;
+    assert_eq!(capture, Some(SwapCapture::Screencast));
+    let by_screenshot = System::start_with(Options {
+        screenshot_swaps: true,
+        ..Options::default()
+    })
+    .await;
+    let (one_by_one, _) = render_all(by_screenshot, 1).await;
+    for (id, (a, b)) in ids.iter().zip(together.iter().zip(&one_by_one)) {
+        assert!(a == b, "{id}: rendered two at a time, it is another image");
+    }
+    // Distinct ids make distinct cards, so a card taken from the other page would show.
+    assert!(together.windows(2).all(|pair| pair[0] != pair[1]));
 }

@@ -19,6 +19,7 @@
 //! screenshot from then on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -103,10 +104,18 @@ impl Screencast {
         })
     }
 
-    /// The tag for the next capture: never the one before it, so the page always scrolls.
+    /// The tag for the next capture: never the one before it on this page, so the page
+    /// always scrolls, and drawn from one sequence for every page, so no two pages
+    /// capture under the same tag at once.
     pub fn next_tag(&mut self) -> u32 {
-        self.last_tag = self.last_tag % TAG_CYCLE + 1;
-        self.last_tag
+        static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+        loop {
+            let tag = SEQUENCE.fetch_add(1, Ordering::Relaxed) % TAG_CYCLE + 1;
+            if tag != self.last_tag {
+                self.last_tag = tag;
+                return tag;
+            }
+        }
     }
 
     /// Drops the frames that arrived since the last capture: none of them is tagged for
