@@ -14,6 +14,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use image_service::browser::SwapCapture;
 use image_service::cache_policy::CACHE_STATUS_HEADER;
 use image_service::storage::Storage;
 use image_service::telemetry::Metrics;
@@ -100,6 +101,31 @@ async fn the_lambda_chromium_layer_renders_a_correct_card() {
     let (width, height, variance) = e2e::inspect_jpeg(&jpeg);
     assert_eq!((width, height), (2400, 1260));
     assert!(variance > 100.0, "a real card, not a blank image");
+
+    // The next card is swapped in and taken from the screencast, as everywhere else.
+    let response = service
+        .router()
+        .oneshot(
+            Request::get(e2e::card_path("12-34-10"))
+                .body(Body::empty())
+                .expect("a request"),
+        )
+        .await
+        .expect("the router answers");
+    assert_eq!(response.headers()[CACHE_STATUS_HEADER], "miss");
+    let swapped = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body")
+        .to_bytes();
+    let (width, _, variance) = e2e::inspect_jpeg(&swapped);
+    assert!(width == 2400 && variance > 100.0, "a real swapped card");
+    assert_eq!(
+        service.chromium().swap_capture(),
+        Some(SwapCapture::Screencast),
+        "the layer's single-process Chromium sends tagged screencast frames"
+    );
 
     // The browser that rendered it is the layer's binary, unpacked by the launcher, with
     // the layer's libraries and the layer's fonts (fontconfig sees no host font).

@@ -13,6 +13,7 @@ use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams,
 };
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
+use chromiumoxide::cdp::js_protocol::heap_profiler::CollectGarbageParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::{Browser, Page};
 use futures::StreamExt;
@@ -27,6 +28,14 @@ use crate::telemetry::Metrics;
 
 /// Renders on one document before it is replaced by a fresh navigation.
 const SWAPS_PER_DOCUMENT: u32 = 200;
+
+/// Swaps between full garbage collections of a page's renderer. Each swap leaves a
+/// parsed card document behind, and the renderer collects it lazily: at concurrency 2
+/// its memory peaked 50–70 MiB higher without these, which cost no measurable speed.
+const SWAPS_PER_GARBAGE_COLLECTION: u32 = 10;
+
+/// How long a garbage collection may take; it runs off the request's path.
+const GARBAGE_COLLECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A render still running after this long makes the supervisor probe the browser at
 /// once: a warm render takes about 0.1 s and a first navigation about 0.3 s here.
@@ -480,7 +489,7 @@ impl Shared {
                 match self.swap_by_screencast(pooled, &url, probing).await {
                     Ok(Some(jpeg)) => {
                         live.found_swap_capture(SwapCapture::Screencast);
-                        pooled.swaps += 1;
+                        swapped(pooled);
                         return Ok(jpeg);
                     }
                     // The card is swapped in and ready, but no tagged frame came.
@@ -503,7 +512,11 @@ impl Shared {
             .map_err(|e| RenderError::Browser(e.to_string()))?
             .result
             .data;
-        pooled.swaps += 1;
+        if pooled.swaps == 0 {
+            pooled.swaps = 1;
+        } else {
+            swapped(pooled);
+        }
         screenshot_bytes(&data)
     }
 
@@ -530,6 +543,22 @@ impl Shared {
         } else {
             screencast.frame_tagged(tag).await.map(Some)
         }
+    }
+}
+
+/// Counts a swap on `pooled`, and every [`SWAPS_PER_GARBAGE_COLLECTION`] has its
+/// renderer collect garbage, off the request's path.
+fn swapped(pooled: &mut PooledPage) {
+    pooled.swaps += 1;
+    if pooled.swaps.is_multiple_of(SWAPS_PER_GARBAGE_COLLECTION) {
+        let page = pooled.page.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(
+                GARBAGE_COLLECTION_TIMEOUT,
+                page.execute(CollectGarbageParams::default()),
+            )
+            .await;
+        });
     }
 }
 
