@@ -104,16 +104,23 @@ pub(super) struct Live {
     /// Cleared when the CDP connection ends (the browser died or closed it).
     pub(super) connected: Arc<AtomicBool>,
     /// How this browser's swapped cards are captured: a [`SwapCapture`], found on its
-    /// first swap.
+    /// first swaps.
     swap_capture: AtomicU8,
+    /// Probes that got no tagged frame in time.
+    missed_probes: AtomicU8,
 }
+
+/// Probes without a tagged frame before a browser counts as one that sends none: a
+/// frame can be late on a loaded machine, and one late frame must not cost a browser
+/// its fast capture for good.
+const PROBES_BEFORE_SCREENSHOTS: u8 = 3;
 
 /// How a browser's swapped cards are captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum SwapCapture {
     /// Not known yet: the next swap tries a tagged screencast, within
-    /// [`PROBE_FRAME_TIMEOUT`].
+    /// [`PROBE_FRAME_TIMEOUT`], and takes a screenshot if no tagged frame came.
     Untried = 0,
     Screencast = 1,
     Screenshot = 2,
@@ -125,6 +132,21 @@ impl Live {
             0 => SwapCapture::Untried,
             1 => SwapCapture::Screencast,
             _ => SwapCapture::Screenshot,
+        }
+    }
+
+    /// Counts a probe that got no tagged frame; the last allowed one settles on
+    /// screenshots.
+    fn missed_probe(&self) {
+        let missed = self.missed_probes.fetch_add(1, Ordering::AcqRel) + 1;
+        if missed >= PROBES_BEFORE_SCREENSHOTS {
+            self.found_swap_capture(SwapCapture::Screenshot);
+        } else {
+            tracing::info!(
+                generation = self.generation,
+                missed,
+                "no tagged screencast frame in time; this card is captured by screenshot"
+            );
         }
     }
 
@@ -428,6 +450,7 @@ impl Shared {
                 } else {
                     SwapCapture::Screenshot as u8
                 }),
+                missed_probes: AtomicU8::new(0),
             }),
             process,
             events,
@@ -494,7 +517,7 @@ impl Shared {
                     }
                     // The card is swapped in and ready, but no tagged frame came.
                     Ok(None) => {
-                        live.found_swap_capture(SwapCapture::Screenshot);
+                        live.missed_probe();
                         if let Some(screencast) = pooled.screencast.take() {
                             screencast.stop(&pooled.page).await;
                         }

@@ -14,8 +14,9 @@
 //! offset is the tag therefore shows the card at the time it was tagged or later, and
 //! no later card exists until this one is taken. Every other frame is dropped.
 //!
-//! Which browsers send tagged frames is found on the first swap of each browser (see
-//! the pool): one that does not within [`PROBE_FRAME_TIMEOUT`] is captured by
+//! Which browsers send tagged frames is found on the first swaps of each browser (see
+//! the pool): a swap whose tagged frame does not come within [`PROBE_FRAME_TIMEOUT`] is
+//! captured by screenshot, and a browser that misses three such probes is captured by
 //! screenshot from then on.
 
 use std::sync::Arc;
@@ -36,8 +37,9 @@ use tokio::task::JoinHandle;
 use super::pool::screenshot_bytes;
 use crate::error::RenderError;
 
-/// How long the first swap of a browser waits for its tagged frame before the browser
-/// counts as one that sends none. A tagged frame takes about 50 ms here.
+/// How long a swap that probes a browser waits for its tagged frame before it takes a
+/// screenshot instead. A tagged frame takes about 50 ms here; this leaves room for a
+/// loaded machine and still answers well inside the response budget.
 pub const PROBE_FRAME_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// Tags cycle through `1..=TAG_CYCLE`; `swap.js` gives the page room to scroll that far
