@@ -80,10 +80,12 @@ impl Screencast {
         let forwarder = tokio::spawn(async move {
             while let Some(event) = events.next().await {
                 let ack = ScreencastFrameAckParams::new(event.session_id);
-                if acking.execute(ack).await.is_err() {
+                // Handed on before the acknowledgement's round trip, which only the
+                // next frame waits for.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(event) {
                     return;
                 }
-                if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(event) {
+                if acking.execute(ack).await.is_err() {
                     return;
                 }
             }
