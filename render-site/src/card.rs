@@ -15,10 +15,12 @@ pub const READY_SCRIPT_PATH: &str = "/assets/ready.js";
 /// JavaScript expression a screenshotter awaits before capturing the card.
 pub const READY_EXPRESSION: &str = "window.ogshotReady";
 
-/// A JavaScript function expression, `async (url) => boolean`, that swaps the card at
-/// `url` (a card page's full URL) into a page already showing a card and resolves once
-/// it is ready to capture (`assets/swap.js`): the screenshotter's fast path, part of the
-/// card page's contract like `ready.js`. Not served to browsers.
+/// A JavaScript function expression, `async (url, tag) => boolean`, that swaps the card
+/// at `url` (a card page's full URL) into a page already showing a card and resolves
+/// once it is ready to capture (`assets/swap.js`): the screenshotter's fast path, part of
+/// the card page's contract like `ready.js`. With a numeric `tag` it also scrolls the
+/// page, fixed in place, to `tag` once the card is ready, so that a screencast frame
+/// with that scroll offset is known to show this card. Not served to browsers.
 pub const SWAP_FUNCTION: &str = include_str!("../assets/swap.js");
 
 /// A static file the render site serves under `/assets/`.
