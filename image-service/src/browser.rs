@@ -19,5 +19,6 @@ pub use launch::{
 };
 pub use pool::{
     Chromium, ChromiumOptions, RenderOrigin, SwapCapture, capture_params, screenshot_bytes,
+    swap_expression,
 };
 pub use screencast::{PROBE_FRAME_TIMEOUT, Screencast};

@@ -213,34 +213,21 @@ async fn swapped_cards_match_loaded_ones(screenshot_swaps: bool, expected: SwapC
     })
     .await;
     let client = http_client();
-    let fetch = |base: String, id: &'static str| {
-        let client = client.clone();
-        async move {
-            let response = client
-                .get(format!("{base}{}", card_path(id)))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.headers()["x-ogshot-cache"], "miss");
-            response.bytes().await.unwrap()
-        }
-    };
     // The warm service's page first shows other cards, including one with emoji and
     // CJK text, so the cards compared below arrive by swapping: the first three have
     // a body shaped unlike the card before them and replace it; the last has the same
     // shape as the one before, so only its changed text is rewritten in place.
     for id in ["99-99-99", "07-01-42"] {
-        fetch(warm.image_service.clone(), id).await;
+        rendered_pixels(&client, &warm.image_service, id).await;
     }
     for id in ["12-34-10", "31-12-25", "00-00-01", "45-67-89"] {
-        let swapped = fetch(warm.image_service.clone(), id).await;
+        let swapped = rendered_pixels(&client, &warm.image_service, id).await;
         // A new system's first render loads the card page into a new page.
         let fresh = System::start().await;
-        let loaded = fetch(fresh.image_service.clone(), id).await;
+        let loaded = rendered_pixels(&client, &fresh.image_service, id).await;
         fresh.stop().await;
-        let pixels = |jpeg: &[u8]| jpeg_decoder::Decoder::new(jpeg).decode().unwrap();
         assert!(
-            pixels(&swapped) == pixels(&loaded),
+            swapped == loaded,
             "{id}: the swapped card differs from the loaded one"
         );
     }
@@ -260,17 +247,9 @@ async fn cards_captured_two_at_a_time_are_each_their_own() {
         let ids = ids.clone();
         async move {
             let client = http_client();
+            let (client, base) = (&client, &system.image_service);
             let cards: Vec<Vec<u8>> = futures::stream::iter(ids)
-                .map(|id| {
-                    let url = format!("{}{}", system.image_service, card_path(&id));
-                    let client = client.clone();
-                    async move {
-                        let response = client.get(&url).send().await.unwrap();
-                        assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
-                        let jpeg = response.bytes().await.unwrap();
-                        jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
-                    }
-                })
+                .map(|id| async move { rendered_pixels(client, base, &id).await })
                 .buffered(concurrency)
                 .collect()
                 .await;
@@ -292,4 +271,14 @@ async fn cards_captured_two_at_a_time_are_each_their_own() {
     }
     // Distinct ids make distinct cards, so a card taken from the other page would show.
     assert!(together.windows(2).all(|pair| pair[0] != pair[1]));
+}
+
+/// The decoded pixels of the card for `id`, which the image service at `base` must
+/// render now.
+async fn rendered_pixels(client: &reqwest::Client, base: &str, id: &str) -> Vec<u8> {
+    let url = format!("{base}{}", card_path(id));
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
+    let jpeg = response.bytes().await.unwrap();
+    jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
 }

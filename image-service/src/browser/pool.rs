@@ -188,6 +188,15 @@ pub(super) struct PooledPage {
     screencast: Option<Screencast>,
 }
 
+impl PooledPage {
+    /// Stops the page's screencast, if it has one.
+    async fn stop_screencast(&mut self) {
+        if let Some(screencast) = self.screencast.take() {
+            screencast.stop(&self.page).await;
+        }
+    }
+}
+
 /// What the render path and the supervisor share.
 pub(super) struct Shared {
     pub(super) options: ChromiumOptions,
@@ -495,9 +504,7 @@ impl Shared {
         let url = format!("{}{path}", self.origin.base);
         let quality = self.options.jpeg_quality;
         if pooled.swaps == 0 || pooled.swaps >= SWAPS_PER_DOCUMENT {
-            if let Some(screencast) = pooled.screencast.take() {
-                screencast.stop(&pooled.page).await;
-            }
+            pooled.stop_screencast().await;
             pooled
                 .page
                 .goto(url)
@@ -512,15 +519,13 @@ impl Shared {
                 match self.swap_by_screencast(pooled, &url, probing).await {
                     Ok(Some(jpeg)) => {
                         live.found_swap_capture(SwapCapture::Screencast);
-                        swapped(pooled);
+                        rendered(pooled);
                         return Ok(jpeg);
                     }
                     // The card is swapped in and ready, but no tagged frame came.
                     Ok(None) => {
                         live.missed_probe();
-                        if let Some(screencast) = pooled.screencast.take() {
-                            screencast.stop(&pooled.page).await;
-                        }
+                        pooled.stop_screencast().await;
                     }
                     Err(error) => return Err(error),
                 }
@@ -535,11 +540,7 @@ impl Shared {
             .map_err(|e| RenderError::Browser(e.to_string()))?
             .result
             .data;
-        if pooled.swaps == 0 {
-            pooled.swaps = 1;
-        } else {
-            swapped(pooled);
-        }
+        rendered(pooled);
         screenshot_bytes(&data)
     }
 
@@ -569,9 +570,10 @@ impl Shared {
     }
 }
 
-/// Counts a swap on `pooled`, and every [`SWAPS_PER_GARBAGE_COLLECTION`] has its
-/// renderer collect garbage, off the request's path.
-fn swapped(pooled: &mut PooledPage) {
+/// Counts a card rendered on `pooled`'s document, and every
+/// [`SWAPS_PER_GARBAGE_COLLECTION`] has its renderer collect garbage, off the request's
+/// path.
+fn rendered(pooled: &mut PooledPage) {
     pooled.swaps += 1;
     if pooled.swaps.is_multiple_of(SWAPS_PER_GARBAGE_COLLECTION) {
         let page = pooled.page.clone();
@@ -586,7 +588,7 @@ fn swapped(pooled: &mut PooledPage) {
 }
 
 /// The call of `swap.js` that shows the card at `url`, tagging its frame with `tag`.
-fn swap_expression(url: &str, tag: Option<u32>) -> String {
+pub fn swap_expression(url: &str, tag: Option<u32>) -> String {
     let url = serde_json::to_string(url).expect("a string serialises");
     match tag {
         Some(tag) => format!("({})({url}, {tag})", render_site::SWAP_FUNCTION),

@@ -18,7 +18,9 @@ use chromiumoxide::cdp::browser_protocol::headless_experimental::{
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures::StreamExt;
-use image_service::browser::{Launched, Screencast, capture_params, screenshot_bytes};
+use image_service::browser::{
+    Launched, Screencast, capture_params, screenshot_bytes, swap_expression,
+};
 use render_site::RenderToken;
 
 use super::{JPEG_QUALITY, authorize};
@@ -156,17 +158,13 @@ pub(crate) async fn measure(
         };
         let mut timings = Timings::default();
         for n in 0..shots {
-            let url = serde_json::to_string(&format!("{site}/card/12-35-{:02}", n % 100))?;
+            let url = format!("{site}/card/12-35-{:02}", n % 100);
             let tag = screencast.as_mut().map(|screencast| {
                 screencast.discard_backlog();
                 screencast.next_tag()
             });
-            let tag_arg = tag.map(|tag| format!(", {tag}")).unwrap_or_default();
             let swap_started = Instant::now();
-            let swap = evaluate(
-                &page,
-                format!("({})({url}{tag_arg})", render_site::SWAP_FUNCTION),
-            );
+            let swap = evaluate(&page, swap_expression(&url, tag));
             let swapped = if begin_frames {
                 step("swapping a card", pumping(&page, swap)).await?
             } else {
