@@ -18,7 +18,7 @@ pub use launch::{
     Launched, ProcStat, chromium_command_line, find_chromium, group_members, launch, proc_stat,
 };
 pub use pool::{
-    Chromium, ChromiumOptions, RenderOrigin, SwapCapture, capture_params, screenshot_bytes,
-    swap_expression,
+    CardRequest, Chromium, ChromiumOptions, RenderOrigin, SwapCapture, capture_params,
+    screenshot_bytes, swap_expression,
 };
 pub use screencast::{PROBE_FRAME_TIMEOUT, Screencast};

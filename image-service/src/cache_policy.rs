@@ -32,17 +32,32 @@ pub enum CachePolicy {
     /// a minute absorbs a burst of retries for one key, then the next request renders
     /// again.
     Fallback,
-    /// Refused because the render queue is full or the wait too long (503 with
-    /// `Retry-After`, both set by the caller).
+    /// A rendered card that storage would not take: the right bytes, but only in this
+    /// process's memory for a few minutes.
     ///
-    /// `no-store`: the refusal says nothing about the URL, which must render as soon as
-    /// capacity frees up, so no cache may keep it.
+    /// Five minutes keep a popular card from being rendered for every request while
+    /// writes fail, and bring CloudFront back soon enough to find it stored once they
+    /// work again.
+    Unstored,
+    /// The default image because the render queue is full: every waiting place is
+    /// taken, so the request is not even queued.
+    ///
+    /// An image, not a 503: a crawler given no image caches the share without one for
+    /// weeks, one given the default image at least shows a card. `no-store`: the
+    /// answer says nothing about the URL, which must render as soon as capacity frees
+    /// up, so no cache may keep it.
     Overloaded,
 }
 
 impl CachePolicy {
     /// Every policy, for tests and documentation tables.
-    pub const ALL: [Self; 4] = [Self::Card, Self::Default, Self::Fallback, Self::Overloaded];
+    pub const ALL: [Self; 5] = [
+        Self::Card,
+        Self::Default,
+        Self::Fallback,
+        Self::Unstored,
+        Self::Overloaded,
+    ];
 
     /// The `Cache-Control` value of a response with this policy.
     pub const fn cache_control(self) -> &'static str {
@@ -50,6 +65,7 @@ impl CachePolicy {
             Self::Card => "public, max-age=31536000, immutable",
             Self::Default => "public, max-age=86400",
             Self::Fallback => "public, max-age=60",
+            Self::Unstored => "public, max-age=300",
             Self::Overloaded => "no-store",
         }
     }
@@ -70,19 +86,22 @@ pub enum CacheStatus {
     Hit,
     /// A card rendered for this request (and stored).
     Miss,
+    /// A card rendered earlier that storage refused, served from memory.
+    Unstored,
     /// The default image in place of a card whose render failed.
     Fallback,
     /// The default image for a path that names no card.
     Default,
-    /// Refused with 503: too much rendering queued.
+    /// The default image because the render queue is full.
     Overloaded,
 }
 
 impl CacheStatus {
     /// Every status, for tests.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Hit,
         Self::Miss,
+        Self::Unstored,
         Self::Fallback,
         Self::Default,
         Self::Overloaded,
@@ -93,6 +112,7 @@ impl CacheStatus {
         match self {
             Self::Hit => "hit",
             Self::Miss => "miss",
+            Self::Unstored => "unstored",
             Self::Fallback => "fallback",
             Self::Default => "default",
             Self::Overloaded => "overloaded",
@@ -104,6 +124,7 @@ impl CacheStatus {
         match self {
             Self::Hit | Self::Miss => CachePolicy::Card,
             Self::Fallback => CachePolicy::Fallback,
+            Self::Unstored => CachePolicy::Unstored,
             Self::Default => CachePolicy::Default,
             Self::Overloaded => CachePolicy::Overloaded,
         }
@@ -139,6 +160,7 @@ mod tests {
             [
                 ("hit", "public, max-age=31536000, immutable", true),
                 ("miss", "public, max-age=31536000, immutable", true),
+                ("unstored", "public, max-age=300", false),
                 ("fallback", "public, max-age=60", false),
                 ("default", "public, max-age=86400", false),
                 ("overloaded", "no-store", false),

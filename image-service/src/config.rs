@@ -175,11 +175,12 @@ pub struct Config {
     pub storage: StorageConfig,
     pub chromium_path: Option<PathBuf>,
     pub render_target: RenderTarget,
-    pub limits: RenderLimits,
+    /// Private, so that no caller (a test harness or drill included) can run limits
+    /// that validation would refuse: they come from flags and the environment only.
+    limits: RenderLimits,
     pub jpeg_quality: u8,
     /// Whether swapped cards may be captured by tagged screencast.
     pub screencast: bool,
-    pub chromium_args: Vec<String>,
     /// Earlier designs honoured besides [`shared_ids::EARLIER_DESIGNS`].
     pub honoured_designs: Vec<DesignToken>,
 }
@@ -214,6 +215,8 @@ pub enum ConfigError {
     Design(#[from] shared_ids::NotADesignToken),
     #[error("the id range must look like 12-34-00..12-34-99, low to high")]
     Range,
+    #[error("{0}")]
+    Flags(String),
 }
 
 impl TryFrom<Args> for Config {
@@ -281,7 +284,6 @@ impl TryFrom<Args> for Config {
             },
             jpeg_quality: args.jpeg_quality,
             screencast: args.swap_capture == SwapCaptureChoice::Auto,
-            chromium_args: Vec::new(),
             honoured_designs,
         })
     }
@@ -290,10 +292,25 @@ impl TryFrom<Args> for Config {
 impl Config {
     /// The embedded local defaults: local directory storage, in-process render site.
     pub fn local_defaults() -> Self {
-        Cli::parse_from(["image-service"])
-            .service
-            .try_into()
-            .expect("the built-in defaults are valid")
+        Self::from_flags::<[&str; 0], _>([]).expect("the built-in defaults are valid")
+    }
+
+    /// The configuration the service gets from these command-line flags (and the
+    /// environment), validated as at start-up. A flag clap cannot parse is refused too.
+    pub fn from_flags<I, T>(flags: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let argv = std::iter::once(std::ffi::OsString::from("image-service"))
+            .chain(flags.into_iter().map(Into::into));
+        let cli = Cli::try_parse_from(argv).map_err(|e| ConfigError::Flags(e.to_string()))?;
+        Self::try_from(cli.service)
+    }
+
+    /// The validated limits on rendering work.
+    pub fn limits(&self) -> &RenderLimits {
+        &self.limits
     }
 }
 

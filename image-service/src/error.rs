@@ -1,5 +1,5 @@
-//! Why a card could not be produced. None of these reach a client as a 5xx: a failed
-//! render is answered with the fallback image, an overload with a 503 + `Retry-After`.
+//! Why a card could not be produced. None of these reach a client as a 5xx: each is
+//! answered with the default image, under the fallback's or the overload's cache policy.
 
 use std::time::Duration;
 
@@ -18,6 +18,10 @@ pub enum RenderError {
         "the render site did not answer with a ready card (wrong token, missing card or error page)"
     )]
     NotACard,
+    #[error("the render site showed the card of {design}/{id}, not the one asked for")]
+    WrongCard { design: String, id: String },
+    #[error("the render site keeps failing; renders are refused until it answers again")]
+    RenderSiteDown,
     #[error("the render took longer than the {0:?} it had")]
     Timeout(Duration),
     #[error("no browser was up in time (it is being relaunched)")]
@@ -26,7 +30,9 @@ pub enum RenderError {
     OverBudget(Duration),
     #[error("the screenshot is not a storable card: {0}")]
     Rejected(#[from] JpegRejection),
-    #[error("the render queue is full or the wait too long")]
+    #[error("no render page came free within the {0:?} a render may wait")]
+    QueueTimeout(Duration),
+    #[error("the render queue is full")]
     Overloaded,
     #[error("the render task stopped unexpectedly: {0}")]
     Task(String),

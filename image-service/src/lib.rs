@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod cache_policy;
 pub mod check;
+pub mod circuit;
 pub mod config;
 pub mod error;
 pub mod jpeg;
@@ -80,6 +81,7 @@ impl ImageService {
         metrics: Arc<Metrics>,
     ) -> Result<Self, StartError> {
         let executable = browser::find_chromium(config.chromium_path.as_deref())?;
+        let limits = *config.limits();
         let (origin, render_site) = match config.render_target {
             RenderTarget::InProcess => {
                 // A fresh random token per process, on loopback only: no secret domain,
@@ -106,15 +108,9 @@ impl ImageService {
             executable,
             jpeg_quality: config.jpeg_quality,
             screencast: config.screencast,
-            extra_args: config.chromium_args,
         };
         let chromium = Arc::new(Chromium::launch(options, origin, Arc::clone(&metrics)).await?);
-        let cards = Cards::new(
-            storage,
-            Arc::clone(&chromium),
-            config.limits,
-            Arc::clone(&metrics),
-        );
+        let cards = Cards::new(storage, Arc::clone(&chromium), limits, Arc::clone(&metrics));
         Ok(Self {
             state: AppState {
                 cards,

@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = Config::try_from(cli.service)?;
     let addr = config.addr;
-    let concurrency = config.limits.concurrency;
+    let concurrency = config.limits().concurrency;
     // On Lambda the browser is launched here, during init, not on the first request.
     let service = ImageService::start(config, Arc::new(Metrics::new(on_lambda))).await?;
     match cli.command {

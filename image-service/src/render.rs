@@ -10,7 +10,7 @@
 //! their own timeouts, and what they produce serves the next request.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +20,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::browser::Chromium;
+use crate::browser::{CardRequest, Chromium, RenderOrigin};
+use crate::circuit::{Change, Circuit};
 use crate::error::RenderError;
 use crate::jpeg;
 use crate::storage::{GuardedStorage, Lookup, Storage, StorageKey, Stored, StoredImage};
@@ -37,6 +38,21 @@ const LOOKUP_SHARE: u32 = 3;
 
 /// Longest write of a card that is stored after its answer (off the request's path).
 const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Renders in a row that the render site failed (no answer in time, not a card, the
+/// wrong card) before renders are refused at once: one may be a blip, three in a row
+/// at these timeouts mean the site is down, hung or a deploy behind.
+const SITE_CIRCUIT_OPEN_AFTER: u32 = 3;
+
+/// How often an open render-site circuit asks the site for a card page, and how long
+/// that request may take.
+const SITE_PROBE_INTERVAL: Duration = Duration::from_secs(1);
+const SITE_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a rendered card that storage refused is served from memory, and how much
+/// memory such cards may hold (about 128 cards).
+const UNSTORED_TTL: Duration = Duration::from_secs(300);
+const UNSTORED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Limits on rendering work.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +84,8 @@ pub struct Rendered {
     pub image: StoredImage,
     pub queued: Duration,
     pub rendering: Duration,
+    /// Known not to be stored: its write, awaited before the answer, failed.
+    pub unstored: bool,
 }
 
 /// What a request for a card gets.
@@ -77,9 +95,11 @@ pub enum CardOutcome {
     Hit(StoredImage),
     /// Rendered for this request (or a concurrent one for the same key).
     Rendered(Rendered),
+    /// Rendered earlier, refused by storage, kept in memory for a while.
+    Unstored(StoredImage),
     /// No card now; the caller answers with the fallback image.
     Failed(RenderError),
-    /// Too much work queued; the caller answers 503.
+    /// The render queue is full; the caller answers with the default image, uncached.
     Overloaded,
 }
 
@@ -100,6 +120,16 @@ impl quick_cache::Weighter<StorageKey, StoredImage> for ByteWeight {
     }
 }
 
+/// Cards rendered but refused by storage, with when they were rendered; read only
+/// within [`UNSTORED_TTL`] of that.
+type UnstoredCards = quick_cache::sync::Cache<StorageKey, (StoredImage, Instant), ByteWeight>;
+
+impl quick_cache::Weighter<StorageKey, (StoredImage, Instant)> for ByteWeight {
+    fn weight(&self, _key: &StorageKey, (image, _): &(StoredImage, Instant)) -> u64 {
+        image.bytes.len() as u64
+    }
+}
+
 type RenderFuture = Shared<BoxFuture<'static, Result<Rendered, RenderError>>>;
 type StoreFuture = Shared<BoxFuture<'static, Option<Stored>>>;
 
@@ -109,6 +139,8 @@ struct Flight {
     render: RenderFuture,
     /// What became of the write; `None` when there was no card to write.
     stored: StoreFuture,
+    /// Set when a request that waited for the write was answered without it.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Flight {
@@ -121,6 +153,7 @@ impl std::fmt::Debug for Flight {
 #[derive(Debug)]
 struct Pipeline {
     hot: HotCards,
+    unstored: UnstoredCards,
     storage: Arc<GuardedStorage>,
     chromium: Arc<Chromium>,
     limits: RenderLimits,
@@ -128,6 +161,9 @@ struct Pipeline {
     waiting: AtomicUsize,
     metrics: Arc<Metrics>,
     in_flight: Mutex<HashMap<StorageKey, Flight>>,
+    /// Whether renders are refused at once because the render site keeps failing.
+    site: Circuit,
+    site_probe: SiteProbe,
 }
 
 /// Serves cards from storage and renders the missing ones.
@@ -170,7 +206,14 @@ impl Cards {
                     limits.hot_cache_bytes,
                     ByteWeight,
                 ),
+                unstored: UnstoredCards::with_weighter(
+                    (UNSTORED_BYTES / AVERAGE_CARD_BYTES) as usize,
+                    UNSTORED_BYTES,
+                    ByteWeight,
+                ),
                 storage: GuardedStorage::new(storage, Arc::clone(&metrics)),
+                site: Circuit::new("render site", SITE_CIRCUIT_OPEN_AFTER),
+                site_probe: SiteProbe::new(chromium.origin()),
                 chromium,
                 permits: Semaphore::new(limits.concurrency.max(1)),
                 limits,
@@ -186,9 +229,19 @@ impl Cards {
         &self.inner.limits
     }
 
-    /// Whether storage is being skipped because it keeps failing.
+    /// Whether storage lookups are being skipped because they keep failing.
     pub fn storage_circuit_open(&self) -> bool {
         self.inner.storage.is_open()
+    }
+
+    /// Whether storage writes are being skipped because they keep failing.
+    pub fn storage_write_circuit_open(&self) -> bool {
+        self.inner.storage.writes_open()
+    }
+
+    /// Whether renders are refused because the render site keeps failing.
+    pub fn render_site_circuit_open(&self) -> bool {
+        self.inner.site.is_open()
     }
 
     /// The card for `key`, answered by `deadline`: stored, or rendered once however
@@ -199,6 +252,10 @@ impl Cards {
         if let Some(image) = inner.hot.get(&key) {
             inner.metrics.hit();
             return (CardOutcome::Hit(image), started.elapsed());
+        }
+        if let Some(image) = inner.unstored_card(&key) {
+            inner.metrics.unstored_served();
+            return (CardOutcome::Unstored(image), started.elapsed());
         }
         let budget = deadline.saturating_duration_since(started);
         let lookup_deadline = deadline.min(started + budget / LOOKUP_SHARE);
@@ -216,16 +273,21 @@ impl Cards {
             Joined::Flight(flight) => flight,
         };
         let outcome = match tokio::time::timeout_at(deadline, flight.render).await {
-            Ok(Ok(rendered)) => {
-                if inner.limits.store_before_answer
-                    && tokio::time::timeout_at(deadline, flight.stored)
-                        .await
-                        .is_err()
-                {
-                    // The card is good, only unstored: answer it; the next request
-                    // renders it again.
-                    tracing::warn!("budget ran out while storing; answering the card unstored");
-                    inner.metrics.over_budget();
+            Ok(Ok(mut rendered)) => {
+                if inner.limits.store_before_answer {
+                    match tokio::time::timeout_at(deadline, flight.stored).await {
+                        Ok(Some(Stored::Failed(_))) => rendered.unstored = true,
+                        Ok(_) => {}
+                        Err(_) => {
+                            // The card is good, only unstored: answer it; the next
+                            // request renders it again.
+                            flight.abandoned.store(true, Ordering::Release);
+                            tracing::warn!(
+                                "budget ran out while storing; answering the card unstored"
+                            );
+                            inner.metrics.over_budget();
+                        }
+                    }
                 }
                 CardOutcome::Rendered(rendered)
             }
@@ -322,10 +384,12 @@ impl Cards {
         let inner = Arc::clone(&self.inner);
         let store_key = key.clone();
         let rendered = render.clone();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let store_abandoned = Arc::clone(&abandoned);
         let stored: StoreFuture = tokio::spawn(
             async move {
                 let stored = match rendered.await {
-                    Ok(card) => Some(inner.store(&store_key, card.image).await),
+                    Ok(card) => Some(inner.store(&store_key, card.image, &store_abandoned).await),
                     Err(_) => None,
                 };
                 inner
@@ -340,7 +404,11 @@ impl Cards {
         .map(|joined| joined.unwrap_or(None))
         .boxed()
         .shared();
-        let flight = Flight { render, stored };
+        let flight = Flight {
+            render,
+            stored,
+            abandoned,
+        };
         in_flight.insert(key.clone(), flight.clone());
         Joined::Flight(flight)
     }
@@ -348,7 +416,7 @@ impl Cards {
 
 impl Pipeline {
     async fn render(
-        &self,
+        self: &Arc<Self>,
         key: &StorageKey,
         requested_by: Instant,
     ) -> Result<Rendered, RenderError> {
@@ -357,12 +425,23 @@ impl Pipeline {
         if self.limits.store_before_answer {
             deadline = deadline.min(requested_by);
         }
+        if self.site.is_open() {
+            return Err(RenderError::RenderSiteDown);
+        }
         let _permit = self.admit(deadline).await?;
+        // The circuit may have opened while this render waited.
+        if self.site.is_open() {
+            return Err(RenderError::RenderSiteDown);
+        }
         let queued = queued_at.elapsed();
         let started = Instant::now();
-        let path = render_site::card_page_path(key.id());
+        let card = CardRequest {
+            design: key.design(),
+            id: key.id(),
+        };
         let render_deadline = deadline.min(started + self.limits.render_timeout);
-        let jpeg = self.chromium.screenshot(&path, render_deadline).await;
+        let jpeg = self.chromium.screenshot(card, render_deadline).await;
+        self.record_site(&jpeg);
         let rendering = started.elapsed();
         let jpeg = jpeg.inspect_err(|error| tracing::warn!(%error, "render failed"))?;
         jpeg::validate_card(&jpeg)
@@ -372,7 +451,50 @@ impl Pipeline {
             image: StoredImage::from_jpeg(jpeg),
             queued,
             rendering,
+            unstored: false,
         })
+    }
+
+    /// Counts a render's outcome towards the render site's circuit, and probes the site
+    /// from the moment the circuit opens.
+    fn record_site(self: &Arc<Self>, outcome: &Result<bytes::Bytes, RenderError>) {
+        let change = match outcome {
+            Ok(_) => self.site.succeeded(),
+            Err(
+                RenderError::Timeout(_) | RenderError::NotACard | RenderError::WrongCard { .. },
+            ) => self.site.failed(),
+            // The browser's own faults are the supervisor's to handle.
+            Err(_) => Change::None,
+        };
+        if change == Change::Opened {
+            self.metrics.render_site_circuit_opened();
+            tokio::spawn(Arc::clone(self).probe_site_until_closed());
+        }
+    }
+
+    /// Asks the render site for a card page every [`SITE_PROBE_INTERVAL`] until it
+    /// serves one of the current design, then closes the circuit.
+    async fn probe_site_until_closed(self: Arc<Self>) {
+        while self.site.is_open() {
+            tokio::time::sleep(SITE_PROBE_INTERVAL).await;
+            match self.site_probe.check().await {
+                Ok(()) => {
+                    self.site.succeeded();
+                }
+                Err(why) => tracing::debug!(why, "render site probe failed"),
+            }
+        }
+    }
+
+    /// A card that storage refused, if it was rendered recently enough.
+    fn unstored_card(&self, key: &StorageKey) -> Option<StoredImage> {
+        let (image, rendered_at) = self.unstored.get(key)?;
+        if rendered_at.elapsed() < UNSTORED_TTL {
+            Some(image)
+        } else {
+            self.unstored.remove(key);
+            None
+        }
     }
 
     /// Waits for a render permit within the queue bounds.
@@ -392,16 +514,18 @@ impl Pipeline {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         match permit {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(RenderError::Overloaded),
+            _ => Err(RenderError::QueueTimeout(self.limits.queue_timeout)),
         }
     }
 
     /// Stores a validated card (a failure is logged and counted by the guard, and the
-    /// card still served) and keeps it hot once stored.
-    async fn store(&self, key: &StorageKey, image: StoredImage) -> Stored {
+    /// card still served) and keeps it hot once stored, or among the unstored cards
+    /// when storage refused it.
+    async fn store(&self, key: &StorageKey, image: StoredImage, abandoned: &AtomicBool) -> Stored {
+        let deadline = Instant::now() + STORE_TIMEOUT;
         let stored = self
             .storage
-            .store(key, image.bytes.clone(), Instant::now() + STORE_TIMEOUT)
+            .store(key, image.bytes.clone(), deadline, abandoned)
             .await;
         match &stored {
             Stored::Written => {
@@ -409,8 +533,55 @@ impl Pipeline {
                 self.hot.insert(key.clone(), image);
             }
             Stored::AlreadyThere => tracing::info!("card was stored concurrently; kept"),
-            Stored::Failed(_) => {}
+            Stored::Failed(_) => self.unstored.insert(key.clone(), (image, Instant::now())),
         }
         stored
+    }
+}
+
+/// The render site's health as a render would find it: a card page of the current
+/// design, fetched with the render cookie.
+#[derive(Debug)]
+struct SiteProbe {
+    client: reqwest::Client,
+    url: String,
+    cookie: String,
+    design: String,
+}
+
+impl SiteProbe {
+    fn new(origin: &RenderOrigin) -> Self {
+        let id = shared_ids::SocialId::parse("00-00-00").expect("a valid id");
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(SITE_PROBE_TIMEOUT)
+                .build()
+                .expect("a client with a timeout builds"),
+            url: format!("{}{}", origin.base, render_site::card_page_path(id)),
+            cookie: format!("{}={}", origin.cookie_name, origin.cookie_value),
+            design: format!("data-design=\"{}\"", shared_ids::CURRENT_DESIGN),
+        }
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let response = self
+            .client
+            .get(&self.url)
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("status {}", response.status()));
+        }
+        let page = response
+            .text()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if page.contains(&self.design) {
+            Ok(())
+        } else {
+            Err("the card page is not of the current design".to_owned())
+        }
     }
 }

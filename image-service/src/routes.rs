@@ -23,10 +23,6 @@ use crate::render::{CardOutcome, Cards};
 use crate::storage::{StorageKey, StoredImage};
 use crate::telemetry::Metrics;
 
-/// Seconds an overloaded client is asked to wait: a render takes well under a second,
-/// so the queue has moved on by then.
-const RETRY_AFTER_SECS: &str = "2";
-
 static DEFAULT: LazyLock<StoredImage> =
     LazyLock::new(|| StoredImage::from_jpeg(Bytes::from_static(DEFAULT_IMAGE)));
 
@@ -93,7 +89,7 @@ async fn image(
     let (status, image) = match path {
         ImagePath::Default | ImagePath::Other => {
             state.metrics.default_image();
-            (CacheStatus::Default, Some(DEFAULT.clone()))
+            (CacheStatus::Default, DEFAULT.clone())
         }
         ImagePath::Card { design, id } => {
             // An honoured earlier design gets today's card, stored under today's key.
@@ -104,27 +100,25 @@ async fn image(
             let (outcome, storage_time) = state.cards.card(key, deadline).instrument(span).await;
             timing.storage = Some(storage_time);
             match outcome {
-                CardOutcome::Hit(image) => (CacheStatus::Hit, Some(image)),
+                CardOutcome::Hit(image) => (CacheStatus::Hit, image),
                 CardOutcome::Rendered(rendered) => {
                     timing.queue = Some(rendered.queued);
                     timing.render = Some(rendered.rendering);
-                    (CacheStatus::Miss, Some(rendered.image))
+                    let status = if rendered.unstored {
+                        CacheStatus::Unstored
+                    } else {
+                        CacheStatus::Miss
+                    };
+                    (status, rendered.image)
                 }
-                CardOutcome::Failed(_) => (CacheStatus::Fallback, Some(DEFAULT.clone())),
-                CardOutcome::Overloaded => (CacheStatus::Overloaded, None),
+                CardOutcome::Unstored(image) => (CacheStatus::Unstored, image),
+                CardOutcome::Failed(_) => (CacheStatus::Fallback, DEFAULT.clone()),
+                CardOutcome::Overloaded => (CacheStatus::Overloaded, DEFAULT.clone()),
             }
         }
     };
     timing.total = Some(started.elapsed());
-    let mut response = match image {
-        Some(image) => image_response(&method, &headers, &image),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
-            "busy rendering; retry shortly",
-        )
-            .into_response(),
-    };
+    let mut response = image_response(&method, &headers, &image);
     let response_headers = response.headers_mut();
     response_headers.insert(
         header::CACHE_CONTROL,

@@ -19,7 +19,7 @@ use shared_ids::{DesignToken, SocialId, card_path};
 
 pub use guard::{CIRCUIT_OPEN_AFTER, CIRCUIT_PROBE_INTERVAL, GuardedStorage, Lookup, Stored};
 pub use local::LocalDirStorage;
-pub use s3::{S3Config, S3Storage, retries, timeouts};
+pub use s3::{S3Config, S3Storage, WRITE_PROBE_OBJECT, retries, timeouts};
 
 /// The future every [`Storage`] method returns: boxed, so that the trait can be used as
 /// `Arc<dyn Storage>` and the router need not be generic over the backend.
@@ -37,6 +37,10 @@ pub trait Storage: Send + Sync + fmt::Debug {
         key: &'a StorageKey,
         jpeg: Bytes,
     ) -> StorageFuture<'a, PutOutcome>;
+
+    /// Proves that a write would be accepted now, without touching any card: a write
+    /// of the backend's sentinel, which lives outside every card key.
+    fn probe_write(&self) -> StorageFuture<'_, ()>;
 }
 
 /// The storage key of a card: its URL path without the leading `/`, e.g. `v1/12-34-10.jpg`.

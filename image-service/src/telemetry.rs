@@ -154,6 +154,9 @@ pub struct Metrics {
     storage_errors: AtomicU64,
     store_failures: AtomicU64,
     storage_circuit_opens: AtomicU64,
+    storage_write_circuit_opens: AtomicU64,
+    render_site_circuit_opens: AtomicU64,
+    unstored_served: AtomicU64,
     /// Set on Lambda, to the function's name: each count is also printed as an EMF line
     /// for CloudWatch, with that name as its dimension.
     emf: Option<String>,
@@ -176,8 +179,14 @@ pub struct Counts {
     /// Rendered cards that could not be stored (a failed write, or storage
     /// unavailable); each is logged with its key and rendered again when next asked for.
     pub store_failures: u64,
-    /// Times repeated storage failures opened the circuit.
+    /// Times repeated failed lookups opened the read circuit.
     pub storage_circuit_opens: u64,
+    /// Times repeated failed writes opened the write circuit.
+    pub storage_write_circuit_opens: u64,
+    /// Times repeated failed renders opened the render site's circuit.
+    pub render_site_circuit_opens: u64,
+    /// Answers with a card that is rendered but could not be stored, kept in memory.
+    pub unstored_served: u64,
 }
 
 /// CloudWatch namespace of the EMF metrics; infra's alarms read the same name.
@@ -233,6 +242,18 @@ impl Metrics {
     pub fn storage_circuit_opened(&self) {
         self.bump(&self.storage_circuit_opens, "StorageCircuitOpens");
     }
+    pub fn storage_write_circuit_opened(&self) {
+        self.bump(
+            &self.storage_write_circuit_opens,
+            "StorageWriteCircuitOpens",
+        );
+    }
+    pub fn render_site_circuit_opened(&self) {
+        self.bump(&self.render_site_circuit_opens, "RenderSiteCircuitOpens");
+    }
+    pub fn unstored_served(&self) {
+        self.bump(&self.unstored_served, "UnstoredServed");
+    }
 
     /// The counters now.
     pub fn counts(&self) -> Counts {
@@ -247,6 +268,9 @@ impl Metrics {
             storage_errors: self.storage_errors.load(Ordering::Relaxed),
             store_failures: self.store_failures.load(Ordering::Relaxed),
             storage_circuit_opens: self.storage_circuit_opens.load(Ordering::Relaxed),
+            storage_write_circuit_opens: self.storage_write_circuit_opens.load(Ordering::Relaxed),
+            render_site_circuit_opens: self.render_site_circuit_opens.load(Ordering::Relaxed),
+            unstored_served: self.unstored_served.load(Ordering::Relaxed),
         }
     }
 }

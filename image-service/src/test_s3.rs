@@ -3,8 +3,8 @@
 //!
 //! Tests talk to it with the real AWS SDK, so signing, headers, conditional writes and
 //! error codes all go through the same code as against AWS. It can be made to fail the
-//! way S3 really does ([`S3Fault`]): accept connections and never answer, or answer
-//! every request with 503 SlowDown. Compiled for this crate's tests, and for other
+//! way S3 really does ([`S3Fault`]): accept connections and never answer, answer
+//! every request with 503 SlowDown, or serve reads and refuse every write. Compiled for this crate's tests, and for other
 //! crates' tests with the `test-support` feature; never in a release build of the
 //! service.
 
@@ -33,6 +33,9 @@ pub enum S3Fault {
     Blackhole,
     /// Every request gets `503 SlowDown`, S3's answer when it sheds load.
     SlowDown,
+    /// Reads are served; every write gets `403 AccessDenied`, as from a bucket policy
+    /// or a role that lost `s3:PutObject`.
+    RefuseWrites,
 }
 
 /// The access key the server accepts.
@@ -108,6 +111,30 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
                 }
                 S3Fault::SlowDown => {
                     connections.spawn(slow_down(socket));
+                }
+                S3Fault::RefuseWrites => {
+                    let service = service.clone();
+                    let refusing = hyper::service::service_fn(
+                        move |request: axum::http::Request<hyper::body::Incoming>| {
+                            let service = service.clone();
+                            async move {
+                                let method = request.method();
+                                if method == axum::http::Method::GET
+                                    || method == axum::http::Method::HEAD
+                                {
+                                    hyper::service::Service::call(&service, request).await
+                                } else {
+                                    Ok(access_denied())
+                                }
+                            }
+                        },
+                    );
+                    let connection = http
+                        .serve_connection(TokioIo::new(socket), refusing)
+                        .into_owned();
+                    connections.spawn(async move {
+                        let _ = connection.await;
+                    });
                 }
             }
             while connections.try_join_next().is_some() {}
@@ -255,6 +282,18 @@ async fn slow_down(mut socket: TcpStream) {
     );
     let _ = socket.write_all(response.as_bytes()).await;
     let _ = socket.shutdown().await;
+}
+
+/// S3's answer to a write the caller may not make.
+fn access_denied() -> axum::http::Response<s3s::Body> {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+                <Message>Access Denied</Message><RequestId>OGSHOTTEST</RequestId></Error>";
+    axum::http::Response::builder()
+        .status(403)
+        .header("content-type", "application/xml")
+        .header("x-amz-request-id", "OGSHOTTEST")
+        .body(s3s::Body::from(body.to_owned()))
+        .expect("a valid response")
 }
 
 impl Drop for TestS3 {

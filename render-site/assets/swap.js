@@ -1,33 +1,26 @@
-// The screenshotter's swap (image-service's renderer evaluates this file as a function
-// expression and calls it with a card page's full URL and, when it captures by
-// screencast, a frame tag): it replaces the live card with the card at `url` and
-// resolves to true once it is ready to capture, or to false when `url` is not a card.
+// The screenshotter's swap: image-service's renderer evaluates this file as a function
+// expression and calls it with a card page's full URL, a frame tag when it captures by
+// screencast, and the [design, id] it expects. It replaces the live card with the card
+// at `url` and resolves to that card's [design, id] once it is ready to capture (another
+// design or id is refused untouched), or to false when `url` is not a card.
 //
 // It fetches the card page (same origin, so the session cookie goes along and the CSP
-// allows it) and makes the live document the same as the fetched one, changing as
-// little as it can, because Chromium re-rasterises only what changed: when the
-// stylesheet is unchanged it keeps the <style> element (and with it the fonts already
-// loaded), and when the body has the same shape as the live one (the same elements,
-// only other text or attributes) it rewrites just the text and attributes that differ,
-// so the background and every unchanged glyph keep their raster tiles; a differently
-// shaped body is replaced whole, and a changed stylesheet (a designer's edit under
-// --dev) replaces the whole <html>. It then waits as ready.js does (layout done, fonts
-// loaded, images decoded, a frame drawn) without re-running ready.js, whose font probes
-// would only repeat work. The result is the DOM that loading the card page builds,
-// minus navigation and font loading; html[data-ready] is set as on a loaded card.
+// allows it) and changes as little of the live document as it can, because Chromium
+// re-rasterises only what changed: an unchanged stylesheet keeps its <style> element
+// and the fonts already loaded; a body of the same shape gets only its differing text
+// and attributes rewritten; anything else is replaced whole. It then waits as ready.js
+// does (fonts, images, a drawn frame). The result is the DOM that loading the card page
+// builds; the end-to-end test of swapped against freshly loaded cards proves it, which
+// is why this file is not part of the design fingerprint.
 //
-// Not served and not part of the design fingerprint: it never changes what a card
-// looks like, which the end-to-end test of swapped against freshly loaded cards proves.
-// The frame tag ties a screencast frame to this swap. A screencast sends a JPEG of every
-// frame Chromium draws, with the root scroll offset of the compositor frame it copied,
-// so the swap scrolls the page to `tag` once the card is ready: a frame whose scroll
-// offset is `tag` shows this card, complete. To scroll without moving a pixel, the page
-// is armed once with a sheet of its own (adopted, so no swap removes it): the body is
-// fixed to the viewport and an invisible box below it gives the page room to scroll.
-// The tag is set in the same task as the DOM change whenever nothing is left to load,
-// so the frame that draws the card is the tagged one and no frame is encoded twice.
-async (url, tag) => {
+// The frame tag is explained in image-service/src/browser/screencast.rs. To scroll
+// without moving a pixel, the page is armed once with an adopted sheet of its own: the
+// body is fixed to the viewport and an invisible box gives the page room to scroll.
+async (url, tag, expected) => {
   const tagged = typeof tag === "number";
+  // A scroll to where the page already is draws no frame, and the frame of the card
+  // before would carry the tag.
+  if (tagged && window.scrollY === tag) throw new Error(`the page is already scrolled to ${tag}`);
   if (tagged && !window.ogshotScrollSheet) {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(
@@ -42,6 +35,9 @@ async (url, tag) => {
   if (!response.ok) return false;
   const next = new DOMParser().parseFromString(await response.text(), "text/html");
   if (!next.documentElement.hasAttribute("data-design")) return false;
+  const shown = [next.documentElement.dataset.design, next.documentElement.dataset.id];
+  // Another design or id is never swapped in, so no frame of it is ever tagged.
+  if (shown[0] !== expected[0] || shown[1] !== expected[1]) return shown;
   const sameShape = (a, b) =>
     a.nodeName === b.nodeName &&
     a.childNodes.length === b.childNodes.length &&
@@ -71,15 +67,22 @@ async (url, tag) => {
   } else {
     document.replaceChild(document.adoptNode(next.documentElement), root);
   }
-  document.body.getBoundingClientRect();
-  // Layout has asked for every face the card needs: "loaded" means none is pending.
-  if (tagged && document.fonts.status === "loaded" && document.images.length === 0) {
-    window.scrollTo(0, tag);
+  // Every face the new text needs, asked for by name and text: a face that layout has
+  // not requested yet (another unicode-range) is not in document.fonts.status.
+  const faces = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.nodeValue.trim()) continue;
+    const style = getComputedStyle(node.parentElement);
+    const font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    if (!document.fonts.check(font, node.nodeValue)) faces.push(document.fonts.load(font, node.nodeValue));
   }
+  if (tagged && faces.length === 0 && document.images.length === 0) window.scrollTo(0, tag);
+  await Promise.all(faces);
   await Promise.all(Array.from(document.images, (img) => img.decode().catch(() => undefined)));
   await document.fonts.ready;
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));
   if (tagged && window.scrollY !== tag) window.scrollTo(0, tag);
   document.documentElement.dataset.ready = "true";
-  return true;
+  return [document.documentElement.dataset.design, document.documentElement.dataset.id];
 }

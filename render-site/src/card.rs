@@ -15,12 +15,12 @@ pub const READY_SCRIPT_PATH: &str = "/assets/ready.js";
 /// JavaScript expression a screenshotter awaits before capturing the card.
 pub const READY_EXPRESSION: &str = "window.ogshotReady";
 
-/// A JavaScript function expression, `async (url, tag) => boolean`, that swaps the card
-/// at `url` (a card page's full URL) into a page already showing a card and resolves
-/// once it is ready to capture (`assets/swap.js`): the screenshotter's fast path, part of
-/// the card page's contract like `ready.js`. With a numeric `tag` it also scrolls the
-/// page, fixed in place, to `tag` once the card is ready, so that a screencast frame
-/// with that scroll offset is known to show this card. Not served to browsers.
+/// A JavaScript function expression, `async (url, tag, [design, id]) => [design, id] |
+/// false`, that swaps the card at `url` (a card page's full URL) into a page already
+/// showing a card and resolves once it is ready to capture (`assets/swap.js`): the
+/// screenshotter's fast path, part of the card page's contract like `ready.js`. With a
+/// numeric `tag` it also scrolls the page to `tag` for a tagged screencast frame (see
+/// image-service's `browser::screencast`). Not served to browsers.
 pub const SWAP_FUNCTION: &str = include_str!("../assets/swap.js");
 
 /// A static file the render site serves under `/assets/`.
@@ -96,7 +96,7 @@ pub fn render(id: SocialId, text: &CardText, css: &str) -> String {
     let viewport = format!("width={CARD_WIDTH_CSS}, height={CARD_HEIGHT_CSS}");
     view! {
         <!DOCTYPE html>
-        <html lang="en" data-design=CURRENT_DESIGN.as_str()>
+        <html lang="en" data-design=CURRENT_DESIGN.as_str() data-id=id.to_string()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content=viewport/>
@@ -215,7 +215,10 @@ mod tests {
             .map(|v| v.text().collect())
             .collect();
         assert_eq!(labels, ["Round", "Table", "Seat"]);
-        assert!(html.contains(&format!("data-design=\"{CURRENT_DESIGN}\"")));
+        // The screenshotter checks both against the key it stores the card under.
+        let root = doc.root_element().value();
+        assert_eq!(root.attr("data-design"), Some(CURRENT_DESIGN.as_str()));
+        assert_eq!(root.attr("data-id"), Some("07-34-99"));
     }
 
     #[test]

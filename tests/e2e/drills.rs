@@ -4,11 +4,8 @@
 //! (`image-service/src/tests/`), run there on both storage backends; this suite keeps
 //! only the flows that cross apps.
 
-use std::time::Duration;
-
 use e2e::{Options, System, card_path, http_client, inspect_jpeg};
 use image_service::RenderTarget;
-use image_service::config::Config as ImageConfig;
 use render_site::{RenderSiteConfig, RenderToken};
 use reqwest::header;
 
@@ -36,10 +33,8 @@ async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_
     let addr = parked.local_addr().unwrap();
     drop(parked);
     let token = RenderToken::generate();
-    let mut limits = ImageConfig::local_defaults().limits;
-    limits.render_timeout = Duration::from_secs(3);
     let system = System::start_with(Options {
-        limits: Some(limits),
+        flags: vec!["--render-timeout-ms".into(), "3000".into()],
         render_target: Some(RenderTarget::Remote {
             base: shared_ids::BaseUrl::parse(&format!("http://{addr}")).unwrap(),
             token: token.clone(),

@@ -68,10 +68,9 @@ async fn the_lambda_chromium_layer_renders_a_correct_card() {
     let dirs = tempfile::tempdir().expect("a temporary directory");
     let mut s3 = test_s3::start(dirs.path().join("s3")).await;
     let storage: Arc<dyn Storage> = Arc::new(s3.storage());
-    let mut config = Config::local_defaults();
-    config.chromium_path = Some(launcher.clone());
     // As on Lambda: one render at a time per execution environment.
-    config.limits.concurrency = 1;
+    let mut config = Config::from_flags(["--render-concurrency", "1"]).expect("a valid config");
+    config.chromium_path = Some(launcher.clone());
     let service = ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
         .await
         .expect("the image service starts with the Lambda layer's Chromium");

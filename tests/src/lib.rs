@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use image_service::render::RenderLimits;
 use image_service::storage::Storage;
 use image_service::telemetry::Metrics;
 use image_service::test_s3::{self, TestS3};
@@ -43,10 +42,12 @@ pub fn init_test_logs() {
     }
 }
 
-/// How to start the system; the defaults are the production-like ones.
+/// How to start the system; the defaults are the production ones. Everything reaches
+/// the image service as its flags, through the validation production runs.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    pub limits: Option<RenderLimits>,
+    /// More image-service flags, e.g. `["--render-timeout-ms", "3000"]`.
+    pub flags: Vec<String>,
     pub render_target: Option<RenderTarget>,
     /// Earlier designs the image service honours besides the compiled-in ones, as its
     /// `HONOURED_DESIGNS` setting gives them.
@@ -79,6 +80,28 @@ async fn serve(router: axum::Router) -> (SocketAddr, JoinHandle<()>) {
     (addr, task)
 }
 
+impl Options {
+    fn image_service_flags(&self) -> Vec<String> {
+        let mut flags = self.flags.clone();
+        if let Some(RenderTarget::Remote { base, token }) = &self.render_target {
+            flags.extend([
+                "--render-url".to_owned(),
+                base.to_string(),
+                "--render-token".to_owned(),
+                token.expose().to_owned(),
+            ]);
+        }
+        if !self.honoured_designs.is_empty() {
+            let tokens: Vec<&str> = self.honoured_designs.iter().map(|t| t.as_str()).collect();
+            flags.extend(["--honoured-designs".to_owned(), tokens.join(",")]);
+        }
+        if self.screenshot_swaps {
+            flags.extend(["--swap-capture".to_owned(), "screenshot".to_owned()]);
+        }
+        flags
+    }
+}
+
 impl System {
     pub async fn start() -> Self {
         Self::start_with(Options::default()).await
@@ -90,15 +113,8 @@ impl System {
         let dirs = tempfile::tempdir().expect("a temporary directory");
         let s3 = test_s3::start(dirs.path().join("s3")).await;
         let storage: Arc<dyn Storage> = Arc::new(s3.storage());
-        let mut config = ImageConfig::local_defaults();
-        if let Some(limits) = options.limits {
-            config.limits = limits;
-        }
-        if let Some(target) = options.render_target {
-            config.render_target = target;
-        }
-        config.honoured_designs.extend(options.honoured_designs);
-        config.screencast &= !options.screenshot_swaps;
+        let config = ImageConfig::from_flags(options.image_service_flags())
+            .expect("the image service accepts these options");
         let service =
             ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
                 .await

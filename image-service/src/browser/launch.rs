@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use chromiumoxide::handler::HandlerConfig;
@@ -290,13 +290,20 @@ impl BrowserProcess {
     /// cooperation), reaps the browser and every member re-parented to this process,
     /// and deletes the profile directory.
     pub async fn kill_tree(&mut self) {
-        let members = group_members(self.pid);
+        let mut members = group_members(self.pid);
         if let Some(group) = Pid::from_raw(self.pid as i32) {
             let _ = rustix::process::kill_process_group(group, Signal::KILL);
         }
+        // A process forked just before the kill (a renderer for a new window) is in
+        // the group now too, if only as a zombie.
+        for member in group_members(self.pid) {
+            if !members.contains(&member) {
+                members.push(member);
+            }
+        }
         let _ = tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await;
-        reap(members).await;
-        reap_crash_handlers();
+        reap(self.pid, members).await;
+        reap_leftovers();
         self.stderr.abort();
         if let Some(profile) = self.profile.take() {
             // A profile holds thousands of small files: delete it off the async threads.
@@ -359,31 +366,59 @@ pub fn proc_stat(pid: u32) -> Option<ProcStat> {
     Some(ProcStat { state, ppid, pgrp })
 }
 
-/// Full Chromium's crash handlers (`chrome_crashpad_handler`) detach into process
-/// groups of their own, out of reach of the group kill, and exit by themselves once
-/// their browser is gone; as the subreaper, this process is then their parent. Only
-/// the dead ones are reaped, so no other child's exit status is ever taken. (Disabling
-/// crashpad with `--disable-crashpad-for-testing` makes Chromium 156's network service
-/// crash on start.) Called after every kill and on every idle probe.
-pub(super) fn reap_crash_handlers() {
+/// Members of killed browsers' groups still there after [`REAP_TIMEOUT`] (a process
+/// stuck in the kernel dies late), with their group: reaped by [`reap_leftovers`].
+static STRAGGLERS: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
+
+/// Reaps what killed browsers left behind, once it is dead: the stragglers of their
+/// process groups, and full Chromium's crash handlers (`chrome_crashpad_handler`), which
+/// detach into process groups of their own, out of reach of the group kill, and exit
+/// by themselves once their browser is gone; as the subreaper, this process is then
+/// their parent. Only dead processes that are this process's children are reaped, and
+/// a straggler only while it is still in its old group, so no other child's exit
+/// status is ever taken. (Disabling crashpad with `--disable-crashpad-for-testing`
+/// makes Chromium 156's network service crash on start.) Called after every kill and
+/// on every idle probe.
+pub(super) fn reap_leftovers() {
     let us = std::process::id();
+    let dead_child = |pid: u32| proc_stat(pid).filter(|stat| stat.state == 'Z' && stat.ppid == us);
+    let waitpid = |pid: u32| {
+        if let Some(raw) = Pid::from_raw(pid as i32) {
+            let _ = rustix::process::waitpid(Some(raw), WaitOptions::NOHANG);
+        }
+    };
+    STRAGGLERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|&(pid, pgid)| match proc_stat(pid) {
+            Some(stat) if stat.pgrp != pgid => false,
+            Some(_) => match dead_child(pid) {
+                Some(_) => {
+                    waitpid(pid);
+                    false
+                }
+                None => true,
+            },
+            None => false,
+        });
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
     };
     for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
-        let dead_handler = proc_stat(pid).is_some_and(|stat| stat.state == 'Z' && stat.ppid == us)
+        let dead_handler = dead_child(pid).is_some()
             && std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.starts_with("chrome_crashpad"));
-        if dead_handler && let Some(raw) = Pid::from_raw(pid as i32) {
-            let _ = rustix::process::waitpid(Some(raw), WaitOptions::NOHANG);
+        if dead_handler {
+            waitpid(pid);
         }
     }
 }
 
-/// Waits for each of `pids` to be reaped: by this process once it was re-parented here
-/// (a member's parent dies at the same moment, so re-parenting can lag the kill), or
-/// by whoever else is its parent.
-async fn reap(mut pids: Vec<u32>) {
+/// Waits for each of `pids`, members of group `pgid`, to be reaped: by this process
+/// once it was re-parented here (a member's parent dies at the same moment, so
+/// re-parenting can lag the kill), or by whoever else is its parent. Those still there
+/// after [`REAP_TIMEOUT`] are left to [`reap_leftovers`].
+async fn reap(pgid: u32, mut pids: Vec<u32>) {
     let deadline = tokio::time::Instant::now() + REAP_TIMEOUT;
     while !pids.is_empty() && tokio::time::Instant::now() < deadline {
         pids.retain(|&pid| {
@@ -399,5 +434,16 @@ async fn reap(mut pids: Vec<u32>) {
         if !pids.is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+    if !pids.is_empty() {
+        tracing::warn!(
+            pgid,
+            left = pids.len(),
+            "browser processes outlived the reap; reaped later"
+        );
+        STRAGGLERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(pids.into_iter().map(|pid| (pid, pgid)));
     }
 }

@@ -12,12 +12,13 @@ use chromiumoxide::cdp::browser_protocol::network::{CookieParam, CookieSameSite}
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams,
 };
-use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
+use chromiumoxide::cdp::browser_protocol::target::{CreateTargetParams, GetTargetsParams};
 use chromiumoxide::cdp::js_protocol::heap_profiler::CollectGarbageParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::{Browser, Page};
 use futures::StreamExt;
-use tokio::sync::{Notify, watch};
+use shared_ids::{DesignToken, SocialId};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -74,8 +75,6 @@ pub struct ChromiumOptions {
     /// Capture swapped cards by tagged screencast where the browser sends tagged frames
     /// (`false`: always by screenshot).
     pub screencast: bool,
-    /// Extra flags for special hosts (e.g. Lambda's single-process Chromium).
-    pub extra_args: Vec<String>,
 }
 
 /// The render site Chromium loads cards from, and the cookie that admits it there.
@@ -186,9 +185,23 @@ pub(super) struct PooledPage {
     swaps: u32,
     /// The page's screencast, once a swap has been captured by one.
     screencast: Option<Screencast>,
+    /// The frame tag the page is scrolled to (0: unscrolled). It outlives the page's
+    /// screencasts, so a new screencast never takes a frame of the card before for a
+    /// tag the page already shows.
+    scrolled_to: u32,
 }
 
 impl PooledPage {
+    fn new(page: Page, generation: u64) -> Self {
+        Self {
+            page,
+            generation,
+            swaps: 0,
+            screencast: None,
+            scrolled_to: 0,
+        }
+    }
+
     /// Stops the page's screencast, if it has one.
     async fn stop_screencast(&mut self) {
         if let Some(screencast) = self.screencast.take() {
@@ -205,6 +218,9 @@ pub(super) struct Shared {
     /// The browser that is up, or `None` while one is being (re)launched.
     pub(super) live: watch::Sender<Option<Arc<Live>>>,
     pub(super) idle: std::sync::Mutex<Vec<PooledPage>>,
+    /// Every open window of the browser that is up, idle or rendering, for the
+    /// supervisor's renderer probe.
+    pub(super) windows: std::sync::Mutex<Vec<Page>>,
     pub(super) generations: AtomicU64,
     /// Raised by renders that failed or drag on: probe the browser now.
     pub(super) trouble: Notify,
@@ -241,6 +257,7 @@ impl Chromium {
             metrics,
             live: watch::channel(None).0,
             idle: std::sync::Mutex::new(Vec::new()),
+            windows: std::sync::Mutex::new(Vec::new()),
             generations: AtomicU64::new(0),
             trouble: Notify::new(),
             stop: watch::channel(false).0,
@@ -251,6 +268,11 @@ impl Chromium {
             shared,
             supervisor: std::sync::Mutex::new(Some(supervisor)),
         })
+    }
+
+    /// The render site this browser loads cards from.
+    pub fn origin(&self) -> &RenderOrigin {
+        &self.shared.origin
     }
 
     /// The process id (and process group id) of the browser that is up, if any.
@@ -273,22 +295,29 @@ impl Chromium {
         self.shared.up(0, deadline).await.ok().map(|live| live.pid)
     }
 
-    /// Renders the card page at `path` (e.g. `/card/12-34-10`) to a JPEG by `deadline`.
+    /// Renders `card`'s page to a JPEG by `deadline`.
     ///
     /// It waits for a browser that is up, never launches one. A render whose browser
     /// died under it gets one more try on the replacement if time is left, so a crash
     /// costs a crawler time, not a card; any other failure is reported to the
     /// supervisor and answered at once.
-    pub async fn screenshot(&self, path: &str, deadline: Instant) -> Result<Bytes, RenderError> {
+    pub async fn screenshot(
+        &self,
+        card: CardRequest,
+        deadline: Instant,
+    ) -> Result<Bytes, RenderError> {
         let shared = &self.shared;
         let mut newer_than = 0;
         let mut retried = false;
         loop {
             let live = shared.up(newer_than, deadline).await?;
-            let result = shared.render_on(&live, path, deadline).await;
+            let result = shared.render_on(&live, card, deadline).await;
             match result {
                 Ok(jpeg) => return Ok(jpeg),
-                Err(RenderError::NotACard) => return Err(RenderError::NotACard),
+                // The render site's answer, not the browser's fault: nothing to probe.
+                Err(error @ (RenderError::NotACard | RenderError::WrongCard { .. })) => {
+                    return Err(error);
+                }
                 Err(error) => {
                     shared.report_trouble(live.generation);
                     let died = !live.connected.load(Ordering::Acquire);
@@ -304,6 +333,25 @@ impl Chromium {
                 }
             }
         }
+    }
+
+    /// How many pages (windows) the browser that is up holds, as Chromium counts its
+    /// targets; `None` when no browser is up or it does not answer in `timeout`.
+    pub async fn page_count(&self, timeout: Duration) -> Option<usize> {
+        let live = self.shared.live.borrow().clone()?;
+        let targets =
+            tokio::time::timeout(timeout, live.browser.execute(GetTargetsParams::default()))
+                .await
+                .ok()?
+                .ok()?;
+        Some(
+            targets
+                .result
+                .target_infos
+                .iter()
+                .filter(|target| target.r#type == "page")
+                .count(),
+        )
     }
 
     /// Stops the supervisor, which kills and reaps the browser and deletes its profile.
@@ -348,26 +396,21 @@ impl Shared {
     }
 
     /// One render on `live`: a pooled page, the card, the screenshot, by `deadline`.
+    /// The page goes back to the pool only after a good capture; in every other case,
+    /// the render's future dropped at its deadline included, its window is closed.
     async fn render_on(
         &self,
         live: &Arc<Live>,
-        path: &str,
+        card: CardRequest,
         deadline: Instant,
     ) -> Result<Bytes, RenderError> {
         let allowed = deadline.saturating_duration_since(Instant::now());
         let timeout = || RenderError::Timeout(allowed);
         let work = async {
-            let mut pooled = self.checkout(live).await?;
-            match self.capture(live, &mut pooled, path).await {
-                Ok(jpeg) => {
-                    self.idle.lock().expect("idle pool lock").push(pooled);
-                    Ok(jpeg)
-                }
-                Err(error) => {
-                    discard(pooled);
-                    Err(error)
-                }
-            }
+            let mut checkout = self.checkout(live).await?;
+            let jpeg = self.capture(live, checkout.page(), card).await?;
+            checkout.give_back();
+            Ok(jpeg)
         };
         tokio::pin!(work);
         // A render that drags on makes the supervisor probe at once, without waiting
@@ -387,7 +430,7 @@ impl Shared {
             browser,
             mut handler,
             mut process,
-        } = launch(&self.options.executable, &self.options.extra_args).await?;
+        } = launch(&self.options.executable, &[]).await?;
         let connected = Arc::new(AtomicBool::new(true));
         let events = tokio::spawn({
             let connected = Arc::clone(&connected);
@@ -441,12 +484,14 @@ impl Shared {
                 });
             }
         };
-        self.idle.lock().expect("idle pool lock").push(PooledPage {
-            page: first_page,
-            generation,
-            swaps: 0,
-            screencast: None,
-        });
+        self.windows
+            .lock()
+            .expect("windows lock")
+            .push(first_page.clone());
+        self.idle
+            .lock()
+            .expect("idle pool lock")
+            .push(PooledPage::new(first_page, generation));
         let pid = process.pid();
         Ok(Instance {
             live: Arc::new(Live {
@@ -466,26 +511,43 @@ impl Shared {
         })
     }
 
-    /// A page of `live`: an idle pooled one, or a new window.
-    async fn checkout(&self, live: &Live) -> Result<PooledPage, RenderError> {
+    /// A page of `live`: an idle pooled one, or a new window. The window is opened by a
+    /// task of its own, so a checkout cut off while Chromium opens it still closes it.
+    async fn checkout(&self, live: &Arc<Live>) -> Result<Checkout<'_>, RenderError> {
         loop {
             let pooled = self.idle.lock().expect("idle pool lock").pop();
             match pooled {
-                Some(p) if p.generation == live.generation => return Ok(p),
+                Some(p) if p.generation == live.generation => return Ok(self.checked_out(p)),
                 Some(stale) => drop(stale),
                 None => break,
             }
         }
-        let page = open_window(&live.browser, "about:blank").await?;
-        Ok(PooledPage {
-            page,
-            generation: live.generation,
-            swaps: 0,
-            screencast: None,
-        })
+        let (opened, window) = oneshot::channel();
+        let opener = Arc::clone(live);
+        tokio::spawn(async move {
+            let page = open_window(&opener.browser, "about:blank").await;
+            if let Err(Ok(orphan)) = opened.send(page) {
+                close_page(orphan);
+            }
+        });
+        let page = window
+            .await
+            .map_err(|_| RenderError::Browser("the window opener stopped".into()))??;
+        self.windows
+            .lock()
+            .expect("windows lock")
+            .push(page.clone());
+        Ok(self.checked_out(PooledPage::new(page, live.generation)))
     }
 
-    /// Shows the card at `path` on `pooled` and captures it.
+    fn checked_out(&self, pooled: PooledPage) -> Checkout<'_> {
+        Checkout {
+            shared: self,
+            pooled: Some(pooled),
+        }
+    }
+
+    /// Shows `card` on `pooled` and captures it.
     ///
     /// A fresh page navigates to the card and is captured by screenshot. A page already
     /// showing a card swaps the new card's document in instead
@@ -493,15 +555,16 @@ impl Shared {
     /// tearing down and rebuilding a document, so the render costs little more than the
     /// capture itself, which is by tagged screencast where the browser supports it (see
     /// [`super::screencast`]). Every [`SWAPS_PER_DOCUMENT`] renders the page navigates
-    /// afresh, so nothing can build up in a long-lived document.
+    /// afresh, so nothing can build up in a long-lived document. Either way the page
+    /// must name the card's design and id, or nothing is captured.
     async fn capture(
         &self,
         live: &Live,
         pooled: &mut PooledPage,
-        path: &str,
+        card: CardRequest,
     ) -> Result<Bytes, RenderError> {
         // The full URL: a remote render site may live under a path prefix.
-        let url = format!("{}{path}", self.origin.base);
+        let url = format!("{}{}", self.origin.base, card.path());
         let quality = self.options.jpeg_quality;
         if pooled.swaps == 0 || pooled.swaps >= SWAPS_PER_DOCUMENT {
             pooled.stop_screencast().await;
@@ -511,12 +574,13 @@ impl Shared {
                 .await
                 .map_err(|e| RenderError::Browser(e.to_string()))?;
             pooled.swaps = 0;
-            until_card_ready(&pooled.page, render_site::READY_EXPRESSION.to_owned()).await?;
+            pooled.scrolled_to = 0;
+            until_card_ready(&pooled.page, loaded_card_expression(), card).await?;
         } else {
             let method = live.swap_capture();
             if method != SwapCapture::Screenshot {
                 let probing = method == SwapCapture::Untried;
-                match self.swap_by_screencast(pooled, &url, probing).await {
+                match self.swap_by_screencast(pooled, &url, card, probing).await {
                     Ok(Some(jpeg)) => {
                         live.found_swap_capture(SwapCapture::Screencast);
                         rendered(pooled);
@@ -530,7 +594,7 @@ impl Shared {
                     Err(error) => return Err(error),
                 }
             } else {
-                until_card_ready(&pooled.page, swap_expression(&url, None)).await?;
+                until_card_ready(&pooled.page, swap_expression(&url, card, None), card).await?;
             }
         }
         let data = pooled
@@ -544,21 +608,24 @@ impl Shared {
         screenshot_bytes(&data)
     }
 
-    /// Swaps the card at `url` in with a frame tag and takes the tagged frame; `None`
+    /// Swaps `card` (at `url`) in with a frame tag and takes the tagged frame; `None`
     /// when `probing` and the frame did not come in [`PROBE_FRAME_TIMEOUT`].
     async fn swap_by_screencast(
         &self,
         pooled: &mut PooledPage,
         url: &str,
+        card: CardRequest,
         probing: bool,
     ) -> Result<Option<Bytes>, RenderError> {
         let screencast = match &mut pooled.screencast {
             Some(screencast) => screencast,
             none => none.insert(Screencast::start(&pooled.page, self.options.jpeg_quality).await?),
         };
-        screencast.discard_backlog();
-        let tag = screencast.next_tag();
-        until_card_ready(&pooled.page, swap_expression(url, Some(tag))).await?;
+        let tag = screencast.next_tag(pooled.scrolled_to);
+        // From here the page may be scrolled to `tag`, whatever becomes of the swap.
+        pooled.scrolled_to = tag;
+        let swap = swap_expression(url, card, Some(tag));
+        until_card_ready(&pooled.page, swap, card).await?;
         if probing {
             tokio::time::timeout(PROBE_FRAME_TIMEOUT, screencast.frame_tagged(tag))
                 .await
@@ -566,6 +633,62 @@ impl Shared {
                 .transpose()
         } else {
             screencast.frame_tagged(tag).await.map(Some)
+        }
+    }
+}
+
+/// The card page a render shows, and the key whose card it must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardRequest {
+    pub design: DesignToken,
+    pub id: SocialId,
+}
+
+impl CardRequest {
+    /// The card page's path on the render site.
+    fn path(self) -> String {
+        render_site::card_page_path(self.id)
+    }
+}
+
+/// A page checked out for one render. Unless it is given back after a good capture,
+/// dropping it closes the window, off the request's path; pages are handed out only
+/// inside one, so no exit (an error, a deadline dropping the render's future, a panic)
+/// leaves a window open.
+struct Checkout<'a> {
+    shared: &'a Shared,
+    pooled: Option<PooledPage>,
+}
+
+impl Checkout<'_> {
+    fn page(&mut self) -> &mut PooledPage {
+        self.pooled
+            .as_mut()
+            .expect("held until given back or dropped")
+    }
+
+    /// Returns the page to the pool after a good capture.
+    fn give_back(mut self) {
+        if let Some(pooled) = self.pooled.take() {
+            self.shared
+                .idle
+                .lock()
+                .expect("idle pool lock")
+                .push(pooled);
+        }
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.pooled.take() {
+            let target = pooled.page.target_id();
+            self.shared
+                .windows
+                .lock()
+                .expect("windows lock")
+                .retain(|page| page.target_id() != target);
+            close_page(pooled.page);
         }
     }
 }
@@ -587,18 +710,38 @@ fn rendered(pooled: &mut PooledPage) {
     }
 }
 
-/// The call of `swap.js` that shows the card at `url`, tagging its frame with `tag`.
-pub fn swap_expression(url: &str, tag: Option<u32>) -> String {
+/// The call of `swap.js` that shows `card` (at `url`), tagging its frame with `tag`.
+pub fn swap_expression(url: &str, card: CardRequest, tag: Option<u32>) -> String {
     let url = serde_json::to_string(url).expect("a string serialises");
-    match tag {
-        Some(tag) => format!("({})({url}, {tag})", render_site::SWAP_FUNCTION),
-        None => format!("({})({url})", render_site::SWAP_FUNCTION),
-    }
+    let tag = tag.map_or_else(|| "undefined".to_owned(), |tag| tag.to_string());
+    format!(
+        "({})({url}, {tag}, [\"{}\", \"{}\"])",
+        render_site::SWAP_FUNCTION,
+        card.design.as_str(),
+        card.id
+    )
 }
 
-/// Evaluates `ready` (a card's ready promise, or a swap) on `page`: a 401, 404 or error
-/// page has no ready signal, and is never captured.
-async fn until_card_ready(page: &Page, ready: String) -> Result<(), RenderError> {
+/// What a navigated card page is evaluated with: like `swap.js`, its ready promise
+/// resolves to the `[design, id]` its `<html>` names, or false (a 401, 404 or error
+/// page has no ready signal).
+fn loaded_card_expression() -> String {
+    format!(
+        "Promise.resolve({}).then((ready) => ready === true && \
+         [document.documentElement.dataset.design, document.documentElement.dataset.id])",
+        render_site::READY_EXPRESSION
+    )
+}
+
+/// Evaluates `ready` (a loaded card's ready promise, or a swap) on `page`, and checks
+/// that the card it shows is `card`: a page without a ready signal is not a card, and
+/// one of another design or id (a render site a deploy behind, a wrong route) is never
+/// captured.
+async fn until_card_ready(
+    page: &Page,
+    ready: String,
+    card: CardRequest,
+) -> Result<(), RenderError> {
     let ready = EvaluateParams::builder()
         .expression(ready)
         .await_promise(true)
@@ -609,18 +752,34 @@ async fn until_card_ready(page: &Page, ready: String) -> Result<(), RenderError>
         .evaluate_expression(ready)
         .await
         .map_err(|e| RenderError::Browser(e.to_string()))?;
-    if ready.value() == Some(&serde_json::Value::Bool(true)) {
+    let Some(serde_json::Value::Array(shown)) = ready.value() else {
+        return Err(RenderError::NotACard);
+    };
+    let [
+        serde_json::Value::String(design),
+        serde_json::Value::String(id),
+    ] = shown.as_slice()
+    else {
+        return Err(RenderError::NotACard);
+    };
+    if design == card.design.as_str() && *id == card.id.to_string() {
         Ok(())
     } else {
-        Err(RenderError::NotACard)
+        Err(RenderError::WrongCard {
+            design: design.chars().take(32).collect(),
+            id: id.chars().take(32).collect(),
+        })
     }
 }
 
-/// Closes a page that failed, off the request's path: closing a hung page can hang too.
-fn discard(pooled: PooledPage) {
-    tokio::spawn(async move {
-        let _ = tokio::time::timeout(PAGE_CLOSE_TIMEOUT, pooled.page.close()).await;
-    });
+/// Closes a page, off the request's path: closing a hung page can hang too.
+fn close_page(page: Page) {
+    // Outside a runtime (a process shutting down) the browser goes with the process.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(PAGE_CLOSE_TIMEOUT, page.close()).await;
+        });
+    }
 }
 
 /// A new page at `url` in its own window: a page in a background tab produces no frames,

@@ -46,23 +46,25 @@ pub const PROBE_FRAME_TIMEOUT: Duration = Duration::from_millis(800);
 /// (0 is where a page starts, so it is never a tag).
 const TAG_CYCLE: u32 = 4000;
 
-/// Frames received but not yet looked at; they are all untagged leftovers of earlier
-/// swaps, so more than this are dropped.
-const FRAME_BACKLOG: usize = 8;
+/// Frames with the wanted tag received but not yet taken. Any one of them shows the
+/// card, so a full channel loses nothing by dropping the newest.
+const FRAME_BACKLOG: usize = 2;
 
 /// A running screencast of one page.
 pub struct Screencast {
     frames: mpsc::Receiver<Arc<EventScreencastFrame>>,
     /// Acknowledges every frame as it arrives (Chromium stops sending frames while two
-    /// are unacknowledged) and hands it on.
+    /// are unacknowledged) and hands on only those with the wanted tag, so that no
+    /// burst of other frames can crowd the tagged one out.
     forwarder: JoinHandle<()>,
-    last_tag: u32,
+    /// The tag of the capture under way (0: none).
+    wanted: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for Screencast {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Screencast")
-            .field("last_tag", &self.last_tag)
+            .field("wanted", &self.wanted.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -77,12 +79,18 @@ impl Screencast {
             .map_err(browser_error)?;
         let (sender, frames) = mpsc::channel(FRAME_BACKLOG);
         let acking = page.clone();
+        let wanted = Arc::new(AtomicU32::new(0));
+        let wanted_here = Arc::clone(&wanted);
         let forwarder = tokio::spawn(async move {
             while let Some(event) = events.next().await {
                 let ack = ScreencastFrameAckParams::new(event.session_id);
                 // Handed on before the acknowledgement's round trip, which only the
                 // next frame waits for.
-                if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(event) {
+                let tag = wanted_here.load(Ordering::Acquire);
+                if tag != 0
+                    && is_tagged(&event, tag)
+                    && let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(event)
+                {
                     return;
                 }
                 if acking.execute(ack).await.is_err() {
@@ -104,35 +112,33 @@ impl Screencast {
         Ok(Self {
             frames,
             forwarder,
-            last_tag: 0,
+            wanted,
         })
     }
 
-    /// The tag for the next capture: never the one before it on this page, so the page
-    /// always scrolls, and drawn from one sequence for every page, so no two pages
-    /// capture under the same tag at once.
-    pub fn next_tag(&mut self) -> u32 {
+    /// The tag for the next capture, which from now on is the only one forwarded. It is
+    /// never `scrolled_to`, the tag the page already shows (a scroll to it would draw no
+    /// frame, and a frame of the card before would carry it), and it is drawn from one
+    /// sequence for every page, so no two pages capture under the same tag at once.
+    pub fn next_tag(&mut self, scrolled_to: u32) -> u32 {
         static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-        loop {
+        let tag = loop {
             let tag = SEQUENCE.fetch_add(1, Ordering::Relaxed) % TAG_CYCLE + 1;
-            if tag != self.last_tag {
-                self.last_tag = tag;
-                return tag;
+            if tag != scrolled_to {
+                break tag;
             }
-        }
-    }
-
-    /// Drops the frames that arrived since the last capture: none of them is tagged for
-    /// the next one.
-    pub fn discard_backlog(&mut self) {
+        };
+        self.wanted.store(tag, Ordering::Release);
+        // Frames of the capture before, forwarded before the new tag was stored.
         while self.frames.try_recv().is_ok() {}
+        tag
     }
 
-    /// The JPEG of the first frame tagged `tag`, dropping every other frame. Waits for
-    /// it as long as the caller lets it.
+    /// The JPEG of the first frame tagged `tag`. Waits for it as long as the caller
+    /// lets it.
     pub async fn frame_tagged(&mut self, tag: u32) -> Result<Bytes, RenderError> {
         while let Some(frame) = self.frames.recv().await {
-            if (frame.metadata.scroll_offset_y - f64::from(tag)).abs() < 0.5 {
+            if is_tagged(&frame, tag) {
                 return screenshot_bytes(&frame.data);
             }
         }
@@ -145,6 +151,11 @@ impl Screencast {
         self.forwarder.abort();
         let _ = page.execute(StopScreencastParams::default()).await;
     }
+}
+
+/// Whether `frame` was drawn with the page scrolled to `tag`.
+fn is_tagged(frame: &EventScreencastFrame, tag: u32) -> bool {
+    (frame.metadata.scroll_offset_y - f64::from(tag)).abs() < 0.5
 }
 
 impl Drop for Screencast {

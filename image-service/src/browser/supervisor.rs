@@ -3,17 +3,32 @@
 //! a render reports trouble) and, when it is dead or hung, kills its whole process tree,
 //! reaps it and launches a new one. Requests never do any of that: they wait, inside
 //! their own deadline, for a browser that is up.
+//!
+//! A probe asks two things at once: the browser process for its version, and every
+//! open window's renderer to evaluate `1`. The browser answers the first while every
+//! renderer is stuck (with `process-per-site` all card windows share one renderer), so
+//! only the second finds a hung renderer. A window waiting for a hung render site still
+//! answers: its renderer's main thread is idle.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+
 use super::launch;
 use super::pool::{Instance, Live, Shared};
 
-/// How long a health probe (`Browser.getVersion`, answered by the browser process even
-/// while every renderer is busy) may take before the browser counts as hung.
+/// How long an idle browser's probe may take before it counts as failed.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The same for a probe that a failing or slow render asked for: the machine may be
+/// loaded right then, and a false alarm would cost every render under way.
+const TROUBLE_PROBE_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// Failed probes in a row before the browser is replaced; the second follows the
+/// first at once.
+const FAILED_PROBES_BEFORE_REPLACING: u32 = 2;
 
 /// How often an idle browser is probed, so a hang is found before a request meets it.
 const PROBE_INTERVAL: Duration = Duration::from_secs(5);
@@ -76,6 +91,7 @@ impl Shared {
             if ended == Ended::Shutdown {
                 return;
             }
+            self.windows.lock().expect("windows lock").clear();
             tracing::warn!(generation, ?ended, "chromium replaced");
             self.metrics.browser_relaunched();
         }
@@ -87,29 +103,67 @@ impl Shared {
         let mut probes = tokio::time::interval(PROBE_INTERVAL);
         probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         probes.reset();
+        let mut failed = 0;
         loop {
-            let probe_now = tokio::select! {
-                _ = stop.wait_for(|&stop| stop) => return Ended::Shutdown,
-                () = instance.process.exited() => return Ended::Exited,
-                _ = &mut instance.events => return Ended::Disconnected,
-                () = self.trouble.notified() => true,
-                _ = probes.tick() => {
-                    launch::reap_crash_handlers();
-                    true
+            let timeout = if failed > 0 {
+                PROBE_TIMEOUT
+            } else {
+                tokio::select! {
+                    _ = stop.wait_for(|&stop| stop) => return Ended::Shutdown,
+                    () = instance.process.exited() => return Ended::Exited,
+                    _ = &mut instance.events => return Ended::Disconnected,
+                    () = self.trouble.notified() => TROUBLE_PROBE_TIMEOUT,
+                    _ = probes.tick() => {
+                        launch::reap_leftovers();
+                        PROBE_TIMEOUT
+                    }
                 }
             };
-            if probe_now && !responsive(&instance.live).await {
-                return Ended::Unresponsive;
+            let probed = tokio::select! {
+                _ = stop.wait_for(|&stop| stop) => return Ended::Shutdown,
+                () = instance.process.exited() => return Ended::Exited,
+                probed = self.probe(&instance.live, timeout) => probed,
+            };
+            match probed {
+                Ok(()) => failed = 0,
+                Err(unanswered) => {
+                    failed += 1;
+                    tracing::warn!(
+                        generation = instance.live.generation,
+                        failed,
+                        ?timeout,
+                        unanswered,
+                        "chromium probe failed"
+                    );
+                    if failed >= FAILED_PROBES_BEFORE_REPLACING {
+                        return Ended::Unresponsive;
+                    }
+                }
             }
         }
     }
-}
 
-/// Whether the browser answers a probe in time.
-async fn responsive(live: &Live) -> bool {
-    live.connected.load(Ordering::Acquire)
-        && matches!(
-            tokio::time::timeout(PROBE_TIMEOUT, live.browser.version()).await,
-            Ok(Ok(_))
-        )
+    /// Probes `live` within `timeout`: `Err` names what did not answer.
+    async fn probe(&self, live: &Live, timeout: Duration) -> Result<(), &'static str> {
+        if !live.connected.load(Ordering::Acquire) {
+            return Err("the CDP connection");
+        }
+        let windows = self.windows.lock().expect("windows lock").clone();
+        let version = tokio::time::timeout(timeout, live.browser.version());
+        // Only a timeout counts: a window closed or crashed meanwhile answers an error
+        // at once, and its next render replaces it.
+        let renderers = futures::future::join_all(
+            windows
+                .iter()
+                .map(|page| tokio::time::timeout(timeout, page.execute(EvaluateParams::new("1")))),
+        );
+        let (version, renderers) = tokio::join!(version, renderers);
+        if !matches!(version, Ok(Ok(_))) {
+            return Err("the browser process");
+        }
+        if renderers.iter().any(Result::is_err) {
+            return Err("a window's renderer");
+        }
+        Ok(())
+    }
 }

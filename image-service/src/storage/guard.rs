@@ -2,20 +2,25 @@
 //! open a circuit, so a storage backend that is down or slow costs a request at most
 //! its share of the budget, and then nothing at all until it answers again.
 //!
-//! While the circuit is open, lookups are skipped (the card is rendered, as for a
-//! miss) and writes are not attempted (counted and logged as store failures); a probe
-//! runs every [`CIRCUIT_PROBE_INTERVAL`], off every request's path, and the first answer closes
-//! the circuit. Cards in the hot cache never touch storage, so they are served at
-//! normal speed throughout.
+//! Reads and writes have a circuit each, since storage can fail one way only (a bucket
+//! policy or a full disk refusing writes while reads work). While the read circuit is
+//! open, lookups are skipped (the card is rendered, as for a miss); while the write
+//! circuit is open, writes are not attempted (counted and logged as store failures).
+//! Each open circuit is probed every [`CIRCUIT_PROBE_INTERVAL`], off every request's
+//! path, in its own way: a read of a card key, or a create-only write of the backend's
+//! sentinel. Cards in the hot cache never touch storage, so they are served at normal
+//! speed throughout.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use shared_ids::{CURRENT_DESIGN, SocialId};
 use tokio::time::Instant;
 
-use super::{PutOutcome, Storage, StorageKey, StoredImage};
+use super::{PutOutcome, Storage, StorageError, StorageKey, StoredImage};
+use crate::circuit::{Change, Circuit};
 use crate::telemetry::Metrics;
 
 /// Consecutive failures that open the circuit: one failure may be a blip, three in a
@@ -50,18 +55,20 @@ pub enum Stored {
     Failed(String),
 }
 
-/// A [`Storage`] backend behind deadlines and a circuit breaker.
+/// A [`Storage`] backend behind deadlines and a circuit breaker for each direction.
 #[derive(Debug)]
 pub struct GuardedStorage {
     inner: Arc<dyn Storage>,
     metrics: Arc<Metrics>,
-    circuit: Mutex<Circuit>,
+    reads: Circuit,
+    writes: Circuit,
 }
 
-#[derive(Debug, Default)]
-struct Circuit {
-    consecutive_failures: u32,
-    open: bool,
+/// Which of storage's two circuits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
 }
 
 impl GuardedStorage {
@@ -69,13 +76,26 @@ impl GuardedStorage {
         Arc::new(Self {
             inner,
             metrics,
-            circuit: Mutex::new(Circuit::default()),
+            reads: Circuit::new("storage reads", CIRCUIT_OPEN_AFTER),
+            writes: Circuit::new("storage writes", CIRCUIT_OPEN_AFTER),
         })
     }
 
-    /// Whether the circuit is open (storage is being skipped).
+    /// Whether lookups are being skipped.
     pub fn is_open(&self) -> bool {
-        self.circuit.lock().expect("circuit lock").open
+        self.reads.is_open()
+    }
+
+    /// Whether writes are being skipped.
+    pub fn writes_open(&self) -> bool {
+        self.writes.is_open()
+    }
+
+    fn circuit(&self, direction: Direction) -> &Circuit {
+        match direction {
+            Direction::Read => &self.reads,
+            Direction::Write => &self.writes,
+        }
     }
 
     /// The card under `key`, asked for until `deadline` at most.
@@ -85,17 +105,17 @@ impl GuardedStorage {
         }
         match tokio::time::timeout_at(deadline, self.inner.get(key)).await {
             Ok(Ok(found)) => {
-                self.succeeded();
+                self.reads.succeeded();
                 found.map_or(Lookup::Absent, Lookup::Found)
             }
             Ok(Err(error)) => {
                 tracing::warn!(%error, "storage lookup failed; rendering instead");
-                self.failed();
+                self.failed(Direction::Read);
                 Lookup::Failed
             }
             Err(_) => {
                 tracing::warn!(%key, "storage lookup timed out; rendering instead");
-                self.failed();
+                self.failed(Direction::Read);
                 Lookup::Failed
             }
         }
@@ -104,84 +124,104 @@ impl GuardedStorage {
     /// Stores `jpeg` under `key` unless a card is there, giving up at `deadline`. A
     /// backend write is all or nothing (a renamed temporary file, a single S3 PUT), so
     /// giving up never leaves a partial card.
+    ///
+    /// `abandoned` is set when the request that waited for this write was answered
+    /// without it on a host that freezes after answering (Lambda): such a write may
+    /// have been frozen with the environment, so its timeout says nothing of storage
+    /// and does not count towards the circuit.
     pub async fn store(
         self: &Arc<Self>,
         key: &StorageKey,
         jpeg: Bytes,
         deadline: Instant,
+        abandoned: &AtomicBool,
     ) -> Stored {
         let failed = |why: String| {
             tracing::error!(%key, why, "card not stored; it is rendered again when next asked for");
             self.metrics.store_failed();
             Stored::Failed(why)
         };
-        if self.is_open() {
-            return failed("storage is unavailable (circuit open)".to_owned());
+        if self.writes.is_open() {
+            return failed("storage refuses writes (write circuit open)".to_owned());
         }
         match tokio::time::timeout_at(deadline, self.inner.put_if_absent(key, jpeg)).await {
             Ok(Ok(outcome)) => {
-                self.succeeded();
+                self.writes.succeeded();
                 match outcome {
                     PutOutcome::Stored => Stored::Written,
                     PutOutcome::AlreadyExists => Stored::AlreadyThere,
                 }
             }
             Ok(Err(error)) => {
-                self.failed();
+                self.failed(Direction::Write);
                 failed(error.to_string())
             }
+            Err(_) if abandoned.load(Ordering::Acquire) => {
+                failed("the write outlived its answer and timed out (not counted)".to_owned())
+            }
             Err(_) => {
-                self.failed();
+                self.failed(Direction::Write);
                 failed("the write timed out".to_owned())
             }
         }
     }
 
-    fn succeeded(&self) {
-        let mut circuit = self.circuit.lock().expect("circuit lock");
-        circuit.consecutive_failures = 0;
-        if circuit.open {
-            circuit.open = false;
-            tracing::info!("storage answers again; circuit closed");
-        }
-    }
-
-    fn failed(self: &Arc<Self>) {
+    fn failed(self: &Arc<Self>, direction: Direction) {
         self.metrics.storage_error();
-        let opened = {
-            let mut circuit = self.circuit.lock().expect("circuit lock");
-            circuit.consecutive_failures += 1;
-            let opens = !circuit.open && circuit.consecutive_failures >= CIRCUIT_OPEN_AFTER;
-            circuit.open |= opens;
-            opens
-        };
-        if opened {
-            tracing::error!(
-                failures = CIRCUIT_OPEN_AFTER,
-                "storage keeps failing; circuit open: lookups skipped, writes not attempted"
-            );
-            self.metrics.storage_circuit_opened();
-            tokio::spawn(Arc::clone(self).probe_until_closed());
+        if self.circuit(direction).failed() == Change::Opened {
+            match direction {
+                Direction::Read => self.metrics.storage_circuit_opened(),
+                Direction::Write => self.metrics.storage_write_circuit_opened(),
+            }
+            tokio::spawn(Arc::clone(self).probe_until_closed(direction));
         }
     }
 
-    /// Probes storage every [`CIRCUIT_PROBE_INTERVAL`] until it answers, then closes the circuit.
-    async fn probe_until_closed(self: Arc<Self>) {
-        let id = SocialId::parse("00-00-00").expect("a valid id");
-        let key = StorageKey::new(CURRENT_DESIGN, id);
-        while self.is_open() {
+    /// Probes one direction every [`CIRCUIT_PROBE_INTERVAL`] until it answers, then
+    /// closes its circuit. A probe that outlasts its timeout is waited for by the next
+    /// round instead of being started again, so a hung disk holds one blocking thread,
+    /// not one more every round.
+    async fn probe_until_closed(self: Arc<Self>, direction: Direction) {
+        let mut pending = None;
+        while self.circuit(direction).is_open() {
             tokio::time::sleep(CIRCUIT_PROBE_INTERVAL).await;
-            match tokio::time::timeout(PROBE_TIMEOUT, self.inner.get(&key)).await {
-                Ok(Ok(_)) => self.succeeded(),
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, "storage probe failed");
+            let mut probe = pending.take().unwrap_or_else(|| {
+                let storage = Arc::clone(&self.inner);
+                tokio::spawn(probe(storage, direction))
+            });
+            match tokio::time::timeout(PROBE_TIMEOUT, &mut probe).await {
+                Ok(Ok(Ok(()))) => {
+                    self.circuit(direction).succeeded();
+                }
+                Ok(Ok(Err(error))) => {
+                    tracing::debug!(%error, ?direction, "storage probe failed");
+                    self.metrics.storage_error();
+                }
+                Ok(Err(join)) => {
+                    tracing::warn!(%join, ?direction, "storage probe stopped");
                     self.metrics.storage_error();
                 }
                 Err(_) => {
-                    tracing::debug!("storage probe timed out");
+                    tracing::debug!(?direction, "storage probe timed out");
                     self.metrics.storage_error();
+                    pending = Some(probe);
                 }
             }
         }
+    }
+}
+
+/// One probe of storage in `direction`: a read of a card key (absent or not, an answer
+/// is what counts), or a create-only write of the backend's sentinel.
+async fn probe(storage: Arc<dyn Storage>, direction: Direction) -> Result<(), StorageError> {
+    match direction {
+        Direction::Read => {
+            let id = SocialId::parse("00-00-00").expect("a valid id");
+            storage
+                .get(&StorageKey::new(CURRENT_DESIGN, id))
+                .await
+                .map(drop)
+        }
+        Direction::Write => storage.probe_write().await,
     }
 }

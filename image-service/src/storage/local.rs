@@ -63,6 +63,20 @@ impl Storage for LocalDirStorage {
         let path = self.path_of(key);
         Box::pin(blocking(path.clone(), move || write_new(&path, &jpeg)))
     }
+
+    /// A temporary file written, synced and deleted, as a card's write starts.
+    fn probe_write(&self) -> StorageFuture<'_, ()> {
+        let dir = self.dir.clone();
+        Box::pin(blocking(dir.clone(), move || {
+            let mut temp = tempfile::Builder::new()
+                .prefix(TEMP_PREFIX)
+                .tempfile_in(&dir)
+                .map_err(local("create a temporary file in", &dir))?;
+            temp.write_all(b"ogshot write probe")
+                .and_then(|()| temp.as_file().sync_all())
+                .map_err(local("write", temp.path()))
+        }))
+    }
 }
 
 /// The one place that decides "absent" for local files.

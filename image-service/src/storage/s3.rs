@@ -167,6 +167,35 @@ impl S3Storage {
     }
 }
 
+/// The object the write probe puts, beside the cards under the prefix. A card key starts
+/// with a design token, never a dot, so this is no card's key, and CloudFront's viewer
+/// function sends its path to the default image.
+pub const WRITE_PROBE_OBJECT: &str = ".ogshot-write-probe";
+
+impl S3Storage {
+    /// A create-only PUT of the sentinel. S3 checks a request's authorisation before its
+    /// precondition, so a 412 for an existing sentinel proves writes are accepted as
+    /// well as a fresh write does, and the bucket holds one sentinel, not one per probe.
+    async fn put_sentinel(&self) -> Result<(), StorageError> {
+        let object = format!("{}{WRITE_PROBE_OBJECT}", self.prefix);
+        let response = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&object)
+            .body(ByteStream::from_static(b"ogshot write probe"))
+            .content_type("text/plain")
+            .if_none_match("*")
+            .send()
+            .await;
+        match response {
+            Ok(_) => Ok(()),
+            Err(e) if is_already_stored(&e) => Ok(()),
+            Err(e) => Err(s3_error("PutObject", object, e)),
+        }
+    }
+}
+
 impl Storage for S3Storage {
     fn get<'a>(&'a self, key: &'a StorageKey) -> StorageFuture<'a, Option<StoredImage>> {
         Box::pin(self.get_object(key))
@@ -178,6 +207,10 @@ impl Storage for S3Storage {
         jpeg: Bytes,
     ) -> StorageFuture<'a, PutOutcome> {
         Box::pin(self.put_object(key, jpeg))
+    }
+
+    fn probe_write(&self) -> StorageFuture<'_, ()> {
+        Box::pin(self.put_sentinel())
     }
 }
 

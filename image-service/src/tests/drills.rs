@@ -1,12 +1,20 @@
-//! Fault drills: each dependency fails the way it really does (a browser that is
-//! stopped, not killed; an S3 that accepts connections and never answers, or sheds
-//! load with 503 SlowDown; a render site that never answers), injected from outside
-//! the service. Every answer must arrive within the response budget (plus slack for
-//! the answer's own transfer on a loaded machine), never as a 5xx, with the cache
-//! headers of what it is, and storage must hold only validated cards. The browser and
-//! render-site drills run on both storage backends; the S3 drills on S3.
+//! Fault drills at the production configuration (budget, queue timeout, render timeout
+//! and concurrency all at their defaults) with 8 crawlers at once. Each dependency fails
+//! the way it really does, injected from outside the service: a browser or only its
+//! renderer stopped, not killed; a browser killed again and again; an S3 that accepts
+//! connections and never answers, sheds load with 503 SlowDown, or reads fine and
+//! refuses every write; a render site that fails, hangs (and keeps its hung connections
+//! after it is back), or serves another design's or another id's card.
+//!
+//! Every answer must arrive within the response budget (plus slack for the answer's
+//! own transfer on a loaded machine), never as a 5xx, with the cache headers of what it
+//! is; storage must hold only validated cards, the browser no more windows than the
+//! pool has pages, and cards must come back once the fault ends. The browser and
+//! render-site drills run on both storage backends; the storage drills on S3.
 
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use super::support::{
     self, Backend, Harness, RenderSite, Reply, Setup, SiteMode, Store, assert_real_card, max_age,
@@ -17,15 +25,16 @@ use crate::cache_policy::CachePolicy;
 use crate::storage::CIRCUIT_PROBE_INTERVAL;
 use crate::test_s3::S3Fault;
 
-/// The drills' budget: short, so the suite stays quick, yet a warm render (0.1-0.3 s)
-/// and a browser launch (0.5-1.4 s) both fit.
-const BUDGET: Duration = Duration::from_millis(2000);
-
 /// What an answer may take beyond the budget: the response's own trip over loopback
 /// on a loaded 2-core machine.
 const SLACK: Duration = Duration::from_millis(500);
 
-/// Longest wait for the supervisor to have a new browser up after a fault.
+/// Crawlers asking at once.
+const CRAWLERS: usize = 8;
+
+/// Longest wait for cards to come back after a fault ends (or, for a stopped browser
+/// or renderer, after it was stopped). The benchmark's faults section reports the real
+/// figure; this only bounds a drill that would otherwise never end.
 const RECOVERY: Duration = Duration::from_secs(20);
 
 /// What a drill's answer was.
@@ -33,34 +42,35 @@ const RECOVERY: Duration = Duration::from_secs(20);
 enum Answer {
     Card,
     Fallback,
+    /// A rendered card that storage refused, from memory.
+    Unstored,
 }
 
-fn drill_setup() -> Setup {
-    Setup {
-        budget: Some(BUDGET),
-        // The production default: a render may outlive its answer.
-        render_timeout: Some(Duration::from_secs(5)),
-        // Renders stuck on a fault hold their pages; the queue's own 503 is tested on
-        // its own (`failures.rs`), so here a queued request waits out its budget.
-        queue_timeout: Some(BUDGET),
-        ..Setup::default()
-    }
-}
-
-/// Asserts the four things every drill answer must be, and says which it was.
-fn assert_answer(reply: &Reply, took: Duration, what: &str) -> Answer {
+/// Asserts what every drill answer must be, and says which it was.
+fn assert_answer(h: &Harness, reply: &Reply, took: Duration, what: &str) -> Answer {
+    let budget = h.service().cards().limits().response_budget;
     assert!(
-        took <= BUDGET + SLACK,
-        "{what}: answered after {took:?}, the budget is {BUDGET:?}"
+        took <= budget + SLACK,
+        "{what}: answered after {took:?}, the budget is {budget:?}"
     );
     assert!(reply.status < 500, "{what}: status {}", reply.status);
+    assert_eq!(reply.status, 200, "{what}");
     match reply.cache_status() {
         Some("miss" | "hit") => {
             assert_real_card(reply.assert_card(what));
             Answer::Card
         }
+        Some("unstored") => {
+            assert_eq!(
+                reply.cache_control(),
+                Some(CachePolicy::Unstored.cache_control()),
+                "{what}"
+            );
+            assert!(max_age(reply.cache_control().unwrap_or_default()).is_some_and(|a| a <= 300));
+            assert_real_card(&reply.body);
+            Answer::Unstored
+        }
         Some("fallback") => {
-            assert_eq!(reply.status, 200, "{what}");
             let cache_control = reply.cache_control().unwrap_or_default();
             assert_eq!(
                 cache_control,
@@ -86,14 +96,68 @@ fn card(a: u8, b: u8, c: u8) -> String {
     support::card(&format!("{a:02}-{b:02}-{c:02}"))
 }
 
+/// Asks for every path, [`CRAWLERS`] at a time, and checks each answer; returns them in
+/// the order of `paths`.
+async fn crawl(h: &Harness, paths: &[String], what: &str) -> Vec<Answer> {
+    let replies: Vec<(Reply, Duration)> = futures::stream::iter(paths)
+        .map(|path| h.timed_get(path))
+        .buffered(CRAWLERS)
+        .collect()
+        .await;
+    paths
+        .iter()
+        .zip(&replies)
+        .map(|(path, (reply, took))| assert_answer(h, reply, *took, &format!("{what}: {path}")))
+        .collect()
+}
+
+/// Asks for new cards, [`CRAWLERS`] at a time (ids `a-b-00` and on), as crawlers
+/// keep coming, until a batch holds a card; returns how long that took. Every answer
+/// is checked.
+async fn until_cards_come_back(h: &Harness, a: u8, b: u8, what: &str) -> Duration {
+    let started = Instant::now();
+    let mut next = u32::from(b) * 100;
+    loop {
+        let paths: Vec<String> = (0..CRAWLERS)
+            .map(|_| {
+                next += 1;
+                card(a, (next / 100) as u8, (next % 100) as u8)
+            })
+            .collect();
+        if crawl(h, &paths, what).await.contains(&Answer::Card) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < RECOVERY,
+            "{what}: no card within {RECOVERY:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Sends `signal` (e.g. `STOP`, `KILL`) to a whole process group, from outside, as an
 /// operator or the kernel would.
 fn signal_group(pgid: u32, signal: &str) {
+    signal_pid(&format!("-{pgid}"), signal);
+}
+
+fn signal_pid(target: &str, signal: &str) {
     let status = std::process::Command::new("kill")
-        .args([format!("-{signal}"), "--".into(), format!("-{pgid}")])
+        .args([format!("-{signal}"), "--".into(), target.to_owned()])
         .status()
         .expect("run kill");
-    assert!(status.success(), "kill -{signal} -- -{pgid}: {status}");
+    assert!(status.success(), "kill -{signal} -- {target}: {status}");
+}
+
+/// The renderer processes in browser group `pgid`.
+fn renderers(pgid: u32) -> Vec<u32> {
+    group_members(pgid)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("--type=renderer"))
+        })
+        .collect()
 }
 
 /// Waits for a browser other than `old` to be up, and returns its process id.
@@ -125,51 +189,85 @@ async fn assert_group_gone(pgid: u32) {
     }
 }
 
+/// Asserts that none of `paths` is stored, once every render so far is settled.
+async fn assert_none_stored(h: &Harness, paths: impl IntoIterator<Item = &String>) {
+    let stored = h.stored_keys().await;
+    for path in paths {
+        assert!(!stored.contains(&path[1..].to_owned()), "{path} is stored");
+    }
+}
+
+/// Asserts that the browser holds no more windows than the pool has pages, once the
+/// closing of cut-off renders' windows (off the request's path) is done.
+async fn assert_pages_bounded(h: &Harness, what: &str) {
+    let pool = h.service().cards().limits().concurrency;
+    let started = Instant::now();
+    loop {
+        let pages = h
+            .service()
+            .chromium()
+            .page_count(Duration::from_secs(2))
+            .await
+            .unwrap_or_else(|| panic!("{what}: the browser did not count its pages"));
+        if pages <= pool {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: the browser holds {pages} windows, the pool {pool}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 on_both_backends!(
     a_hung_chromium_costs_each_answer_at_most_the_budget,
+    a_hung_renderer_is_replaced_and_cards_come_back,
     a_chromium_crash_loop_costs_each_answer_at_most_the_budget,
-    a_failing_or_hanging_render_site_costs_each_answer_at_most_the_budget,
+    a_hung_render_site_at_production_limits_gets_fallbacks_in_time_and_no_window_piles_up,
 );
 
 async fn a_hung_chromium_costs_each_answer_at_most_the_budget(backend: Backend) {
-    let h = Harness::start_with(backend, drill_setup()).await;
-    let (warm, took) = h.timed_get(&card(61, 0, 0)).await;
-    assert_eq!(assert_answer(&warm, took, "before the hang"), Answer::Card);
+    let h = Harness::start_with(backend, Setup::production()).await;
+    crawl(&h, &[card(61, 0, 0)], "before the hang").await;
     let hung = h.service().chromium().pid().expect("a browser is up");
 
     signal_group(hung, "STOP");
-    let mut answers = Vec::new();
-    for n in 1..=11 {
-        let (reply, took) = h.timed_get(&card(61, 0, n)).await;
-        answers.push(assert_answer(
-            &reply,
-            took,
-            &format!("request {n} after SIGSTOP"),
-        ));
-    }
-    assert_eq!(
-        answers[0],
-        Answer::Fallback,
-        "the hung browser drew nothing"
-    );
-
+    let recovery = until_cards_come_back(&h, 61, 1, "after SIGSTOP").await;
+    tracing::info!(?recovery, "cards back after the browser hung");
     let new = replaced(&h, hung).await;
     assert_ne!(new, hung);
-    for n in 12..=13 {
-        let (reply, took) = h.timed_get(&card(61, 0, n)).await;
-        assert_eq!(
-            assert_answer(&reply, took, "after the replacement"),
-            Answer::Card
-        );
-    }
     assert_group_gone(hung).await;
     assert!(h.counts().browser_relaunches >= 1, "{:?}", h.counts());
+    assert_pages_bounded(&h, "after the replacement").await;
+    h.assert_storage_holds_only_cards().await;
+    h.stop().await;
+}
+
+/// Only the renderer stops: the browser process still answers for its version, so only
+/// the renderer probe can find it.
+async fn a_hung_renderer_is_replaced_and_cards_come_back(backend: Backend) {
+    let h = Harness::start_with(backend, Setup::production()).await;
+    crawl(&h, &[card(66, 0, 0), card(66, 0, 1)], "before the hang").await;
+    let browser = h.service().chromium().pid().expect("a browser is up");
+    let stopped = renderers(browser);
+    assert!(!stopped.is_empty(), "the browser runs a renderer");
+    for pid in &stopped {
+        signal_pid(&pid.to_string(), "STOP");
+    }
+
+    let recovery = until_cards_come_back(&h, 66, 1, "renderer stopped").await;
+    tracing::info!(?recovery, "cards back after the renderer hung");
+    assert_ne!(h.service().chromium().pid(), Some(browser), "a new browser");
+    assert!(h.counts().browser_relaunches >= 1, "{:?}", h.counts());
+    assert_group_gone(browser).await;
+    assert_pages_bounded(&h, "after the replacement").await;
     h.assert_storage_holds_only_cards().await;
     h.stop().await;
 }
 
 async fn a_chromium_crash_loop_costs_each_answer_at_most_the_budget(backend: Backend) {
-    let h = Harness::start_with(backend, drill_setup()).await;
+    let h = Harness::start_with(backend, Setup::production()).await;
     let mut killed = Vec::new();
     for round in 1..=3_u8 {
         let pid = h
@@ -181,20 +279,12 @@ async fn a_chromium_crash_loop_costs_each_answer_at_most_the_budget(backend: Bac
         assert!(!killed.contains(&pid), "round {round}: a new browser");
         signal_group(pid, "KILL");
         killed.push(pid);
-        let (reply, took) = h.timed_get(&card(62, 0, round)).await;
-        assert_answer(
-            &reply,
-            took,
-            &format!("round {round}, right after the kill"),
-        );
+        let paths: Vec<String> = (0..CRAWLERS as u8).map(|n| card(62, round, n)).collect();
+        crawl(&h, &paths, &format!("round {round}, right after the kill")).await;
     }
     let last = *killed.last().expect("three kills");
     replaced(&h, last).await;
-    let (reply, took) = h.timed_get(&card(62, 0, 9)).await;
-    assert_eq!(
-        assert_answer(&reply, took, "after the crash loop"),
-        Answer::Card
-    );
+    until_cards_come_back(&h, 62, 9, "after the crash loop").await;
     for pgid in killed {
         assert_group_gone(pgid).await;
     }
@@ -205,21 +295,17 @@ async fn a_chromium_crash_loop_costs_each_answer_at_most_the_budget(backend: Bac
 
 /// Renders a card and waits until it is stored (and so in the hot cache).
 async fn stored_card(h: &Harness, path: &str) -> Vec<u8> {
-    let (reply, took) = h.timed_get(path).await;
-    assert_eq!(
-        assert_answer(&reply, took, "before the fault"),
-        Answer::Card
-    );
+    let answers = crawl(h, &[path.to_owned()], "before the fault").await;
+    assert_eq!(answers, [Answer::Card]);
     h.service().cards().settled().await;
-    let (again, took) = h.timed_get(path).await;
+    let again = h.get(path).await;
     assert_eq!(again.cache_status(), Some("hit"), "stored before the fault");
-    assert_answer(&again, took, "stored before the fault");
     again.body
 }
 
 /// The S3 drills: `fault` while a hot card and new cards are asked for, then S3 back.
 async fn s3_drill(fault: S3Fault, first: u8) {
-    let h = Harness::start_with(Backend::S3, drill_setup()).await;
+    let h = Harness::start_with(Backend::S3, Setup::production()).await;
     let Store::S3(server) = &h.store else {
         unreachable!("started on S3")
     };
@@ -227,21 +313,19 @@ async fn s3_drill(fault: S3Fault, first: u8) {
     let hot = stored_card(&h, &hot_path).await;
 
     server.set_fault(fault);
-    for n in 1..=5 {
-        let (reply, took) = h.timed_get(&card(first, 0, n)).await;
-        assert_eq!(
-            assert_answer(&reply, took, &format!("new card {n} under {fault:?}")),
-            Answer::Card,
-            "a new card is still rendered"
+    for round in 1..=3 {
+        let mut paths: Vec<String> = (1..CRAWLERS as u8).map(|n| card(first, round, n)).collect();
+        paths.push(hot_path.clone());
+        let answers = crawl(&h, &paths, &format!("round {round} under {fault:?}")).await;
+        // The first round's lookups wait out their share of the budget until the
+        // circuit opens, so some of its cards may miss it; from then on none does.
+        assert!(
+            round == 1 || answers.iter().all(|a| *a == Answer::Card),
+            "new cards are still rendered: {answers:?}"
         );
-        let (reply, took) = h.timed_get(&hot_path).await;
-        assert_eq!(
-            reply.cache_status(),
-            Some("hit"),
-            "the hot card under {fault:?}"
-        );
-        assert_answer(&reply, took, "the hot card");
-        assert_eq!(reply.body, hot);
+        let again = h.get(&hot_path).await;
+        assert_eq!(again.cache_status(), Some("hit"), "the hot card");
+        assert_eq!(again.body, hot);
     }
     assert!(
         h.service().cards().storage_circuit_open(),
@@ -257,21 +341,19 @@ async fn s3_drill(fault: S3Fault, first: u8) {
 
     server.set_fault(S3Fault::None);
     let started = Instant::now();
-    while h.service().cards().storage_circuit_open() {
+    let cards = h.service().cards();
+    while cards.storage_circuit_open() || cards.storage_write_circuit_open() {
         assert!(
             started.elapsed() < CIRCUIT_PROBE_INTERVAL * 5,
-            "the probe closes the circuit once S3 answers"
+            "the probes close the circuits once S3 answers"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (reply, took) = h.timed_get(&card(first, 0, 9)).await;
-    assert_eq!(assert_answer(&reply, took, "S3 back"), Answer::Card);
+    let back = card(first, 9, 9);
+    crawl(&h, std::slice::from_ref(&back), "S3 back").await;
     h.service().cards().settled().await;
     // Only what was written while S3 answered; each a whole, validated card.
-    assert_eq!(
-        h.store.keys().await,
-        [&hot_path[1..], &card(first, 0, 9)[1..]]
-    );
+    assert_eq!(h.store.keys().await, [&hot_path[1..], &back[1..]]);
     h.assert_storage_holds_only_cards().await;
     h.stop().await;
 }
@@ -286,39 +368,134 @@ async fn an_s3_answering_slow_down_costs_a_miss_at_most_the_budget() {
     s3_drill(S3Fault::SlowDown, 64).await;
 }
 
-async fn a_failing_or_hanging_render_site_costs_each_answer_at_most_the_budget(backend: Backend) {
+/// S3 answers reads (404 for a new card) and refuses every write: the write circuit
+/// opens while reads go on, a popular card is rendered once and served from memory,
+/// briefly cacheable, and writes resume once the write probe is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_that_refuses_writes_renders_a_popular_card_once() {
+    let h = Harness::start_with(Backend::S3, Setup::production()).await;
+    let Store::S3(server) = &h.store else {
+        unreachable!("started on S3")
+    };
+    server.set_fault(S3Fault::RefuseWrites);
+    // New cards whose writes fail, enough to open the write circuit.
+    let fresh: Vec<String> = (1..=4).map(|n| card(67, 0, n)).collect();
+    crawl(&h, &fresh, "new cards, writes refused").await;
+    h.service().cards().settled().await;
+    assert!(h.service().cards().storage_write_circuit_open());
+    assert!(
+        !h.service().cards().storage_circuit_open(),
+        "reads still work"
+    );
+
+    let popular = card(67, 1, 0);
+    let renders_before = h.counts().renders;
+    let paths = vec![popular.clone(); 20];
+    let answers = crawl(&h, &paths, "a popular card, writes refused").await;
+    h.service().cards().settled().await;
+    assert_eq!(h.counts().renders - renders_before, 1, "rendered once");
+    assert!(
+        answers.iter().all(|a| *a != Answer::Fallback),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().filter(|a| **a == Answer::Unstored).count() >= 19 - CRAWLERS,
+        "later answers come from memory: {answers:?}"
+    );
+    let counts = h.counts();
+    assert!(counts.store_failures >= 5, "{counts:?}");
+    assert_eq!(counts.storage_write_circuit_opens, 1, "{counts:?}");
+    assert_eq!(counts.storage_circuit_opens, 0, "{counts:?}");
+    assert_eq!(
+        h.store.keys().await,
+        Vec::<String>::new(),
+        "nothing was written"
+    );
+
+    server.set_fault(S3Fault::None);
+    let started = Instant::now();
+    while h.service().cards().storage_write_circuit_open() {
+        assert!(
+            started.elapsed() < CIRCUIT_PROBE_INTERVAL * 5,
+            "the write probe closes the circuit once S3 takes writes"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let back = card(67, 9, 9);
+    crawl(&h, std::slice::from_ref(&back), "writes back").await;
+    assert_eq!(h.stored_keys().await, [&back[1..]]);
+    h.assert_storage_holds_only_cards().await;
+    h.stop().await;
+}
+
+async fn a_hung_render_site_at_production_limits_gets_fallbacks_in_time_and_no_window_piles_up(
+    backend: Backend,
+) {
     let setup = Setup {
         site: Some(RenderSite::start().await),
-        // Each hanging render holds a page until its own timeout.
-        concurrency: Some(4),
-        ..drill_setup()
+        ..Setup::production()
     };
     let h = Harness::start_with(backend, setup).await;
-    // A render site answering errors gets its answer at once; one that never answers,
-    // at the budget. Either way the default image, briefly cached, never stored.
-    let mut asked = Vec::new();
-    for (mode, first) in [(SiteMode::Failing, 1), (SiteMode::Hanging, 4)] {
-        h.site().set(mode);
-        for n in first..first + 3 {
-            let path = card(65, 0, n);
-            let (reply, took) = h.timed_get(&path).await;
-            let what = format!("request {n} to a {mode:?} render site");
-            assert_eq!(assert_answer(&reply, took, &what), Answer::Fallback);
-            assert!(reply.body == DEFAULT_IMAGE, "{what}: not the default image");
-            asked.push(path);
-        }
-        assert_eq!(h.store.keys().await, Vec::<String>::new(), "{mode:?}");
-    }
-    assert_eq!(h.counts().renders, 0);
+    let warm = card(65, 0, 0);
+    crawl(&h, std::slice::from_ref(&warm), "before the fault").await;
 
-    // Back, without a restart: the renders that hung finish in the background (their
-    // cards are real and stored), and every id asked for is its card at once.
+    // Errors first, then a site that never answers and keeps those connections open
+    // even after it is back: every answer a fallback, in time.
+    h.site().set(SiteMode::Failing);
+    let failing: Vec<String> = (1..=CRAWLERS as u8).map(|n| card(65, 1, n)).collect();
+    let answers = crawl(&h, &failing, "a failing render site").await;
+    assert!(
+        answers.iter().all(|a| *a == Answer::Fallback),
+        "{answers:?}"
+    );
+    h.site().set(SiteMode::Stalled);
+    let stalled: Vec<String> = (1..=40).map(|n| card(65, 2, n)).collect();
+    let answers = crawl(&h, &stalled, "a hung render site").await;
+    assert!(
+        answers.iter().all(|a| *a == Answer::Fallback),
+        "{answers:?}"
+    );
+    assert!(h.service().cards().render_site_circuit_open());
+    assert!(h.counts().render_site_circuit_opens >= 1);
+    assert_pages_bounded(&h, "with the render site hung").await;
+
     h.site().set(SiteMode::Normal);
-    h.service().cards().settled().await;
-    for path in &asked {
-        let (reply, took) = h.timed_get(path).await;
-        assert_eq!(assert_answer(&reply, took, "the site back"), Answer::Card);
+    let recovery = until_cards_come_back(&h, 65, 3, "the site back").await;
+    tracing::info!(?recovery, "cards back after the render site hung");
+    assert!(!h.service().cards().render_site_circuit_open());
+    assert_pages_bounded(&h, "the site back").await;
+    assert_none_stored(&h, failing.iter().chain(&stalled)).await;
+    h.assert_storage_holds_only_cards().await;
+    h.stop().await;
+}
+
+/// A render site a deploy behind (another design) or with a wrong route (another id's
+/// card): nothing is captured, let alone stored, whether the card would be loaded into
+/// a new window or swapped into a warm one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_render_site_serving_another_design_or_id_stores_nothing() {
+    let setup = Setup {
+        site: Some(RenderSite::start().await),
+        ..Setup::production()
+    };
+    let h = Harness::start_with(Backend::S3, setup).await;
+    let warm = card(68, 0, 0);
+    crawl(&h, std::slice::from_ref(&warm), "a warm page").await;
+    let mut wrong = Vec::new();
+    for (mode, b) in [(SiteMode::OtherDesign, 1), (SiteMode::OtherId, 2)] {
+        h.site().set(mode);
+        // One at a time: the first swaps into the warm page, the next loads into the new
+        // window that replaces the refused one.
+        for n in 1..=4 {
+            let path = card(68, b, n);
+            let answers = crawl(&h, std::slice::from_ref(&path), &format!("{mode:?}")).await;
+            assert_eq!(answers, [Answer::Fallback], "{mode:?}");
+            wrong.push(path);
+        }
+        h.site().set(SiteMode::Normal);
+        until_cards_come_back(&h, 68, b * 10 + 5, "the site right again").await;
     }
+    assert_none_stored(&h, &wrong).await;
     h.assert_storage_holds_only_cards().await;
     h.stop().await;
 }

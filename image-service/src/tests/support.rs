@@ -20,7 +20,7 @@ use crate::storage::{LocalDirStorage, Storage};
 use crate::telemetry::{Counts, Metrics};
 pub(super) use crate::test_http::{Reply, request, send_raw};
 use crate::test_s3::{self, TestS3};
-use crate::{Config, DEFAULT_IMAGE, ImageService, RenderTarget, browser};
+use crate::{Config, DEFAULT_IMAGE, ImageService, browser};
 
 /// A render long enough to outlast any honest render on a loaded 2-core machine, so
 /// that only the scenarios that want a timeout get one.
@@ -67,7 +67,13 @@ impl Store {
                 collect_files(root, root, &mut keys);
                 keys
             }
-            Self::S3(server) => server.keys().await,
+            // The write probe's sentinel lives beside the cards, under no card's key.
+            Self::S3(server) => server
+                .keys()
+                .await
+                .into_iter()
+                .filter(|key| key != crate::storage::WRITE_PROBE_OBJECT)
+                .collect(),
         };
         keys.sort();
         keys
@@ -128,6 +134,13 @@ pub(super) enum SiteMode {
     Failing,
     /// Every request waits, with nothing sent, until the mode changes.
     Hanging,
+    /// Every request waits, with nothing sent, for ever: a hung backend whose
+    /// connections stay open after the site is back.
+    Stalled,
+    /// Card pages claim another design than the current one (a deploy behind).
+    OtherDesign,
+    /// Every card page request is answered with another id's card (a wrong route).
+    OtherId,
 }
 
 /// The real render-site router on 127.0.0.1, behind a switch that makes it fail or hang.
@@ -182,13 +195,6 @@ impl RenderSite {
         self.switch.mode.send_replace(mode);
     }
 
-    fn target(&self) -> RenderTarget {
-        RenderTarget::Remote {
-            base: self.base.clone(),
-            token: self.token.clone(),
-        }
-    }
-
     /// Waits until at least `n` requests are hanging.
     pub(super) async fn hanging(&self, n: usize) {
         self.switch
@@ -206,7 +212,7 @@ impl Drop for RenderSite {
     }
 }
 
-async fn switched(State(switch): State<Switch>, request: Request, next: Next) -> Response {
+async fn switched(State(switch): State<Switch>, mut request: Request, next: Next) -> Response {
     let mut mode = switch.mode.subscribe();
     let mut hanging = None;
     loop {
@@ -220,14 +226,40 @@ async fn switched(State(switch): State<Switch>, request: Request, next: Next) ->
             SiteMode::Failing => {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "render site down").into_response();
             }
-            SiteMode::Hanging => {}
+            SiteMode::OtherDesign => {
+                let page = next.run(request).await;
+                let (parts, body) = page.into_parts();
+                let html = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .expect("the render site's page reads");
+                let [other, ..] = shared_ids::design::never_issued();
+                let html = String::from_utf8_lossy(&html).replace(
+                    &format!("data-design=\"{}\"", shared_ids::CURRENT_DESIGN),
+                    &format!("data-design=\"{other}\""),
+                );
+                let mut page = Response::from_parts(parts, axum::body::Body::from(html));
+                page.headers_mut()
+                    .remove(axum::http::header::CONTENT_LENGTH);
+                return page;
+            }
+            SiteMode::OtherId => {
+                if let Some(id) = request.uri().path().strip_prefix("/card/") {
+                    let other = if id == OTHER_ID { "00-00-02" } else { OTHER_ID };
+                    *request.uri_mut() = format!("/card/{other}").parse().expect("a path");
+                }
+                return next.run(request).await;
+            }
+            SiteMode::Hanging | SiteMode::Stalled => {}
         }
         hanging.get_or_insert_with(|| Hanging::count(&switch.hanging));
-        if mode.changed().await.is_err() {
+        if now == SiteMode::Stalled || mode.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
     }
 }
+
+/// The card [`SiteMode::OtherId`] answers with.
+const OTHER_ID: &str = "00-00-01";
 
 /// Counts one hanging request for as long as it lives, even when its client hangs up.
 struct Hanging(Arc<watch::Sender<usize>>);
@@ -245,20 +277,75 @@ impl Drop for Hanging {
     }
 }
 
-/// What a scenario changes in the service's configuration.
+/// What a scenario changes in the service's configuration. It reaches the service as
+/// flags, through the same validation as in production, so no scenario runs limits
+/// that the service would refuse to start with.
 #[derive(Debug, Default)]
 pub(super) struct Setup {
     /// Render through this test render site instead of the in-process one.
     pub(super) site: Option<RenderSite>,
+    /// Run the production limits (budget, queue, render timeout, concurrency) unless
+    /// overridden below. Otherwise renders and the budget are patient, so that only
+    /// the scenarios that want a timeout get one.
+    pub(super) production: bool,
     pub(super) render_timeout: Option<Duration>,
-    /// The response budget; by default as patient as the render, so that only the
-    /// drills that want the budget to bite see it.
     pub(super) budget: Option<Duration>,
     pub(super) concurrency: Option<usize>,
     pub(super) queue: Option<usize>,
     pub(super) queue_timeout: Option<Duration>,
     /// `CHROMIUM_PATH`: another browser than the default.
     pub(super) chromium_path: Option<PathBuf>,
+}
+
+impl Setup {
+    /// The production configuration: every limit at its default.
+    pub(super) fn production() -> Self {
+        Self {
+            production: true,
+            ..Self::default()
+        }
+    }
+
+    /// The service's configuration, from flags, validated.
+    fn config(&self) -> Config {
+        let ms = |duration: Duration| duration.as_millis().to_string();
+        let (render_timeout, budget, queue_timeout) = if self.production {
+            (self.render_timeout, self.budget, self.queue_timeout)
+        } else {
+            let budget = self.budget.unwrap_or(PATIENT_RENDER * 2);
+            (
+                Some(self.render_timeout.unwrap_or(PATIENT_RENDER)),
+                Some(budget),
+                Some(self.queue_timeout.unwrap_or(PATIENT_RENDER.min(budget / 2))),
+            )
+        };
+        let mut flags = Vec::new();
+        let mut flag = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
+        if let Some(timeout) = render_timeout {
+            flag("render-timeout-ms", ms(timeout));
+        }
+        if let Some(budget) = budget {
+            flag("response-budget-ms", ms(budget));
+        }
+        if let Some(timeout) = queue_timeout {
+            flag("render-queue-timeout-ms", ms(timeout));
+        }
+        if let Some(concurrency) = self.concurrency {
+            flag("render-concurrency", concurrency.to_string());
+        }
+        if let Some(queue) = self.queue {
+            flag("render-queue", queue.to_string());
+        }
+        if let Some(path) = &self.chromium_path {
+            flag("chromium-path", path.display().to_string());
+        }
+        if let Some(site) = &self.site {
+            flag("render-url", site.base.to_string());
+            flag("render-token", site.token.expose().to_owned());
+        }
+        Config::from_flags(&flags)
+            .unwrap_or_else(|e| panic!("the service refuses this setup ({flags:?}): {e}"))
+    }
 }
 
 /// A started image service, served over HTTP on 127.0.0.1, with its storage.
@@ -280,24 +367,8 @@ impl Harness {
 
     pub(super) async fn start_with(backend: Backend, setup: Setup) -> Self {
         init_logs();
-        let mut config = Config::local_defaults();
-        config.chromium_path = setup.chromium_path.clone();
+        let config = setup.config();
         require_chromium(&config);
-        config.render_target = setup
-            .site
-            .as_ref()
-            .map_or(RenderTarget::InProcess, RenderSite::target);
-        config.limits.render_timeout = setup.render_timeout.unwrap_or(PATIENT_RENDER);
-        config.limits.response_budget = setup.budget.unwrap_or(PATIENT_RENDER * 2);
-        config.limits.queue_timeout = setup
-            .queue_timeout
-            .unwrap_or_else(|| PATIENT_RENDER.min(config.limits.response_budget / 2));
-        if let Some(concurrency) = setup.concurrency {
-            config.limits.concurrency = concurrency;
-        }
-        if let Some(queue) = setup.queue {
-            config.limits.queue = queue;
-        }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (store, storage) = Store::open(backend, dir.path()).await;
         let service =

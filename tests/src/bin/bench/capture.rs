@@ -19,9 +19,10 @@ use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures::StreamExt;
 use image_service::browser::{
-    Launched, Screencast, capture_params, screenshot_bytes, swap_expression,
+    CardRequest, Launched, Screencast, capture_params, screenshot_bytes, swap_expression,
 };
 use render_site::RenderToken;
+use shared_ids::{CURRENT_DESIGN, SocialId};
 
 use super::{JPEG_QUALITY, authorize};
 
@@ -157,20 +158,29 @@ pub(crate) async fn measure(
             None
         };
         let mut timings = Timings::default();
+        let mut scrolled_to = 0;
         for n in 0..shots {
-            let url = format!("{site}/card/12-35-{:02}", n % 100);
-            let tag = screencast.as_mut().map(|screencast| {
-                screencast.discard_backlog();
-                screencast.next_tag()
-            });
+            let id = SocialId::parse(&format!("12-35-{:02}", n % 100))?;
+            let card = CardRequest {
+                design: CURRENT_DESIGN,
+                id,
+            };
+            let url = format!("{site}/card/{id}");
+            let tag = screencast
+                .as_mut()
+                .map(|screencast| screencast.next_tag(scrolled_to));
+            scrolled_to = tag.unwrap_or(scrolled_to);
             let swap_started = Instant::now();
-            let swap = evaluate(&page, swap_expression(&url, tag));
+            let swap = evaluate(&page, swap_expression(&url, card, tag));
             let swapped = if begin_frames {
                 step("swapping a card", pumping(&page, swap)).await?
             } else {
                 step("swapping a card", swap).await?
             };
-            anyhow::ensure!(swapped == serde_json::Value::Bool(true), "the swap failed");
+            anyhow::ensure!(
+                swapped == serde_json::json!([CURRENT_DESIGN.as_str(), id.to_string()]),
+                "the swap failed: {swapped}"
+            );
             let started = Instant::now();
             let jpeg = match (screencast.as_mut(), tag) {
                 (Some(screencast), Some(tag)) => {
@@ -180,7 +190,8 @@ pub(crate) async fn measure(
                     .await?;
                     timings.swap_and_capture.push(swap_started.elapsed());
                     // The capture alone: the card already shown, under a new tag.
-                    let retag = screencast.next_tag();
+                    let retag = screencast.next_tag(scrolled_to);
+                    scrolled_to = retag;
                     let started = Instant::now();
                     evaluate(&page, format!("window.scrollTo(0, {retag}); true")).await?;
                     let again = step("a re-tagged frame", async {

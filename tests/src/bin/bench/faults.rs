@@ -1,15 +1,28 @@
-//! The benchmark's faults section: the slowest answer while a dependency fails the way
-//! it really does, each drill on a freshly started system with the production budget.
-//! Printed, never asserted (the drills in `image-service/src/tests/drills.rs` assert).
+//! The benchmark's faults section: what crawlers get while a dependency fails the way it
+//! really does, each drill on a freshly started system at the production configuration
+//! (budget, queue, render timeout and concurrency at their defaults) with 8 crawlers
+//! asking at once. It reports the slowest answer, what the answers were, and how long
+//! cards took to come back. Printed, never asserted (the drills in
+//! `image-service/src/tests/drills.rs` assert).
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use e2e::{Options, System};
+use futures::StreamExt;
+use image_service::RenderTarget;
 use image_service::test_s3::S3Fault;
-use image_service::{Config as ImageConfig, RenderTarget};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 use super::{Ids, Table, ms};
+
+/// Crawlers asking at once.
+const CRAWLERS: usize = 8;
+
+/// Longest a drill waits for cards to come back.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 
 /// What the answers to one drill were.
 #[derive(Debug, Default)]
@@ -17,12 +30,16 @@ struct Answers {
     slowest: Duration,
     cards: usize,
     fallbacks: usize,
+    unstored: usize,
     other: Vec<String>,
 }
 
 impl Answers {
     fn shown(&self) -> String {
         let mut kinds = format!("{} card, {} fallback", self.cards, self.fallbacks);
+        if self.unstored > 0 {
+            kinds.push_str(&format!(", {} unstored", self.unstored));
+        }
         if !self.other.is_empty() {
             kinds.push_str(&format!(", other: {}", self.other.join(" ")));
         }
@@ -45,8 +62,8 @@ impl<'a> Drill<'a> {
         }
     }
 
-    fn card_url(&self, ids: &mut Ids) -> String {
-        let id = shared_ids::SocialId::parse(&ids.next()).expect("an id");
+    fn card_url(&self, id: &str) -> String {
+        let id = shared_ids::SocialId::parse(id).expect("an id");
         format!(
             "{}{}",
             self.system.image_service,
@@ -54,87 +71,223 @@ impl<'a> Drill<'a> {
         )
     }
 
-    /// GETs `url` and records how long the answer took and what it was.
-    async fn get(&mut self, url: &str) -> Result<()> {
-        let started = Instant::now();
-        let response = self.client.get(url).send().await?;
-        let status = response.status();
-        let kind = response
-            .headers()
-            .get("x-ogshot-cache")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("none")
-            .to_owned();
-        let _ = response.bytes().await?;
-        self.answers.slowest = self.answers.slowest.max(started.elapsed());
-        match (status.as_u16(), kind.as_str()) {
-            (200, "miss" | "hit") => self.answers.cards += 1,
-            (200, "fallback") => self.answers.fallbacks += 1,
-            (status, kind) => self.answers.other.push(format!("{status}/{kind}")),
+    /// GETs each of `urls`, [`CRAWLERS`] at a time, recording every answer; returns
+    /// how many were cards.
+    async fn crawl(&mut self, urls: Vec<String>) -> Result<usize> {
+        let client = self.client;
+        let replies: Vec<Result<(Duration, u16, String)>> = futures::stream::iter(urls)
+            .map(|url| async move {
+                let started = Instant::now();
+                let response = client.get(&url).send().await?;
+                let status = response.status().as_u16();
+                let kind = response
+                    .headers()
+                    .get("x-ogshot-cache")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("none")
+                    .to_owned();
+                let _ = response.bytes().await?;
+                Ok((started.elapsed(), status, kind))
+            })
+            .buffer_unordered(CRAWLERS)
+            .collect()
+            .await;
+        let mut cards = 0;
+        for reply in replies {
+            let (took, status, kind) = reply?;
+            self.answers.slowest = self.answers.slowest.max(took);
+            match (status, kind.as_str()) {
+                (200, "miss" | "hit") => {
+                    self.answers.cards += 1;
+                    cards += 1;
+                }
+                (200, "unstored") => self.answers.unstored += 1,
+                (200, "fallback") => self.answers.fallbacks += 1,
+                (status, kind) => self.answers.other.push(format!("{status}/{kind}")),
+            }
         }
-        Ok(())
+        Ok(cards)
     }
 
-    async fn finish(self, table: &mut Table, name: &str) {
+    /// Batches of [`CRAWLERS`] new cards until one holds a card; how long that took.
+    async fn until_cards_come_back(&mut self, ids: &mut Ids) -> Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let urls = (0..CRAWLERS).map(|_| self.card_url(&ids.next())).collect();
+            if self.crawl(urls).await? > 0 {
+                return Ok(started.elapsed());
+            }
+            anyhow::ensure!(
+                started.elapsed() < RECOVERY_LIMIT,
+                "no card within {RECOVERY_LIMIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn finish(self, table: &mut Table, name: &str, recovery: Option<Duration>) {
         table.row(
             &format!("faults: {name}: slowest answer"),
             self.answers.shown(),
-            "≤ budget",
+            "≤ budget + 0.5 s, no 5xx",
             None,
         );
+        if let Some(recovery) = recovery {
+            table.row(
+                &format!("faults: {name}: cards back after"),
+                ms(recovery),
+                "a few seconds",
+                None,
+            );
+        }
         self.system.stop().await;
     }
 }
 
-/// Sends `signal` to a whole process group.
-fn signal_group(pgid: u32, signal: &str) -> Result<()> {
+/// Sends `signal` to `target` (a pid, or `-pgid` for a whole group).
+fn signal(target: &str, signal: &str) -> Result<()> {
     let status = std::process::Command::new("kill")
-        .args([format!("-{signal}"), "--".into(), format!("-{pgid}")])
+        .args([format!("-{signal}"), "--".into(), target.to_owned()])
         .status()?;
-    anyhow::ensure!(status.success(), "kill -{signal} -{pgid}: {status}");
+    anyhow::ensure!(status.success(), "kill -{signal} {target}: {status}");
     Ok(())
 }
 
-async fn start(options: Options, budget: Duration) -> System {
-    let mut limits = options
-        .limits
-        .unwrap_or_else(|| ImageConfig::local_defaults().limits);
-    limits.response_budget = budget;
-    limits.queue_timeout = limits.queue_timeout.min(budget / 2);
-    System::start_with(Options {
-        limits: Some(limits),
-        ..options
-    })
-    .await
+/// The renderer processes of browser group `pgid`.
+fn renderers(pgid: u32) -> Vec<u32> {
+    image_service::browser::group_members(pgid)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("--type=renderer"))
+        })
+        .collect()
 }
 
-/// Runs every drill with `requests` answers each, under `budget`.
+/// A render site on a real port that first accepts connections and never answers
+/// them, then, once told, serves the real render site on new connections while the
+/// hung ones stay open.
+struct HangingSite {
+    addr: SocketAddr,
+    token: render_site::RenderToken,
+    serving: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HangingSite {
+    async fn start() -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let token = render_site::RenderToken::generate();
+        let serving = watch::channel(false).0;
+        let site = render_site::router(render_site::RenderSiteConfig::in_process(token.clone()));
+        let listener = Switched {
+            listener,
+            serving: serving.subscribe(),
+            held: Vec::new(),
+        };
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, site).await;
+        });
+        Ok(Self {
+            addr,
+            token,
+            serving,
+            task,
+        })
+    }
+
+    fn target(&self) -> Result<RenderTarget> {
+        Ok(RenderTarget::Remote {
+            base: shared_ids::BaseUrl::parse(&format!("http://{}", self.addr))?,
+            token: self.token.clone(),
+        })
+    }
+
+    fn back(&self) {
+        self.serving.send_replace(true);
+    }
+}
+
+impl Drop for HangingSite {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The listener behind [`HangingSite`]: holds every connection it accepts while not
+/// serving, for as long as it lives.
+struct Switched {
+    listener: TcpListener,
+    serving: watch::Receiver<bool>,
+    held: Vec<TcpStream>,
+}
+
+impl axum::serve::Listener for Switched {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((socket, addr)) = self.listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            if *self.serving.borrow() {
+                return (socket, addr);
+            }
+            self.held.push(socket);
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
+}
+
+/// Runs every drill with `requests` answers during each fault.
 pub(crate) async fn section(
     table: &mut Table,
     client: &reqwest::Client,
     requests: usize,
-    budget: Duration,
 ) -> Result<()> {
-    table.row("faults: response budget", ms(budget), "", None);
+    table.row(
+        "faults: response budget (production)",
+        ms(image_service::render::DEFAULT_RESPONSE_BUDGET),
+        "",
+        None,
+    );
     let mut ids = Ids(500_000);
+    let production = || System::start_with(Options::default());
 
-    // Chromium hung: its process group stopped, not killed.
-    let system = start(Options::default(), budget).await;
-    let mut drill = Drill::new(client, system);
-    let warm = drill.card_url(&mut ids);
-    drill.get(&warm).await?;
-    let pid = drill.system.service.chromium().pid().context("a browser")?;
-    drill.answers = Answers::default();
-    signal_group(pid, "STOP")?;
-    for _ in 0..requests {
-        let url = drill.card_url(&mut ids);
-        drill.get(&url).await?;
+    // Chromium hung: its process group stopped, not killed; then only its renderer.
+    for renderer_only in [false, true] {
+        let mut drill = Drill::new(client, production().await);
+        let warm = drill.card_url(&ids.next());
+        drill.crawl(vec![warm]).await?;
+        let pid = drill.system.service.chromium().pid().context("a browser")?;
+        drill.answers = Answers::default();
+        let stopped_at = Instant::now();
+        if renderer_only {
+            for renderer in renderers(pid) {
+                signal(&renderer.to_string(), "STOP")?;
+            }
+        } else {
+            signal(&format!("-{pid}"), "STOP")?;
+        }
+        let urls = (0..requests).map(|_| drill.card_url(&ids.next())).collect();
+        drill.crawl(urls).await?;
+        drill.until_cards_come_back(&mut ids).await?;
+        let name = if renderer_only {
+            "renderer only hung (SIGSTOP)"
+        } else {
+            "Chromium hung (SIGSTOP)"
+        };
+        drill.finish(table, name, Some(stopped_at.elapsed())).await;
     }
-    drill.finish(table, "Chromium hung (SIGSTOP)").await;
 
     // Chromium crash loop: killed three times in a row.
-    let system = start(Options::default(), budget).await;
-    let mut drill = Drill::new(client, system);
+    let mut drill = Drill::new(client, production().await);
     for _ in 0..3 {
         let pid = drill
             .system
@@ -143,12 +296,13 @@ pub(crate) async fn section(
             .wait_until_up(Duration::from_secs(20))
             .await
             .context("a browser comes up")?;
-        signal_group(pid, "KILL")?;
-        let url = drill.card_url(&mut ids);
-        drill.get(&url).await?;
+        signal(&format!("-{pid}"), "KILL")?;
+        let urls = (0..CRAWLERS).map(|_| drill.card_url(&ids.next())).collect();
+        drill.crawl(urls).await?;
     }
+    let recovery = drill.until_cards_come_back(&mut ids).await?;
     drill
-        .finish(table, "Chromium killed 3 times in a row")
+        .finish(table, "Chromium killed 3 times in a row", Some(recovery))
         .await;
 
     // S3 failing: a hot card and new cards.
@@ -156,20 +310,18 @@ pub(crate) async fn section(
         (S3Fault::Blackhole, "S3 blackholed"),
         (S3Fault::SlowDown, "S3 answering 503 SlowDown"),
     ] {
-        let system = start(Options::default(), budget).await;
-        let mut drill = Drill::new(client, system);
-        let hot = drill.card_url(&mut ids);
-        drill.get(&hot).await?;
+        let mut drill = Drill::new(client, production().await);
+        let hot = drill.card_url(&ids.next());
+        drill.crawl(vec![hot.clone()]).await?;
         drill.system.service.cards().settled().await;
-        drill.get(&hot).await?;
         drill.answers = Answers::default();
         drill.system.s3.set_fault(fault);
         let mut hot_answers = Answers::default();
-        for _ in 0..requests {
-            let url = drill.card_url(&mut ids);
-            drill.get(&url).await?;
+        for _ in 0..requests.div_ceil(CRAWLERS) {
+            let urls = (0..CRAWLERS).map(|_| drill.card_url(&ids.next())).collect();
+            drill.crawl(urls).await?;
             std::mem::swap(&mut drill.answers, &mut hot_answers);
-            drill.get(&hot).await?;
+            drill.crawl(vec![hot.clone(); CRAWLERS]).await?;
             std::mem::swap(&mut drill.answers, &mut hot_answers);
         }
         table.row(
@@ -178,31 +330,83 @@ pub(crate) async fn section(
             "",
             None,
         );
-        drill.finish(table, &format!("{name}, new cards")).await;
+        drill
+            .finish(table, &format!("{name}, new cards"), None)
+            .await;
     }
 
-    // The render site accepts connections and never answers.
-    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = shared_ids::BaseUrl::parse(&format!("http://{}", hanging.local_addr()?))?;
-    let held = tokio::spawn(async move {
-        let mut sockets = Vec::new();
-        while let Ok((socket, _)) = hanging.accept().await {
-            sockets.push(socket);
-        }
-    });
-    let options = Options {
-        render_target: Some(RenderTarget::Remote {
-            base,
-            token: render_site::RenderToken::generate(),
-        }),
-        ..Options::default()
-    };
-    let mut drill = Drill::new(client, start(options, budget).await);
-    for _ in 0..requests {
-        let url = drill.card_url(&mut ids);
-        drill.get(&url).await?;
+    // S3 that reads fine and refuses every write: one popular card asked for again
+    // and again is rendered once.
+    let mut drill = Drill::new(client, production().await);
+    drill.system.s3.set_fault(S3Fault::RefuseWrites);
+    let urls = (0..CRAWLERS).map(|_| drill.card_url(&ids.next())).collect();
+    drill.crawl(urls).await?;
+    let popular = drill.card_url(&ids.next());
+    let renders = drill.system.service.metrics().counts().renders;
+    drill.crawl(vec![popular; requests.max(20)]).await?;
+    drill.system.service.cards().settled().await;
+    let renders = drill.system.service.metrics().counts().renders - renders;
+    table.row(
+        &format!(
+            "faults: S3 refusing writes: renders of a card asked for {} times",
+            requests.max(20)
+        ),
+        renders.to_string(),
+        "1",
+        Some(renders == 1),
+    );
+    drill.system.s3.set_fault(S3Fault::None);
+    let written_back = Instant::now();
+    let mut written = Duration::ZERO;
+    while drill.system.service.cards().storage_write_circuit_open() {
+        anyhow::ensure!(
+            written_back.elapsed() < RECOVERY_LIMIT,
+            "writes never resumed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        written = written_back.elapsed();
     }
-    drill.finish(table, "render site hanging").await;
-    held.abort();
+    table.row(
+        "faults: S3 refusing writes: writes resume after",
+        ms(written),
+        "",
+        None,
+    );
+    drill.finish(table, "S3 refusing writes", None).await;
+
+    // The render site accepts connections and never answers them, 8 crawlers asking
+    // for new cards; then it serves again while the hung connections stay open.
+    let site = HangingSite::start().await?;
+    let system = System::start_with(Options {
+        render_target: Some(site.target()?),
+        ..Options::default()
+    })
+    .await;
+    let mut drill = Drill::new(client, system);
+    let urls = (0..requests.max(40))
+        .map(|_| drill.card_url(&ids.next()))
+        .collect();
+    drill.crawl(urls).await?;
+    let pages = drill
+        .system
+        .service
+        .chromium()
+        .page_count(Duration::from_secs(2))
+        .await;
+    table.row(
+        "faults: render site hung: Chromium's windows afterwards",
+        pages.map_or_else(|| "no answer".to_owned(), |n| n.to_string()),
+        "≤ 2 (the pool)",
+        pages.map(|n| n <= 2),
+    );
+    site.back();
+    let recovery = drill.until_cards_come_back(&mut ids).await?;
+    drill
+        .finish(
+            table,
+            "render site hung, then back with hung connections open",
+            Some(recovery),
+        )
+        .await;
     Ok(())
 }
