@@ -8,7 +8,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::fetch::{self, FetchError, Fetched, Request};
-use super::inspect::{self, Format, Tags};
+use super::inspect::{self, DecodeError, Format, Tags};
 use super::profiles::Profile;
 
 /// How much of a page is read: crawlers stop early too, and an endless page must end.
@@ -438,7 +438,11 @@ async fn check_image(
     }
     let (width, height) = match inspect::decode(format, &fetched.body) {
         Ok(size) => size,
-        Err(why) => {
+        Err(too_large @ DecodeError::TooLarge { .. }) => {
+            out.fail("image.dimensions", too_large.to_string());
+            return None;
+        }
+        Err(DecodeError::Broken(why)) => {
             out.fail("image.decodes", format!("the image does not decode: {why}"));
             return None;
         }
