@@ -8,6 +8,8 @@ use render_site::{Args, Config};
 async fn main() -> anyhow::Result<()> {
     app_host::init_tracing(app_host::on_lambda());
     let config = Config::try_from(Args::parse())?;
+    // Before anything logs: no line may carry the token or its cookie.
+    config.site.token.redact_from_logs();
     let addr = config.addr;
     if config.generated_token {
         // Printed to the terminal, not logged: the token must never reach a log line.

@@ -350,3 +350,39 @@ async fn the_token_never_reaches_a_response_body_or_a_log_line() {
     assert!(!logs.contains(TOKEN), "token in logs:\n{logs}");
     assert!(!bodies.contains(TOKEN), "token in a response body");
 }
+
+/// The render site's binary registers its token before anything logs
+/// ([`RenderToken::redact_from_logs`]); a line that carries the token or its cookie,
+/// from whatever crate, comes out of the apps' subscriber redacted.
+#[test]
+fn a_log_line_with_the_token_or_its_cookie_comes_out_redacted() {
+    // Not TOKEN: redaction is process-wide, and the test above must see TOKEN itself if
+    // the site ever logged it.
+    let token = RenderToken::new("render-site-redaction-test-token").unwrap();
+    token.redact_from_logs();
+    let logs = CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(app_host::subscriber(
+        false,
+        tracing_subscriber::EnvFilter::new("trace"),
+        logs.clone(),
+    ));
+    tracing::info!(
+        cookie = token.cookie_value(),
+        "signed in with {}",
+        token.expose()
+    );
+    let text = logs.text();
+    assert!(
+        text.contains("signed in with"),
+        "the line was written: {text}"
+    );
+    assert!(
+        !text.contains(token.expose()),
+        "the token in a log line: {text}"
+    );
+    assert!(
+        !text.contains(token.cookie_value()),
+        "the cookie in a log line: {text}"
+    );
+    assert_eq!(text.matches(app_host::REDACTED).count(), 2, "{text}");
+}
