@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use shared_ids::{BaseUrl, DesignToken, SocialId};
+use url::Url;
 
 use crate::render::RenderLimits;
 use crate::storage::S3Config;
@@ -81,6 +82,7 @@ pub struct Args {
     pub chromium_path: Option<PathBuf>,
 
     /// A remote render site to screenshot; default: one mounted in-process on loopback.
+    /// https unless on loopback: the token's cookie goes to it with every render.
     #[arg(long, env = "RENDER_URL")]
     pub render_url: Option<String>,
 
@@ -194,6 +196,11 @@ pub enum ConfigError {
     RenderPair,
     #[error("RENDER_URL is not usable: {0}")]
     RenderUrl(#[source] shared_ids::BaseUrlError),
+    #[error(
+        "RENDER_URL {0} must be https unless its host is loopback (127.0.0.0/8, ::1, \
+         localhost): the render token's cookie travels to it with every render"
+    )]
+    RenderUrlNotHttps(String),
     #[error(transparent)]
     RenderToken(#[from] render_site::auth::TokenError),
     #[error("RENDER_CONCURRENCY must be between 1 and 64")]
@@ -226,7 +233,7 @@ impl TryFrom<Args> for Config {
         let render_target = match (args.render_url, args.render_token) {
             (None, None) => RenderTarget::InProcess,
             (Some(url), Some(token)) => RenderTarget::Remote {
-                base: BaseUrl::parse(&url).map_err(ConfigError::RenderUrl)?,
+                base: render_base(&url)?,
                 token: render_site::RenderToken::new(token)?,
             },
             _ => return Err(ConfigError::RenderPair),
@@ -286,6 +293,28 @@ impl TryFrom<Args> for Config {
             screencast: args.swap_capture == SwapCaptureChoice::Auto,
             honoured_designs,
         })
+    }
+}
+
+/// A remote render site's base: plain http only to this machine, where nothing on the
+/// network sees the cookie that carries the token.
+fn render_base(raw: &str) -> Result<BaseUrl, ConfigError> {
+    let base = BaseUrl::parse(raw).map_err(ConfigError::RenderUrl)?;
+    let url = Url::parse(raw).expect("a valid base URL is a valid URL");
+    if !base.is_https() && !is_loopback(&url) {
+        return Err(ConfigError::RenderUrlNotHttps(base.to_string()));
+    }
+    Ok(base)
+}
+
+/// Whether `url`'s host is this machine: 127.0.0.0/8, ::1 (also IPv4-mapped) or
+/// `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.to_canonical().is_loopback(),
+        None => false,
     }
 }
 
@@ -413,6 +442,42 @@ mod tests {
             !format!("{remote:?}").contains("\"t\""),
             "the token stays out of Debug"
         );
+    }
+
+    /// The render token's cookie goes to RENDER_URL with every render: never in clear
+    /// text over a network.
+    #[test]
+    fn a_render_url_is_https_unless_it_is_this_machine() {
+        let remote = |url: &str| config(&["--render-url", url, "--render-token", "t"]);
+        for refused in [
+            "http://render.example.com",
+            "http://render.example.com:4000/base",
+            "http://10.0.0.5:4000",
+            "http://[2001:db8::1]:4000",
+            "http://localhost.example.com",
+        ] {
+            let error = remote(refused).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::RenderUrlNotHttps(_)),
+                "{refused}: {error}"
+            );
+            assert!(error.to_string().contains("must be https"), "{error}");
+        }
+        for accepted in [
+            "https://render.example.com",
+            "https://10.0.0.5:4000",
+            "http://127.0.0.1:4000",
+            "http://127.3.4.5:4000",
+            "http://[::1]:4000",
+            "http://localhost:4000",
+            "http://LOCALHOST:4000",
+        ] {
+            let config = remote(accepted).unwrap_or_else(|e| panic!("{accepted}: {e}"));
+            assert!(
+                matches!(config.render_target, RenderTarget::Remote { .. }),
+                "{accepted}"
+            );
+        }
     }
 
     /// On Lambda every answer must be the service's own: the budget runs out before the

@@ -157,8 +157,7 @@ impl ImageService {
 /// Where Chromium loads cards, admitted by the token's cookie. Both the token and the
 /// cookie are kept out of every log line from here on.
 fn render_origin(base: String, token: &render_site::RenderToken) -> RenderOrigin {
-    telemetry::redact_from_logs(token.expose());
-    telemetry::redact_from_logs(token.cookie_value());
+    token.redact_from_logs();
     RenderOrigin {
         base,
         cookie_name: render_site::auth::COOKIE_NAME,

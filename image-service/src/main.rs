@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use image_service::telemetry::{self, Metrics};
+use image_service::telemetry::Metrics;
 use image_service::{Cli, Command, Config, ImageService, prerender};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    telemetry::init_tracing(on_lambda);
+    let on_lambda = app_host::on_lambda();
+    app_host::init_tracing(on_lambda);
     let cli = Cli::parse();
     if let Some(Command::Check(args)) = &cli.command {
         // Needs no browser, storage or render site: only the network.
@@ -63,44 +63,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Check(_)) => unreachable!("handled before the service starts"),
-        None if on_lambda => {
-            // Lambda sends SIGTERM before it ends an environment (when an extension
-            // asks for it): the browser is then killed and reaped, not orphaned.
-            let result = tokio::select! {
-                result = lambda_http::run(service.router()) => result.map_err(|e| anyhow::anyhow!(e)),
-                () = shutdown_signal() => Ok(()),
-            };
-            service.shutdown().await;
-            result
-        }
         None => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            tracing::info!(
-                "image service listening on http://{}",
-                listener.local_addr()?
-            );
-            let served = axum::serve(listener, service.router())
-                .with_graceful_shutdown(shutdown_signal())
-                .await;
+            // On Lambda too serving ends on SIGTERM, sent before an environment ends
+            // (when an extension asks for it): the browser is then killed and reaped,
+            // not orphaned.
+            let served = app_host::serve(service.router(), addr, "image service").await;
             service.shutdown().await;
             Ok(served?)
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
 }

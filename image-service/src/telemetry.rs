@@ -1,145 +1,17 @@
 //! Logs and counters: plain logs locally, JSON logs and CloudWatch Embedded Metric
-//! Format lines on Lambda. Every log line passes a redactor first, so that no secret
-//! the service holds (the render token, the render site's session cookie) is ever
-//! written, at any `RUST_LOG` level: at `trace`, chromiumoxide logs every CDP command
-//! it sends, `Storage.setCookies` (the session cookie) included.
+//! Format lines on Lambda. The log subscriber and its redactor are app-host's, shared
+//! with the other apps and re-exported here; every line passes the redactor, so no
+//! secret the service holds (the render token, the render site's session cookie) is
+//! ever written, at any `RUST_LOG` level.
 
-use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
 
-/// What a secret is replaced with in a log line.
-pub const REDACTED: &str = "[redacted]";
-
-/// Secrets no log line may contain, registered as the service learns them.
-static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
-
-/// Keeps `secret` out of every log line from now on (it is replaced by [`REDACTED`]).
-pub fn redact_from_logs(secret: &str) {
-    if secret.is_empty() {
-        return;
-    }
-    let mut secrets = SECRETS
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !secrets.iter().any(|known| known == secret) {
-        secrets.push(secret.to_owned());
-    }
-}
-
-/// `line` with every registered secret replaced.
-pub fn redacted(line: &str) -> String {
-    let secrets = SECRETS
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    secrets.iter().fold(line.to_owned(), |line, secret| {
-        line.replace(secret, REDACTED)
-    })
-}
-
-/// A [`MakeWriter`] whose writers redact each line before passing it on. The fmt layer
-/// formats a whole event before a single write, so a secret is never split across
-/// writes.
-#[derive(Debug, Clone)]
-pub struct Redacting<M>(pub M);
-
-impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
-    type Writer = RedactingWriter<M::Writer>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter(self.0.make_writer())
-    }
-}
-
-/// See [`Redacting`].
-#[derive(Debug)]
-pub struct RedactingWriter<W>(W);
-
-impl<W: Write> Write for RedactingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let line = redacted(&String::from_utf8_lossy(buf));
-        self.0.write_all(line.as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
-/// The default filter: `info`, and chromiumoxide's handler only for errors, since it
-/// warns about every CDP event newer than its protocol tables (dropped harmlessly).
-pub const DEFAULT_FILTER: &str = "info,chromiumoxide::handler=error";
-
-/// The service's log subscriber writing to `writer` through the redactor: JSON on
-/// Lambda (CloudWatch indexes its fields), the readable format elsewhere.
-pub fn subscriber<W>(
-    json: bool,
-    filter: EnvFilter,
-    writer: W,
-) -> Box<dyn tracing::Subscriber + Send + Sync>
-where
-    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
-{
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(Redacting(writer));
-    if json {
-        Box::new(logs.json().finish())
-    } else {
-        Box::new(logs.finish())
-    }
-}
-
-/// Installs the global log subscriber. `RUST_LOG` overrides the default filter.
-pub fn init_tracing(json: bool) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let _ = tracing::subscriber::set_global_default(subscriber(json, filter, io::stdout));
-}
-
-/// An in-memory log sink, for tests that read what the service logged.
-#[derive(Debug, Clone, Default)]
-pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl CapturedLogs {
-    /// Everything written so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_owned()
-    }
-}
-
-impl Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for CapturedLogs {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+pub use app_host::{
+    CapturedLogs, DEFAULT_FILTER, REDACTED, Redacting, RedactingWriter, init_tracing,
+    redact_from_logs, redacted, subscriber,
+};
 
 /// Counters of what the service did since it started.
 #[derive(Debug, Default)]
@@ -319,21 +191,6 @@ mod tests {
         assert_eq!(metric["Metrics"][0]["Name"], "Fallbacks");
         assert_eq!(metric["Metrics"][0]["Unit"], "Count");
         assert_eq!(metric["Dimensions"], serde_json::json!([["FunctionName"]]));
-    }
-
-    #[test]
-    fn registered_secrets_never_reach_a_line() {
-        redact_from_logs("s3cr3t-token-value");
-        redact_from_logs("");
-        let logs = CapturedLogs::default();
-        let mut writer = Redacting(logs.clone()).make_writer();
-        writer
-            .write_all(b"Sending SetCookies { value: \"s3cr3t-token-value\" }\n")
-            .unwrap();
-        assert_eq!(
-            logs.text(),
-            format!("Sending SetCookies {{ value: \"{REDACTED}\" }}\n")
-        );
     }
 
     #[test]

@@ -99,6 +99,14 @@ impl RenderToken {
         &self.cookie_value
     }
 
+    /// Keeps the token and its cookie value out of every log line from now on, in this
+    /// process (app-host's redactor): whoever holds the token registers it before
+    /// anything could log it.
+    pub fn redact_from_logs(&self) {
+        app_host::redact_from_logs(&self.secret);
+        app_host::redact_from_logs(&self.cookie_value);
+    }
+
     /// Whether a presented bearer token matches, in constant time.
     pub fn matches_secret(&self, presented: &str) -> bool {
         bool::from(sha256(presented.as_bytes()).ct_eq(&self.secret_digest))

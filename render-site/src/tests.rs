@@ -1,8 +1,7 @@
 //! Router tests in-process (`oneshot`). The card in real Chromium is tested end to end
 //! (`tests/e2e/card.rs`), launched as the image service launches it.
 
-use std::sync::{Arc, Mutex};
-
+use app_host::CapturedLogs;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -312,20 +311,6 @@ async fn dev_mode_rereads_content_on_every_request() {
     );
 }
 
-/// A writer that keeps every log line, to prove the token never reaches one.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn the_token_never_reaches_a_response_body_or_a_log_line() {
     // tracing caches each callsite's interest for the whole process, decided by the
@@ -334,10 +319,10 @@ async fn the_token_never_reaches_a_response_body_or_a_log_line() {
     // that keeps nothing makes every thread's answer "interested".
     let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
     let logs = CapturedLogs::default();
-    let writer = logs.clone();
+    // No redactor here: the site itself must not log the token.
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
+        .with_writer(logs.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let mut bodies = String::new();
@@ -357,11 +342,47 @@ async fn the_token_never_reaches_a_response_body_or_a_log_line() {
         .body(Body::from(format!("token={TOKEN}")))
         .unwrap();
     bodies.push_str(&send(site(), signin).await.body);
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(
         logs.contains("request"),
         "the capture saw the request spans: {logs}"
     );
     assert!(!logs.contains(TOKEN), "token in logs:\n{logs}");
     assert!(!bodies.contains(TOKEN), "token in a response body");
+}
+
+/// The render site's binary registers its token before anything logs
+/// ([`RenderToken::redact_from_logs`]); a line that carries the token or its cookie,
+/// from whatever crate, comes out of the apps' subscriber redacted.
+#[test]
+fn a_log_line_with_the_token_or_its_cookie_comes_out_redacted() {
+    // Not TOKEN: redaction is process-wide, and the test above must see TOKEN itself if
+    // the site ever logged it.
+    let token = RenderToken::new("render-site-redaction-test-token").unwrap();
+    token.redact_from_logs();
+    let logs = CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(app_host::subscriber(
+        false,
+        tracing_subscriber::EnvFilter::new("trace"),
+        logs.clone(),
+    ));
+    tracing::info!(
+        cookie = token.cookie_value(),
+        "signed in with {}",
+        token.expose()
+    );
+    let text = logs.text();
+    assert!(
+        text.contains("signed in with"),
+        "the line was written: {text}"
+    );
+    assert!(
+        !text.contains(token.expose()),
+        "the token in a log line: {text}"
+    );
+    assert!(
+        !text.contains(token.cookie_value()),
+        "the cookie in a log line: {text}"
+    );
+    assert_eq!(text.matches(app_host::REDACTED).count(), 2, "{text}");
 }

@@ -433,7 +433,7 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
         (
             format!("{base}/relative-image"),
             vec![x],
-            vec![(x, "tags.og:image", fail)],
+            vec![(x, "tags.og:image", fail), (x, "tags.twitter:image", fail)],
         ),
         (
             format!("{base}/wrong-size"),

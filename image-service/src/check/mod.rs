@@ -2,9 +2,10 @@
 //! (`crawlers.toml`) and reports, per link and crawler, whether the card would show:
 //! the page, its share tags, and the image as that crawler fetches it.
 //!
-//! Every fetch is bounded (bytes read, one deadline for the whole exchange), so an
-//! unreachable host, a TLS error, an endless or trickling page or an image that does
-//! not decode is a clear ✗, never a hang or a panic.
+//! Every fetch is bounded (bytes read, one deadline for the whole exchange), and every
+//! decode by the pixel count the image's header declares, so an unreachable host, a TLS
+//! error, an endless or trickling page, an image that does not decode or one whose
+//! header declares a huge size is a clear ✗, never a hang, a panic or an abort.
 
 pub mod fetch;
 pub mod inspect;

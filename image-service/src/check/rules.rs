@@ -8,7 +8,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::fetch::{self, FetchError, Fetched, Request};
-use super::inspect::{self, Format, Tags};
+use super::inspect::{self, DecodeError, Format, Tags};
 use super::profiles::Profile;
 
 /// How much of a page is read: crawlers stop early too, and an endless page must end.
@@ -203,42 +203,22 @@ fn check_page(out: &mut Findings<'_>, profile: &Profile, fetched: &Fetched) -> b
 
 /// The share tags; returns the absolute image URL when there is one to fetch.
 fn check_tags(out: &mut Findings<'_>, profile: &Profile, page: &Url, tags: &Tags) -> Option<Url> {
-    let images = tags.all("og:image");
-    let image = match images.as_slice() {
+    let image = match tags.all("og:image").as_slice() {
         [] => {
             out.fail("tags.og:image", "no og:image tag");
             None
         }
-        [one] => match Url::parse(one) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                if is_loopback(&url) && !is_loopback(page) {
-                    out.fail(
-                        "tags.og:image",
-                        format!("og:image {one} points at this machine, not a public host"),
-                    );
-                    None
-                } else {
-                    Some(url)
-                }
-            }
-            _ => {
-                out.fail(
-                    "tags.og:image",
-                    format!("og:image {one:?} is not an absolute http(s) URL"),
-                );
-                None
-            }
-        },
-        several => {
-            out.fail(
-                "tags.og:image",
-                format!(
-                    "{} og:image tags; crawlers pick one of them: {several:?}",
-                    several.len()
-                ),
+        values => image_url(out, page, "og:image", values),
+    };
+    let twitter_image = match tags.all("twitter:image").as_slice() {
+        [] => {
+            out.warn(
+                "tags.twitter:image",
+                "no twitter:image; X falls back to og:image",
             );
             None
         }
+        values => image_url(out, page, "twitter:image", values),
     };
     for key in ["og:image:width", "og:image:height"] {
         match tags.one(key) {
@@ -275,26 +255,65 @@ fn check_tags(out: &mut Findings<'_>, profile: &Profile, page: &Url, tags: &Tags
         ),
         None => out.fail("tags.twitter:card", "no single twitter:card"),
     }
-    if tags.one("twitter:image").is_none() {
-        out.warn(
-            "tags.twitter:image",
-            "no single twitter:image; X falls back to og:image",
-        );
-    }
-    // The platform's own tag, when it reads another one first and it names another image.
-    let own = (profile.image_tag != "og:image")
-        .then(|| tags.one(&profile.image_tag))
-        .flatten()
-        .and_then(|own| Url::parse(own).ok());
+    // The platform's own tag, when it reads another one first; one that fails its
+    // checks above is not fetched (the platform falls back to og:image).
+    let own = match profile.image_tag.as_str() {
+        "og:image" => None,
+        "twitter:image" => twitter_image,
+        other => tags.one(other).and_then(|own| Url::parse(own).ok()),
+    };
     if image.is_some() {
         out.pass("tags", "og:*, twitter:* present");
     }
     own.or(image)
 }
 
+/// The one URL that image tag `key` (with `values`, at least one) names, if a crawler
+/// can fetch it. Several tags, a URL that is not absolute http(s), and one on this
+/// machine or a private network (unless the page is too, as in a local run) are each
+/// a ✗ under `tags.<key>`.
+fn image_url(out: &mut Findings<'_>, page: &Url, key: &str, values: &[&str]) -> Option<Url> {
+    let rule = tag_rule(key);
+    let [one] = values else {
+        out.fail(
+            rule,
+            format!(
+                "{} {key} tags; crawlers pick one of them: {values:?}",
+                values.len()
+            ),
+        );
+        return None;
+    };
+    match Url::parse(one) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            if is_local(&url) && !is_local(page) {
+                out.fail(
+                    rule,
+                    format!(
+                        "{key} {one} points at this machine or a private network, not a \
+                         public host"
+                    ),
+                );
+                None
+            } else {
+                Some(url)
+            }
+        }
+        _ => {
+            out.fail(
+                rule,
+                format!("{key} {one:?} is not an absolute http(s) URL"),
+            );
+            None
+        }
+    }
+}
+
 /// `tags.<key>` for a tag rule name.
 fn tag_rule(key: &str) -> &'static str {
     match key {
+        "og:image" => "tags.og:image",
+        "twitter:image" => "tags.twitter:image",
         "og:image:width" => "tags.og:image:width",
         "og:image:height" => "tags.og:image:height",
         _ => "tags",
@@ -438,7 +457,11 @@ async fn check_image(
     }
     let (width, height) = match inspect::decode(format, &fetched.body) {
         Ok(size) => size,
-        Err(why) => {
+        Err(too_large @ DecodeError::TooLarge { .. }) => {
+            out.fail("image.dimensions", too_large.to_string());
+            return None;
+        }
+        Err(DecodeError::Broken(why)) => {
             out.fail("image.decodes", format!("the image does not decode: {why}"));
             return None;
         }
@@ -507,12 +530,26 @@ fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> Option<&'h
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
+/// Whether `url`'s host is this machine or on a private network, where no crawler
+/// reaches: loopback, `localhost`, unspecified, private (RFC 1918), link-local, and
+/// IPv6 unique-local addresses, IPv4 ones also when written IPv4-mapped.
+fn is_local(url: &Url) -> bool {
+    let ip = match url.host() {
+        Some(url::Host::Domain(domain)) => return domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => ip.to_canonical(),
+        None => return false,
+    };
+    match ip {
+        IpAddr::V4(ip) => {
+            ip.is_loopback() || ip.is_unspecified() || ip.is_private() || ip.is_link_local()
+        }
+        IpAddr::V6(ip) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+        }
     }
 }
 
@@ -551,4 +588,150 @@ pub fn compare(url: &str, seen: &[(&Profile, Seen)]) -> Vec<Finding> {
         findings.extend(out.list);
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUBLIC_PAGE: &str = "https://www.example.com/?social=12-34-10";
+    const OG_IMAGE: &str = "https://img.example.com/v1/12-34-10.jpg";
+
+    /// The findings of `rule`, and the image Twitterbot would fetch, for `page` whose
+    /// og:image is [`OG_IMAGE`] and whose twitter:image tags are `twitter_images`.
+    fn seen_by_x(page: &str, twitter_images: &[&str], rule: &str) -> (Vec<Level>, Option<Url>) {
+        let profile = super::super::profiles::all()
+            .into_iter()
+            .find(|p| p.name == "Twitterbot")
+            .unwrap();
+        let mut head = format!(r#"<meta property="og:image" content="{OG_IMAGE}">"#);
+        for image in twitter_images {
+            head.push_str(&format!(r#"<meta name="twitter:image" content="{image}">"#));
+        }
+        let tags = Tags::parse(&format!("<html><head>{head}</head></html>"));
+        let mut out = Findings::new(page, &profile);
+        let fetched = check_tags(&mut out, &profile, &Url::parse(page).unwrap(), &tags);
+        let levels = out
+            .list
+            .iter()
+            .filter(|f| f.rule == rule)
+            .inspect(|f| assert!(f.message.contains("twitter:image"), "{f:?}"))
+            .map(|f| f.level)
+            .collect();
+        (levels, fetched)
+    }
+
+    fn og_image() -> Option<Url> {
+        Some(Url::parse(OG_IMAGE).unwrap())
+    }
+
+    #[test]
+    fn a_public_absolute_twitter_image_is_what_x_fetches() {
+        let image = "https://img.example.com/x/12-34-10.jpg";
+        let (levels, fetched) = seen_by_x(PUBLIC_PAGE, &[image], "tags.twitter:image");
+        assert_eq!(levels, []);
+        assert_eq!(fetched, Some(Url::parse(image).unwrap()));
+        let (levels, fetched) = seen_by_x(PUBLIC_PAGE, &[], "tags.twitter:image");
+        assert_eq!(levels, [Level::Warn], "none: X falls back to og:image");
+        assert_eq!(fetched, og_image());
+    }
+
+    #[test]
+    fn a_relative_twitter_image_is_refused() {
+        for relative in [
+            "/v1/12-34-10.jpg",
+            "v1/12-34-10.jpg",
+            "//img.example.com/a.jpg",
+        ] {
+            let (levels, fetched) = seen_by_x(PUBLIC_PAGE, &[relative], "tags.twitter:image");
+            assert_eq!(levels, [Level::Fail], "{relative}");
+            assert_eq!(fetched, og_image(), "{relative}: X falls back to og:image");
+        }
+    }
+
+    #[test]
+    fn a_twitter_image_on_this_machine_or_a_private_network_is_refused() {
+        for local in [
+            "http://127.0.0.1:3001/v1/12-34-10.jpg",
+            "http://127.8.9.10/a.jpg",
+            "http://localhost:3001/a.jpg",
+            "https://[::1]/a.jpg",
+            "http://[::ffff:127.0.0.1]/a.jpg",
+            "http://0.0.0.0/a.jpg",
+            "http://10.1.2.3/a.jpg",
+            "http://172.16.0.1/a.jpg",
+            "http://192.168.1.20/a.jpg",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[fd00::1]/a.jpg",
+            "http://[fe80::1]/a.jpg",
+        ] {
+            let (levels, fetched) = seen_by_x(PUBLIC_PAGE, &[local], "tags.twitter:image");
+            assert_eq!(levels, [Level::Fail], "{local}");
+            assert_eq!(fetched, og_image(), "{local}");
+        }
+        // A page on this machine (a local run, the tests) may show its own images.
+        let local_page = "http://127.0.0.1:3000/?social=12-34-10";
+        let image = "http://127.0.0.1:3001/v1/12-34-10.jpg";
+        let (levels, fetched) = seen_by_x(local_page, &[image], "tags.twitter:image");
+        assert_eq!(levels, []);
+        assert_eq!(fetched, Some(Url::parse(image).unwrap()));
+        // A public address that only looks near a private range is public.
+        let (levels, _) = seen_by_x(
+            PUBLIC_PAGE,
+            &["http://172.32.0.1/a.jpg"],
+            "tags.twitter:image",
+        );
+        assert_eq!(levels, []);
+    }
+
+    #[test]
+    fn a_twitter_image_that_is_not_http_is_refused() {
+        for other in [
+            "ftp://img.example.com/a.jpg",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+        ] {
+            let (levels, fetched) = seen_by_x(PUBLIC_PAGE, &[other], "tags.twitter:image");
+            assert_eq!(levels, [Level::Fail], "{other}");
+            assert_eq!(fetched, og_image(), "{other}");
+        }
+    }
+
+    #[test]
+    fn several_twitter_images_are_refused() {
+        let (levels, fetched) = seen_by_x(
+            PUBLIC_PAGE,
+            &[
+                "https://img.example.com/a.jpg",
+                "https://img.example.com/b.jpg",
+            ],
+            "tags.twitter:image",
+        );
+        assert_eq!(levels, [Level::Fail]);
+        assert_eq!(fetched, og_image());
+    }
+
+    /// og:image goes through the same check, reported under its own rule.
+    #[test]
+    fn og_image_is_checked_by_the_same_rules() {
+        let profile = &super::super::profiles::all()[0];
+        for (image, failed) in [
+            (OG_IMAGE, false),
+            ("/v1/12-34-10.jpg", true),
+            ("http://10.0.0.7/a.jpg", true),
+            ("ftp://img.example.com/a.jpg", true),
+        ] {
+            let tags = Tags::parse(&format!(r#"<meta property="og:image" content="{image}">"#));
+            let mut out = Findings::new(PUBLIC_PAGE, profile);
+            let page = Url::parse(PUBLIC_PAGE).unwrap();
+            let fetched = check_tags(&mut out, profile, &page, &tags);
+            let refused = out
+                .list
+                .iter()
+                .any(|f| f.rule == "tags.og:image" && f.level == Level::Fail);
+            assert_eq!(refused, failed, "{image}");
+            assert_eq!(fetched.is_none(), failed, "{image}");
+        }
+    }
 }
