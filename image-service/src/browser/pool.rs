@@ -12,7 +12,9 @@ use chromiumoxide::cdp::browser_protocol::network::{CookieParam, CookieSameSite}
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams,
 };
-use chromiumoxide::cdp::browser_protocol::target::{CreateTargetParams, GetTargetsParams};
+use chromiumoxide::cdp::browser_protocol::target::{
+    CloseTargetParams, CreateTargetParams, GetTargetsParams,
+};
 use chromiumoxide::cdp::js_protocol::heap_profiler::CollectGarbageParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::{Browser, Page};
@@ -225,6 +227,9 @@ pub(super) struct Shared {
     /// Raised by renders that failed or drag on: probe the browser now.
     pub(super) trouble: Notify,
     pub(super) stop: watch::Sender<bool>,
+    /// Set by a test: the next probing swap gets no tagged frame.
+    #[cfg(test)]
+    pub(super) miss_next_probe: AtomicBool,
 }
 
 /// The warm browser shared by every render.
@@ -261,6 +266,8 @@ impl Chromium {
             generations: AtomicU64::new(0),
             trouble: Notify::new(),
             stop: watch::channel(false).0,
+            #[cfg(test)]
+            miss_next_probe: AtomicBool::new(false),
         });
         let first = shared.start_instance().await?;
         let supervisor = tokio::spawn(Arc::clone(&shared).supervise(first));
@@ -268,6 +275,13 @@ impl Chromium {
             shared,
             supervisor: std::sync::Mutex::new(Some(supervisor)),
         })
+    }
+
+    /// Makes the next swap that probes for tagged frames miss its frame, as on a loaded
+    /// machine, and the swap after it draw the same tag again.
+    #[cfg(test)]
+    pub(crate) fn miss_next_probe(&self) {
+        self.shared.miss_next_probe.store(true, Ordering::Release);
     }
 
     /// The render site this browser loads cards from.
@@ -460,7 +474,7 @@ impl Shared {
             // for that origin exists before the first card is loaded (a card navigated to
             // from about:blank starts one first): about 150 ms off the first card here.
             // Bounded, so a render site that hangs never holds up a launch: the window
-            // then opens blank.
+            // that waits for it is closed and a blank one opened instead.
             let warm_up = format!("{}/healthz", self.origin.base);
             let warm_window =
                 tokio::time::timeout(WARM_UP_TIMEOUT, open_window(&browser, &warm_up));
@@ -469,7 +483,10 @@ impl Shared {
             cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
             let first_page = match first_page {
                 Ok(page) => page?,
-                Err(_) => open_window(&browser, "about:blank").await?,
+                Err(_) => {
+                    close_every_window(&browser).await;
+                    open_window(&browser, "about:blank").await?
+                }
             };
             Ok(first_page)
         };
@@ -626,6 +643,11 @@ impl Shared {
         pooled.scrolled_to = tag;
         let swap = swap_expression(url, card, Some(tag));
         until_card_ready(&pooled.page, swap, card).await?;
+        #[cfg(test)]
+        if probing && self.miss_next_probe.swap(false, Ordering::AcqRel) {
+            super::screencast::draw_next(tag);
+            return Ok(None);
+        }
         if probing {
             tokio::time::timeout(PROBE_FRAME_TIMEOUT, screencast.frame_tagged(tag))
                 .await
@@ -779,6 +801,20 @@ fn close_page(page: Page) {
         runtime.spawn(async move {
             let _ = tokio::time::timeout(PAGE_CLOSE_TIMEOUT, page.close()).await;
         });
+    }
+}
+
+/// Closes every window `browser` has, by target: for a window whose opening was given
+/// up on, so no `Page` exists to close it by.
+async fn close_every_window(browser: &Browser) {
+    let Ok(targets) = browser.execute(GetTargetsParams::default()).await else {
+        return;
+    };
+    for target in &targets.result.target_infos {
+        if target.r#type == "page" {
+            let close = CloseTargetParams::new(target.target_id.clone());
+            let _ = tokio::time::timeout(PAGE_CLOSE_TIMEOUT, browser.execute(close)).await;
+        }
     }
 }
 

@@ -46,6 +46,15 @@ pub const PROBE_FRAME_TIMEOUT: Duration = Duration::from_millis(800);
 /// (0 is where a page starts, so it is never a tag).
 const TAG_CYCLE: u32 = 4000;
 
+/// Where tags are drawn from, for every page of every browser.
+static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+
+/// Makes `tag` the next tag drawn, so a test can make a tag come round again.
+#[cfg(test)]
+pub(super) fn draw_next(tag: u32) {
+    SEQUENCE.store(tag - 1, Ordering::Relaxed);
+}
+
 /// Frames with the wanted tag received but not yet taken. Any one of them shows the
 /// card, so a full channel loses nothing by dropping the newest.
 const FRAME_BACKLOG: usize = 2;
@@ -121,7 +130,6 @@ impl Screencast {
     /// frame, and a frame of the card before would carry it), and it is drawn from one
     /// sequence for every page, so no two pages capture under the same tag at once.
     pub fn next_tag(&mut self, scrolled_to: u32) -> u32 {
-        static SEQUENCE: AtomicU32 = AtomicU32::new(0);
         let tag = loop {
             let tag = SEQUENCE.fetch_add(1, Ordering::Relaxed) % TAG_CYCLE + 1;
             if tag != scrolled_to {

@@ -1,5 +1,5 @@
-//! Which browser renders: Debian's headless shell by default, full Chromium through
-//! `CHROMIUM_PATH`.
+//! Which browser renders (Debian's headless shell by default, full Chromium through
+//! `CHROMIUM_PATH`), and how a warm page's capture recovers from a missed frame.
 
 use std::path::{Path, PathBuf};
 
@@ -34,4 +34,37 @@ async fn full_chromium_still_renders_through_chromium_path() {
     assert_real_card(h.get(&card("81-00-02")).await.assert_card("full Chromium"));
     assert_eq!(running_browser(&h), Path::new(DEBIAN_CHROMIUM));
     h.stop().await;
+}
+
+/// After a probe whose tagged frame did not come, the page's next screencast starts
+/// afresh while the page is still scrolled to the missed tag. A swap drawing that tag
+/// again would scroll nowhere, and the new screencast's first frame, which shows the
+/// card before, would carry it: the swap must take a tag of its own and its own card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_after_a_missed_probe_takes_its_own_card() {
+    let warm = Harness::start(Backend::Local).await;
+    let pixels = |reply: super::support::Reply, what: &str| {
+        assert_eq!(reply.cache_status(), Some("miss"), "{what}");
+        jpeg_decoder::Decoder::new(reply.assert_card(what))
+            .decode()
+            .expect("a JPEG")
+    };
+    pixels(warm.get(&card("82-00-01")).await, "loaded");
+    warm.service().chromium().miss_next_probe();
+    pixels(warm.get(&card("82-00-02")).await, "its probe missed");
+    let swapped = pixels(warm.get(&card("82-00-03")).await, "swapped after the miss");
+    assert_eq!(
+        warm.service().chromium().swap_capture(),
+        Some(crate::browser::SwapCapture::Screencast),
+        "the card after the miss came from the screencast"
+    );
+    warm.stop().await;
+
+    let fresh = Harness::start(Backend::Local).await;
+    let loaded = pixels(fresh.get(&card("82-00-03")).await, "freshly loaded");
+    fresh.stop().await;
+    assert!(
+        swapped == loaded,
+        "the swap after the miss took another card"
+    );
 }
