@@ -383,9 +383,7 @@ pub(crate) async fn section(
     })
     .await;
     let mut drill = Drill::new(client, system);
-    let urls = (0..requests.max(40))
-        .map(|_| drill.card_url(&ids.next()))
-        .collect();
+    let urls = (0..requests).map(|_| drill.card_url(&ids.next())).collect();
     drill.crawl(urls).await?;
     // Cut-off renders close their windows off the request's path: give that a moment.
     let chromium = drill.system.service.chromium();
