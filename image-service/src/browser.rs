@@ -1,24 +1,39 @@
-//! One warm headless Chromium with a pool of pages, kept alive by a supervisor.
+//! One warm headless Chromium with a pool of pages, kept alive by a supervisor. Each
+//! file one job, each using only those above it in this list:
 //!
-//! - [`launch`](self::launch): which binary, which flags, and the process tree it runs
-//!   as (its own process group, killed and reaped as a whole);
-//! - `pool`: the warm browser ([`Chromium`]), its pooled pages, the render and capture;
-//! - `screencast`: the fast capture of a swapped card, by a screencast frame tagged
-//!   with the page's scroll offset;
-//! - `supervisor`: the task that watches the browser and replaces it when it is dead
-//!   or hung, off every request's path.
+//! - `options`: what the browser renders and where from;
+//! - `screenshot`: capture by `Page.captureScreenshot`;
+//! - `process`: the process tree (its own process group, killed and reaped whole);
+//! - `live`: a browser that is up, and how its swapped cards are captured;
+//! - `launch`: which binary, which flags, the DevTools connection;
+//! - `screencast`: capture of a swapped card by tagged screencast frame (the frame
+//!   tag is explained there);
+//! - `page`: a pooled page's life: navigate or swap, check the card is the key's,
+//!   capture;
+//! - `pool`: the pages, handed out so that no window outlives its render;
+//! - `supervisor`: watches the browser and replaces it when it is dead or hung, off
+//!   every request's path;
+//! - `chromium`: the warm browser as renders see it ([`Chromium`]).
 
+mod chromium;
 mod launch;
+mod live;
+mod options;
+mod page;
 mod pool;
+mod process;
 mod screencast;
+mod screenshot;
 mod supervisor;
 
+pub use chromium::Chromium;
 pub use launch::{
-    BrowserProcess, CHROMIUM_ARGS, DEBIAN_CHROMIUM, HEADLESS_SHELL, INSTALL_HINT, LAUNCH_TIMEOUT,
-    Launched, ProcStat, chromium_command_line, find_chromium, group_members, launch, proc_stat,
+    CHROMIUM_ARGS, DEBIAN_CHROMIUM, HEADLESS_SHELL, INSTALL_HINT, LAUNCH_TIMEOUT, Launched,
+    chromium_command_line, find_chromium, launch,
 };
-pub use pool::{
-    CardRequest, Chromium, ChromiumOptions, RenderOrigin, SwapCapture, capture_params,
-    screenshot_bytes, swap_expression,
-};
+pub use live::SwapCapture;
+pub use options::{ChromiumOptions, RenderOrigin};
+pub use page::{CardRequest, swap_expression};
+pub use process::{BrowserProcess, ProcStat, group_members, proc_stat};
 pub use screencast::{PROBE_FRAME_TIMEOUT, Screencast};
+pub use screenshot::{capture_params, screenshot_bytes};

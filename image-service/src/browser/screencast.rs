@@ -34,7 +34,7 @@ use shared_ids::{IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::pool::screenshot_bytes;
+use super::screenshot::screenshot_bytes;
 use crate::error::RenderError;
 
 /// How long a swap that probes a browser waits for its tagged frame before it takes a

@@ -11,13 +11,25 @@
 //! answers: its renderer's main thread is idle.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use chromiumoxide::cdp::browser_protocol::network::{CookieParam, CookieSameSite};
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use futures::StreamExt;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
-use super::launch;
-use super::pool::{Instance, Live, Shared};
+use super::launch::{LAUNCH_TIMEOUT, Launched, launch};
+use super::live::Live;
+use super::options::{ChromiumOptions, RenderOrigin};
+use super::pool::{Pool, close_every_window, open_window};
+use super::process::{self, BrowserProcess};
+use crate::error::RenderError;
+use crate::telemetry::Metrics;
+
+/// Longest warm-up navigation of a new browser's first window.
+const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// How long an idle browser's probe may take before it counts as failed.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -51,7 +63,130 @@ enum Ended {
     Shutdown,
 }
 
+/// A launched browser as the supervisor holds it.
+pub(super) struct Instance {
+    pub(super) live: Arc<Live>,
+    pub(super) process: BrowserProcess,
+    pub(super) events: JoinHandle<()>,
+}
+
+/// What the render path and the supervisor share.
+pub(super) struct Shared {
+    pub(super) options: ChromiumOptions,
+    pub(super) origin: RenderOrigin,
+    pub(super) metrics: Arc<Metrics>,
+    /// The browser that is up, or `None` while one is being (re)launched.
+    pub(super) live: watch::Sender<Option<Arc<Live>>>,
+    pub(super) pool: Pool,
+    pub(super) generations: AtomicU64,
+    /// Raised by renders that failed or drag on: probe the browser now.
+    pub(super) trouble: Notify,
+    pub(super) stop: watch::Sender<bool>,
+}
+
 impl Shared {
+    pub(super) fn new(
+        options: ChromiumOptions,
+        origin: RenderOrigin,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            options,
+            origin,
+            metrics,
+            live: watch::channel(None).0,
+            pool: Pool::default(),
+            generations: AtomicU64::new(0),
+            trouble: Notify::new(),
+            stop: watch::channel(false).0,
+        }
+    }
+
+    /// Asks the supervisor to probe the browser of `generation` now, if it is current.
+    pub(super) fn report_trouble(&self, generation: u64) {
+        let current = self.live.borrow().as_ref().map(|live| live.generation);
+        if current == Some(generation) {
+            self.trouble.notify_one();
+        }
+    }
+
+    pub(super) async fn start_instance(&self) -> Result<Instance, RenderError> {
+        let Launched {
+            browser,
+            mut handler,
+            mut process,
+        } = launch(&self.options.executable, &[]).await?;
+        let connected = Arc::new(AtomicBool::new(true));
+        let events = tokio::spawn({
+            let connected = Arc::clone(&connected);
+            async move {
+                // Never stop on an error: breaking here would drop the CDP connection.
+                while let Some(event) = handler.next().await {
+                    if let Err(error) = event {
+                        tracing::debug!(%error, "chromium event error (ignored)");
+                    }
+                }
+                connected.store(false, Ordering::Release);
+            }
+        });
+        let generation = self.generations.fetch_add(1, Ordering::AcqRel) + 1;
+        let ready = async {
+            let cookie = CookieParam::builder()
+                .name(self.origin.cookie_name)
+                .value(self.origin.cookie_value.clone())
+                .url(self.origin.base.clone())
+                .http_only(true)
+                .same_site(CookieSameSite::Strict)
+                .build()
+                .map_err(RenderError::Launch)?;
+            // Both wait on a fresh browser's start-up (its network service, a renderer),
+            // so they overlap; the first request then finds a window ready. The window
+            // opens at the render site's token-free health page, so the renderer process
+            // for that origin exists before the first card is loaded (a card navigated to
+            // from about:blank starts one first): about 150 ms off the first card here.
+            // Bounded, so a render site that hangs never holds up a launch: the window
+            // that waits for it is closed and a blank one opened instead.
+            let warm_up = format!("{}/healthz", self.origin.base);
+            let warm_window =
+                tokio::time::timeout(WARM_UP_TIMEOUT, open_window(&browser, &warm_up));
+            let (cookies, first_page) =
+                tokio::join!(browser.set_cookies(vec![cookie]), warm_window);
+            cookies.map_err(|e| RenderError::Launch(e.to_string()))?;
+            let first_page = match first_page {
+                Ok(page) => page?,
+                Err(_) => {
+                    close_every_window(&browser).await;
+                    open_window(&browser, "about:blank").await?
+                }
+            };
+            Ok(first_page)
+        };
+        let first_page = match tokio::time::timeout(LAUNCH_TIMEOUT, ready).await {
+            Ok(Ok(page)) => page,
+            outcome => {
+                events.abort();
+                process.kill_tree().await;
+                return Err(match outcome {
+                    Ok(Err(error)) => error,
+                    _ => RenderError::Launch(format!("no first window within {LAUNCH_TIMEOUT:?}")),
+                });
+            }
+        };
+        self.pool.add_first(first_page, generation);
+        let pid = process.pid();
+        Ok(Instance {
+            live: Arc::new(Live::new(
+                browser,
+                generation,
+                pid,
+                connected,
+                self.options.screencast,
+            )),
+            process,
+            events,
+        })
+    }
+
     /// The supervisor: watch the browser, replace it when it ends, until shutdown.
     pub(super) async fn supervise(self: Arc<Self>, first: Instance) {
         let mut next = Some(first);
@@ -85,13 +220,12 @@ impl Shared {
             tracing::info!(generation, pid = instance.live.pid, "chromium is up");
             let ended = self.watch(&mut instance).await;
             self.live.send_replace(None);
-            self.idle.lock().expect("idle pool lock").clear();
+            self.pool.clear();
             instance.events.abort();
             instance.process.kill_tree().await;
             if ended == Ended::Shutdown {
                 return;
             }
-            self.windows.lock().expect("windows lock").clear();
             tracing::warn!(generation, ?ended, "chromium replaced");
             self.metrics.browser_relaunched();
         }
@@ -114,7 +248,7 @@ impl Shared {
                     _ = &mut instance.events => return Ended::Disconnected,
                     () = self.trouble.notified() => TROUBLE_PROBE_TIMEOUT,
                     _ = probes.tick() => {
-                        launch::reap_leftovers();
+                        process::reap_leftovers();
                         PROBE_TIMEOUT
                     }
                 }
@@ -148,7 +282,7 @@ impl Shared {
         if !live.connected.load(Ordering::Acquire) {
             return Err("the CDP connection");
         }
-        let windows = self.windows.lock().expect("windows lock").clone();
+        let windows = self.pool.windows();
         let version = tokio::time::timeout(timeout, live.browser.version());
         // Only a timeout counts: a window closed or crashed meanwhile answers an error
         // at once, and its next render replaces it.
