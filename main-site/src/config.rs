@@ -1,3 +1,6 @@
+//! The main site's configuration in two stages: clap flags/env as typed, then a
+//! validated [`Config`] of parsed URLs.
+
 use std::net::SocketAddr;
 
 use clap::Parser;

@@ -1,3 +1,6 @@
+//! The share page, rendered server-side from the parsed id only: nothing of the request
+//! reaches its markup.
+
 use leptos::prelude::*;
 use leptos::tachys::html::attribute::custom::CustomAttribute;
 

@@ -1,3 +1,5 @@
+//! The security headers every main-site response carries (CSP and friends).
+
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;

@@ -1,3 +1,6 @@
+//! The card page Chromium captures, and the assets it may load (all same-origin); its
+//! markup is pinned by the design snapshot test below.
+
 use leptos::prelude::*;
 use shared_ids::{CARD_HEIGHT_CSS, CARD_WIDTH_CSS, CURRENT_DESIGN, SocialId};
 

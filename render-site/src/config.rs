@@ -1,3 +1,6 @@
+//! The render site's configuration in two stages: clap flags/env as typed, then a
+//! validated [`Config`]; the token is required unless `--dev` on loopback.
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -1,3 +1,6 @@
+//! The card wording (`content/cards.toml`), sanitised with ammonia to a small allowlist
+//! before it is ever rendered.
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;

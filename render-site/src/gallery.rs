@@ -1,3 +1,6 @@
+//! `/preview`: the designers' gallery, many ids side by side, each live card beside
+//! its real JPEG when the image service is configured.
+
 use leptos::prelude::*;
 use shared_ids::{BaseUrl, SocialId};
 

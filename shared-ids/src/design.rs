@@ -1,3 +1,5 @@
+//! Design tokens: the first segment of every image path, issued as `v1`, `v2`, ….
+
 use std::fmt;
 
 /// A card design token, the first segment of every image path.

@@ -1,3 +1,6 @@
+//! Image paths and URLs: built from a design token and a parsed id, and parsed back
+//! from the raw request path in exactly one spelling per card.
+
 use std::fmt;
 
 use crate::{CURRENT_DESIGN, DesignToken, SocialId};

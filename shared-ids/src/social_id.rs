@@ -1,3 +1,6 @@
+//! [`SocialId`]: a share id, `DD-DD-DD`, parsed once, in linear time, with no second
+//! spelling.
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;

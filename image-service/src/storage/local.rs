@@ -1,3 +1,6 @@
+//! The local-directory backend: the embedded storage of the local server. It never
+//! replaces a stored card and never shows a reader a partly written one.
+
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -1,3 +1,7 @@
+//! The S3 backend (any S3-compatible server too): one GET per lookup, one create-only
+//! PUT per card, with timeouts and one quick retry so a slow S3 costs a request only
+//! its share of the budget. It never decides "absent" anywhere but `is_not_found`.
+
 use std::fmt;
 use std::time::Duration;
 
