@@ -233,11 +233,16 @@ async fn a_hung_chromium_costs_each_answer_at_most_the_budget() {
     let hung = h.service().chromium().pid().expect("a browser is up");
 
     signal_group(hung, "STOP");
-    let recovery = until_cards_come_back(&h, 61, 1, "after SIGSTOP").await;
-    tracing::info!(?recovery, "cards back after the browser hung");
-    let new = replaced(&h, hung).await;
-    assert_ne!(new, hung);
-    assert_group_gone(hung).await;
+    assert_replaced_and_back(h, hung, 61, "the browser stopped").await;
+}
+
+/// Once a stopped browser or renderer is found: cards come back (new ids from
+/// `a-01-00` on), from a new browser, the old group gone, and nothing piled up.
+async fn assert_replaced_and_back(h: Harness, old: u32, a: u8, what: &str) {
+    let recovery = until_cards_come_back(&h, a, 1, what).await;
+    tracing::info!(?recovery, "cards back: {what}");
+    assert_ne!(replaced(&h, old).await, old, "{what}: a new browser");
+    assert_group_gone(old).await;
     assert!(h.counts().browser_relaunches >= 1, "{:?}", h.counts());
     assert_pages_bounded(&h, "after the replacement").await;
     h.assert_storage_holds_only_cards().await;
@@ -256,15 +261,7 @@ async fn a_hung_renderer_is_replaced_and_cards_come_back() {
     for pid in &stopped {
         signal_pid(&pid.to_string(), "STOP");
     }
-
-    let recovery = until_cards_come_back(&h, 66, 1, "renderer stopped").await;
-    tracing::info!(?recovery, "cards back after the renderer hung");
-    assert_ne!(h.service().chromium().pid(), Some(browser), "a new browser");
-    assert!(h.counts().browser_relaunches >= 1, "{:?}", h.counts());
-    assert_group_gone(browser).await;
-    assert_pages_bounded(&h, "after the replacement").await;
-    h.assert_storage_holds_only_cards().await;
-    h.stop().await;
+    assert_replaced_and_back(h, browser, 66, "the renderer stopped").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
