@@ -74,7 +74,7 @@ pub fn router(config: RenderSiteConfig) -> Router {
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            signin::require_token,
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
