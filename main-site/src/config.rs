@@ -1,9 +1,10 @@
-//! The main site's configuration in two stages: clap flags/env as typed, then a
-//! validated [`Config`] of parsed URLs.
+//! The main site's configuration: flags and environment as typed, then the validated
+//! `Config` the site starts with. Nothing here is ever read from a request.
 
 use std::net::SocketAddr;
 
 use clap::Parser;
+use share_tags::ShareSite;
 use shared_ids::{BaseUrl, BaseUrlError};
 
 /// Command-line flags and environment variables, as typed by an operator.
@@ -37,9 +38,8 @@ pub struct Args {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
-    pub public_url: BaseUrl,
-    pub image_base: BaseUrl,
-    pub site_name: String,
+    /// The site name, public URL and image base every share tag is built from.
+    pub site: ShareSite,
 }
 
 /// A configuration the site refuses to start with.
@@ -63,9 +63,12 @@ impl TryFrom<Args> for Config {
         }
         Ok(Self {
             addr: args.addr,
-            public_url: BaseUrl::parse(&args.public_url).map_err(ConfigError::PublicUrl)?,
-            image_base: BaseUrl::parse(&args.image_base_url).map_err(ConfigError::ImageBaseUrl)?,
-            site_name,
+            site: ShareSite {
+                site_name,
+                public_url: BaseUrl::parse(&args.public_url).map_err(ConfigError::PublicUrl)?,
+                image_base: BaseUrl::parse(&args.image_base_url)
+                    .map_err(ConfigError::ImageBaseUrl)?,
+            },
         })
     }
 }
@@ -92,8 +95,8 @@ mod tests {
     #[test]
     fn defaults_point_at_the_local_image_service() {
         let c = Config::local_defaults();
-        assert_eq!(c.image_base.as_str(), "http://127.0.0.1:3001");
-        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:3000");
+        assert_eq!(c.site.image_base.as_str(), "http://127.0.0.1:3001");
+        assert_eq!(c.site.public_url.as_str(), "http://127.0.0.1:3000");
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
     }
 

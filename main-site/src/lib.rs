@@ -8,7 +8,6 @@
 pub mod config;
 pub mod page;
 pub mod security;
-pub mod share_tags;
 
 use std::sync::Arc;
 
@@ -53,7 +52,7 @@ async fn share_page(
     RawQuery(query): RawQuery,
 ) -> impl IntoResponse {
     let id = social_id_from_query(query.as_deref());
-    let html = page::render(&ShareTags::new(&config, id));
+    let html = page::render(&ShareTags::new(&config.site, id));
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

@@ -1,4 +1,5 @@
-//! The security headers every main-site response carries (CSP and friends).
+//! The security headers of every main-site response: a CSP that allows no script and
+//! one image origin, and the usual hardening headers. It never reads the request.
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -15,7 +16,7 @@ pub fn with_security_headers(router: Router, config: &Config) -> Router {
     let csp = format!(
         "default-src 'none'; img-src 'self' {}; style-src 'self'; base-uri 'none'; \
          form-action 'none'; frame-ancestors 'none'",
-        config.image_base.origin()
+        config.site.image_base.origin()
     );
     let mut headers: Vec<(HeaderName, String)> = vec![
         (header::CONTENT_SECURITY_POLICY, csp),
@@ -36,7 +37,7 @@ pub fn with_security_headers(router: Router, config: &Config) -> Router {
     ];
     // HSTS over plain http is ignored by browsers and would only mislead; send it only
     // when the site is really served over https.
-    if config.public_url.is_https() {
+    if config.site.public_url.is_https() {
         headers.push((
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=63072000; includeSubDomains".into(),

@@ -2,9 +2,11 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use clap::Parser;
 use http_body_util::BodyExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use scraper::{Html, Selector};
+use share_tags::{ShareTags, social_id_from_query};
 use shared_ids::CURRENT_DESIGN;
 use tower::ServiceExt;
 
@@ -125,6 +127,31 @@ async fn https_bases_add_secure_url_and_hsts() {
             .headers
             .contains_key(header::STRICT_TRANSPORT_SECURITY)
     );
+}
+
+/// One tag set for every app: the page's head is share-tags' rendering of it, byte for
+/// byte, and carries no other share tag.
+#[tokio::test]
+async fn the_head_carries_the_share_tag_set_byte_for_byte() {
+    let hostile_name = Config::try_from(Args {
+        site_name: "Ex <&> \"q\" 'a'".into(),
+        ..Args::parse_from(["main-site"])
+    })
+    .unwrap();
+    for config in [Config::local_defaults(), https_config(), hostile_name] {
+        for uri in ["/?social=12-34-10", "/?social=bad", "/"] {
+            let page = get_with(config.clone(), uri, &[]).await;
+            let query = uri.split_once('?').map(|(_, query)| query);
+            let tags = ShareTags::new(&config.site, social_id_from_query(query));
+            // Leptos writes `<!>` where an absent optional node would be (a hydration
+            // placeholder); values are escaped, so none can come from them.
+            let body = page.body.replace("<!>", "");
+            assert!(body.contains(&tags.to_html()), "{uri}: {body}");
+            let share_tags = body.matches("<meta property=").count()
+                + body.matches("<meta name=\"twitter:").count();
+            assert_eq!(share_tags, tags.meta().len(), "{uri}");
+        }
+    }
 }
 
 #[tokio::test]

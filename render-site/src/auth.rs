@@ -1,13 +1,14 @@
+//! The render token and the session cookie derived from it: validation, constant-time
+//! checks of what a request presents, and registration with the log redactor.
+//!
+//! A leaf: it knows no route, page or state of the site (the gate that answers with the
+//! sign-in form is `signin::require_token`), and it never logs or displays the secret.
+
 use std::fmt;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
-use crate::{SiteState, signin};
 
 /// Name of the designers' session cookie.
 pub const COOKIE_NAME: &str = "ogshot_render";
@@ -157,27 +158,6 @@ pub fn session_cookie(token: &RenderToken, secure: bool) -> HeaderValue {
     .expect("the cookie is visible ASCII");
     value.set_sensitive(true);
     value
-}
-
-/// Middleware: lets a request through only when it carries the token; otherwise 401
-/// with the sign-in form and nothing else.
-pub async fn require_token(
-    State(state): State<SiteState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if state.token.authorizes(request.headers()) {
-        return next.run(request).await;
-    }
-    (
-        StatusCode::UNAUTHORIZED,
-        [(
-            header::WWW_AUTHENTICATE,
-            "Bearer realm=\"ogshot render site\"",
-        )],
-        signin::page(None),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub fn router(config: RenderSiteConfig) -> Router {
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            signin::require_token,
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -194,23 +194,14 @@ async fn network_preview(State(state): State<SiteState>, uri: Uri) -> Response {
 }
 
 /// What a share of `id` says: the main site's own share page when it is configured and
-/// answers, otherwise the same text built the way the main site builds it. Nothing of the
-/// request goes into it.
+/// answers, otherwise the same text from share-tags, which the main site's page uses.
+/// Nothing of the request goes into it.
 async fn share_text(state: &SiteState, id: SocialId) -> networks::Share {
     let built = |site_name: &str, public_url: &BaseUrl, origin: String| {
-        let config = main_site::Config {
-            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            public_url: public_url.clone(),
-            image_base: state
-                .image_base
-                .clone()
-                .unwrap_or_else(|| public_url.clone()),
-            site_name: site_name.to_owned(),
-        };
-        let tags = main_site::share_tags::ShareTags::new(&config, Some(id));
+        let text = share_tags::ShareText::new(site_name, Some(id));
         networks::Share {
-            title: tags.title,
-            description: tags.description,
+            title: text.title,
+            description: text.description,
             domain: networks::domain(public_url.origin()),
             origin,
         }

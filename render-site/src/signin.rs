@@ -1,6 +1,13 @@
+//! Signing in: the gate every protected route sits behind, the form it answers with,
+//! and the POST that checks a token and sets the session cookie.
+//!
+//! The token travels only in a header, a cookie or a form body: never in a URL, and
+//! never back out in a page.
+
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use leptos::prelude::*;
 use serde::Deserialize;
@@ -74,6 +81,27 @@ pub async fn submit(State(state): State<SiteState>, Form(form): Form<SigninForm>
                 AFTER_SIGNIN.parse().expect("a static path"),
             ),
         ],
+    )
+        .into_response()
+}
+
+/// Middleware: lets a request through only when it carries the token; otherwise 401
+/// with the sign-in form and nothing else.
+pub async fn require_token(
+    State(state): State<SiteState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.token.authorizes(request.headers()) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"ogshot render site\"",
+        )],
+        page(None),
     )
         .into_response()
 }

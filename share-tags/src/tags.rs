@@ -1,0 +1,258 @@
+//! The share tags: every `og:*` and `twitter:*` meta tag of a share, in one order, as
+//! items a caller can inspect or rewrite with, or as HTML.
+//!
+//! Values come from a `ShareSite` and a parsed id only, and are escaped when rendered;
+//! this module never formats an image path (shared-ids' `BaseUrl` does).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use shared_ids::{IMAGE_CONTENT_TYPE, IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX, SocialId};
+
+use crate::{SOCIAL_PARAM, ShareSite, ShareText};
+
+/// `og:type` of every share.
+pub const OG_TYPE: &str = "website";
+/// `twitter:card` of every share: the card fills the preview, as the other networks show it.
+pub const TWITTER_CARD: &str = "summary_large_image";
+
+/// Everything a share of `id` (or of no card) says, built from configuration and the
+/// parsed id only: no byte of a request reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareTags {
+    pub id: Option<SocialId>,
+    pub site_name: String,
+    pub text: ShareText,
+    /// The canonical share URL (`og:url`): the public URL and the validated id only.
+    pub page_url: String,
+    pub image_url: String,
+    /// `og:image:secure_url` is only meaningful for an https image URL.
+    pub image_secure_url: Option<String>,
+    pub image_type: &'static str,
+    pub image_width: u32,
+    pub image_height: u32,
+}
+
+impl ShareTags {
+    pub fn new(site: &ShareSite, id: Option<SocialId>) -> Self {
+        let page_url = match id {
+            Some(id) => format!("{}/?{SOCIAL_PARAM}={id}", site.public_url),
+            None => format!("{}/", site.public_url),
+        };
+        let image_url = site.image_base.image_url(id);
+        Self {
+            id,
+            site_name: site.site_name.clone(),
+            text: ShareText::new(&site.site_name, id),
+            page_url,
+            image_secure_url: site.image_base.is_https().then(|| image_url.clone()),
+            image_url,
+            image_type: IMAGE_CONTENT_TYPE,
+            image_width: IMAGE_WIDTH_PX,
+            image_height: IMAGE_HEIGHT_PX,
+        }
+    }
+
+    /// The tag set, in the order the main site's page carries it.
+    pub fn meta(&self) -> Vec<MetaTag<'_>> {
+        let text = &self.text;
+        let mut tags = vec![
+            MetaTag::property("og:type", OG_TYPE),
+            MetaTag::property("og:site_name", &self.site_name),
+            MetaTag::property("og:title", &text.title),
+            MetaTag::property("og:description", &text.description),
+            MetaTag::property("og:url", &self.page_url),
+            MetaTag::property("og:image", &self.image_url),
+        ];
+        tags.extend(
+            self.image_secure_url
+                .as_ref()
+                .map(|url| MetaTag::property("og:image:secure_url", url)),
+        );
+        tags.extend([
+            MetaTag::property("og:image:type", self.image_type),
+            MetaTag::property("og:image:width", self.image_width.to_string()),
+            MetaTag::property("og:image:height", self.image_height.to_string()),
+            MetaTag::property("og:image:alt", &text.image_alt),
+            MetaTag::name("twitter:card", TWITTER_CARD),
+            MetaTag::name("twitter:title", &text.title),
+            MetaTag::name("twitter:description", &text.description),
+            MetaTag::name("twitter:image", &self.image_url),
+            MetaTag::name("twitter:image:alt", &text.image_alt),
+        ]);
+        tags
+    }
+
+    /// The tag set as HTML, one `<meta>` after another, byte for byte as the main site's
+    /// page writes them.
+    pub fn to_html(&self) -> String {
+        self.meta().iter().map(ToString::to_string).collect()
+    }
+}
+
+/// Which attribute of a `<meta>` tag holds its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaAttr {
+    /// Open Graph's RDFa `property`.
+    Property,
+    /// `name`, which Twitter/X cards use.
+    Name,
+}
+
+impl MetaAttr {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Property => "property",
+            Self::Name => "name",
+        }
+    }
+}
+
+/// One share tag: `<meta {attr}="{key}" content="{value}">`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaTag<'a> {
+    pub attr: MetaAttr,
+    pub key: &'static str,
+    pub value: Cow<'a, str>,
+}
+
+impl<'a> MetaTag<'a> {
+    fn property(key: &'static str, value: impl Into<Cow<'a, str>>) -> Self {
+        Self {
+            attr: MetaAttr::Property,
+            key,
+            value: value.into(),
+        }
+    }
+
+    fn name(key: &'static str, value: impl Into<Cow<'a, str>>) -> Self {
+        Self {
+            attr: MetaAttr::Name,
+            key,
+            value: value.into(),
+        }
+    }
+}
+
+/// Escapes as Leptos escapes attribute values (html-escape's double-quoted attribute
+/// rules: `&`, `<`, `>`, `"`), so a rendered tag is the same bytes as the main site's.
+impl fmt::Display for MetaTag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use html_escape::encode_double_quoted_attribute as escape;
+        write!(
+            f,
+            "<meta {}=\"{}\" content=\"{}\">",
+            self.attr.as_str(),
+            escape(self.key),
+            escape(&self.value)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared_ids::{BaseUrl, CURRENT_DESIGN};
+
+    use super::*;
+
+    fn site(site_name: &str, public_url: &str, image_base: &str) -> ShareSite {
+        ShareSite {
+            site_name: site_name.into(),
+            public_url: BaseUrl::parse(public_url).unwrap(),
+            image_base: BaseUrl::parse(image_base).unwrap(),
+        }
+    }
+
+    fn local() -> ShareSite {
+        site("ogshot", "http://127.0.0.1:3000", "http://127.0.0.1:3001")
+    }
+
+    #[test]
+    fn urls_carry_the_parsed_id_or_nothing() {
+        let card = ShareTags::new(&local(), SocialId::parse("12-34-10").ok());
+        assert_eq!(card.page_url, "http://127.0.0.1:3000/?social=12-34-10");
+        assert_eq!(
+            card.image_url,
+            format!("http://127.0.0.1:3001/{CURRENT_DESIGN}/12-34-10.jpg")
+        );
+        assert_eq!(card.image_secure_url, None, "http bases have no secure_url");
+        let none = ShareTags::new(&local(), None);
+        assert_eq!(none.page_url, "http://127.0.0.1:3000/");
+        assert_eq!(none.image_url, "http://127.0.0.1:3001/default.jpg");
+    }
+
+    #[test]
+    fn the_tag_set_is_every_og_and_twitter_tag_in_order() {
+        let https = site(
+            "Example",
+            "https://www.example.com",
+            "https://img.example.com",
+        );
+        let tags = ShareTags::new(&https, SocialId::parse("01-02-03").ok());
+        let card = format!("https://img.example.com/{CURRENT_DESIGN}/01-02-03.jpg");
+        let items: Vec<_> = tags
+            .meta()
+            .into_iter()
+            .map(|t| (t.attr.as_str(), t.key, t.value.into_owned()))
+            .collect();
+        let expected: Vec<(&str, &str, String)> = vec![
+            ("property", "og:type", "website".into()),
+            ("property", "og:site_name", "Example".into()),
+            ("property", "og:title", "Card 01-02-03 · Example".into()),
+            (
+                "property",
+                "og:description",
+                "The Example share card for 01-02-03.".into(),
+            ),
+            (
+                "property",
+                "og:url",
+                "https://www.example.com/?social=01-02-03".into(),
+            ),
+            ("property", "og:image", card.clone()),
+            ("property", "og:image:secure_url", card.clone()),
+            ("property", "og:image:type", "image/jpeg".into()),
+            ("property", "og:image:width", "2400".into()),
+            ("property", "og:image:height", "1260".into()),
+            (
+                "property",
+                "og:image:alt",
+                "Example card for 01-02-03".into(),
+            ),
+            ("name", "twitter:card", "summary_large_image".into()),
+            ("name", "twitter:title", "Card 01-02-03 · Example".into()),
+            (
+                "name",
+                "twitter:description",
+                "The Example share card for 01-02-03.".into(),
+            ),
+            ("name", "twitter:image", card),
+            (
+                "name",
+                "twitter:image:alt",
+                "Example card for 01-02-03".into(),
+            ),
+        ];
+        assert_eq!(items, expected);
+        let plain = ShareTags::new(&local(), None);
+        assert!(plain.meta().iter().all(|t| t.key != "og:image:secure_url"));
+        assert_eq!(plain.meta().len(), expected.len() - 1);
+    }
+
+    #[test]
+    fn rendered_values_are_escaped_attributes() {
+        let hostile = site(
+            "a\"><script>&'",
+            "http://127.0.0.1:3000",
+            "http://127.0.0.1:3001",
+        );
+        let tags = ShareTags::new(&hostile, None);
+        let html = tags.to_html();
+        assert!(html.starts_with(
+            "<meta property=\"og:type\" content=\"website\">\
+             <meta property=\"og:site_name\" content=\"a&quot;&gt;&lt;script&gt;&amp;'\">"
+        ));
+        assert!(!html.contains("<script"));
+        assert_eq!(html.matches("<meta ").count(), tags.meta().len());
+    }
+}
