@@ -1,13 +1,14 @@
 //! The render site's card in Chromium over real HTTP, launched exactly as the image
 //! service launches it: the ready signal, the exact size, the emoji font, a real image.
 
-use e2e::{TokenBrowser, inspect_jpeg, require_chromium};
+use e2e::{CHROMIUM, TokenBrowser};
+use image_service::browser::INSTALL_HINT;
 use image_service::browser::{capture_params, screenshot_bytes};
 use render_site::{READY_EXPRESSION, RenderSiteConfig, RenderToken};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
-    require_chromium();
+    test_kit::require_chromium(CHROMIUM, INSTALL_HINT);
     let token = RenderToken::generate();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -49,9 +50,7 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     );
 
     let data = page.execute(capture_params(85)).await.unwrap().result.data;
-    let (width, height, variance) = inspect_jpeg(&screenshot_bytes(&data).unwrap());
-    assert_eq!((width, height), (2400, 1260));
-    assert!(variance > 100.0, "a real card, not blank ({variance:.1})");
+    test_kit::assert_real_card(&screenshot_bytes(&data).unwrap(), "the screenshot");
 
     browser.close().await;
     server.abort();

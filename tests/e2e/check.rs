@@ -50,7 +50,11 @@ async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_defau
     // Rendered once beforehand: a first render on a busy test machine may pass 1 s.
     let page = e2e::http_client().get(&valid).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let card = format!("{}{}", system.image_service, e2e::card_path("12-34-10"));
+    let card = format!(
+        "{}{}",
+        system.image_service,
+        test_kit::card_path("12-34-10")
+    );
     assert_eq!(
         e2e::http_client().get(&card).send().await.unwrap().status(),
         200

@@ -1,6 +1,6 @@
 //! What a social crawler sees: the share page, its og:image, and the image itself.
 
-use e2e::{Options, System, card_path, http_client, inspect_jpeg};
+use e2e::{Options, System, http_client};
 use futures::StreamExt;
 use image_service::browser::SwapCapture;
 use reqwest::header;
@@ -48,7 +48,11 @@ async fn every_crawler_gets_the_same_real_card() {
         let images = og_images(&page.text().await.unwrap());
         assert_eq!(
             images,
-            [format!("{}{}", system.image_service, card_path("12-34-10"))],
+            [format!(
+                "{}{}",
+                system.image_service,
+                test_kit::card_path("12-34-10")
+            )],
             "{agent}"
         );
 
@@ -65,9 +69,7 @@ async fn every_crawler_gets_the_same_real_card() {
             "no cloaking by user agent"
         );
         let jpeg = image.bytes().await.unwrap();
-        let (width, height, variance) = inspect_jpeg(&jpeg);
-        assert_eq!((width, height), (2400, 1260), "{agent}");
-        assert!(variance > 100.0, "{agent}: a real card, not a blank image");
+        test_kit::assert_real_card(&jpeg, agent);
         if let Some(first) = &seen {
             assert_eq!(first, &jpeg, "{agent} got different bytes");
         }
@@ -83,7 +85,11 @@ async fn every_crawler_gets_the_same_real_card() {
 async fn a_range_request_is_answered_with_the_right_bytes() {
     let system = System::start().await;
     let client = http_client();
-    let url = format!("{}{}", system.image_service, card_path("07-01-42"));
+    let url = format!(
+        "{}{}",
+        system.image_service,
+        test_kit::card_path("07-01-42")
+    );
     let whole = client
         .get(&url)
         .send()
@@ -133,7 +139,10 @@ async fn hostile_share_links_point_crawlers_at_the_default_image() {
         );
         let image = client.get(&images[0]).send().await.unwrap();
         assert_eq!(image.headers()["x-ogshot-cache"], "default");
-        assert_eq!(inspect_jpeg(&image.bytes().await.unwrap()).0, 2400);
+        assert!(
+            image.bytes().await.unwrap() == image_service::DEFAULT_IMAGE,
+            "{query}: the default image"
+        );
     }
     assert_eq!(system.service.metrics().counts().renders, 0);
     assert!(system.stored_keys().await.is_empty());
@@ -169,11 +178,11 @@ async fn an_earlier_design_gets_the_current_card_and_an_unknown_one_the_default(
             (cache, response.bytes().await.unwrap())
         }
     };
-    let current = card_path("12-34-10");
+    let current = test_kit::card_path("12-34-10");
     let earlier = format!("/{earlier_design}/12-34-10.jpg");
     let (cache, old_url_card) = get(earlier.clone()).await;
     assert_eq!(cache, "miss");
-    assert_eq!(inspect_jpeg(&old_url_card).0, 2400);
+    test_kit::assert_real_card(&old_url_card, &earlier);
     let (cache, current_card) = get(current.clone()).await;
     assert_eq!(
         cache, "hit",
@@ -280,7 +289,7 @@ async fn cards_captured_two_at_a_time_are_each_their_own() {
 /// The decoded pixels of the card for `id`, which the image service at `base` must
 /// render now.
 async fn rendered_pixels(client: &reqwest::Client, base: &str, id: &str) -> Vec<u8> {
-    let url = format!("{base}{}", card_path(id));
+    let url = format!("{base}{}", test_kit::card_path(id));
     let response = client.get(&url).send().await.unwrap();
     assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
     let jpeg = response.bytes().await.unwrap();

@@ -18,7 +18,7 @@ use image_service::browser::SwapCapture;
 use image_service::cache_policy::CACHE_STATUS_HEADER;
 use image_service::storage::Storage;
 use image_service::telemetry::Metrics;
-use image_service::{Config, ImageService, test_s3};
+use image_service::{Config, ImageService};
 use tower::ServiceExt;
 
 /// An id whose card (render-site/content/cards.toml) has CJK text and emoji, which only
@@ -62,12 +62,12 @@ fn mapped_files(pid: u32) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_lambda_chromium_layer_renders_a_correct_card() {
-    e2e::init_test_logs();
+    test_kit::init_logs();
     let layer = lambda_layer();
     let launcher = layer.join("chromium");
     let dirs = tempfile::tempdir().expect("a temporary directory");
-    let mut s3 = test_s3::start(dirs.path().join("s3")).await;
-    let storage: Arc<dyn Storage> = Arc::new(s3.storage());
+    let mut s3 = test_kit::s3::start(dirs.path().join("s3")).await;
+    let storage: Arc<dyn Storage> = Arc::new(e2e::bucket_storage(&s3));
     // As on Lambda: one render at a time per execution environment.
     let mut config = Config::from_flags(["--render-concurrency", "1"]).expect("a valid config");
     config.chromium_path = Some(launcher.clone());
@@ -81,7 +81,7 @@ async fn the_lambda_chromium_layer_renders_a_correct_card() {
         let response = service
             .router()
             .oneshot(
-                Request::get(e2e::card_path(id))
+                Request::get(test_kit::card_path(id))
                     .body(Body::empty())
                     .expect("a request"),
             )
@@ -100,9 +100,7 @@ async fn the_lambda_chromium_layer_renders_a_correct_card() {
             .await
             .expect("the body")
             .to_bytes();
-        let (width, height, variance) = e2e::inspect_jpeg(&jpeg);
-        assert_eq!((width, height), (2400, 1260));
-        assert!(variance > 100.0, "{id}: a real card, not a blank image");
+        test_kit::assert_real_card(&jpeg, id);
     }
     assert_eq!(
         service.chromium().swap_capture(),

@@ -10,37 +10,16 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use image_service::storage::Storage;
+use image_service::browser::INSTALL_HINT;
+use image_service::storage::{S3Storage, Storage};
 use image_service::telemetry::Metrics;
-use image_service::test_s3::{self, TestS3};
 use image_service::{Config as ImageConfig, ImageService, RenderTarget};
-use shared_ids::{CURRENT_DESIGN, DesignToken, SocialId};
+use shared_ids::DesignToken;
+use test_kit::s3::TestS3;
 use tokio::task::JoinHandle;
 
 /// The browser the service renders with by default: Debian's headless shell.
 pub const CHROMIUM: &str = image_service::browser::HEADLESS_SHELL;
-
-/// Fails (never skips) when Chromium is missing, saying how to install it.
-pub fn require_chromium() {
-    assert!(
-        Path::new(CHROMIUM).is_file(),
-        "Chromium is missing at {CHROMIUM}: install it with `{}` (scripts/test does this \
-         on a fresh machine)",
-        image_service::browser::INSTALL_HINT
-    );
-}
-
-/// Logs for a test run, only when `TEST_LOG` is set.
-pub fn init_test_logs() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                std::env::var("TEST_LOG").unwrap_or_default(),
-            ))
-            .with_test_writer()
-            .try_init();
-    }
-}
 
 /// How to start the system; the defaults are the production ones. Everything reaches
 /// the image service as its flags, through the validation production runs.
@@ -108,11 +87,11 @@ impl System {
     }
 
     pub async fn start_with(options: Options) -> Self {
-        require_chromium();
-        init_test_logs();
+        test_kit::require_chromium(CHROMIUM, INSTALL_HINT);
+        test_kit::init_logs();
         let dirs = tempfile::tempdir().expect("a temporary directory");
-        let s3 = test_s3::start(dirs.path().join("s3")).await;
-        let storage: Arc<dyn Storage> = Arc::new(s3.storage());
+        let s3 = test_kit::s3::start(dirs.path().join("s3")).await;
+        let storage: Arc<dyn Storage> = Arc::new(bucket_storage(&s3));
         let config = ImageConfig::from_flags(options.image_service_flags())
             .expect("the image service accepts these options");
         let service =
@@ -164,11 +143,9 @@ impl System {
     }
 }
 
-/// The card path of `id` (e.g. `12-34-10`) in the current design, so no test names a
-/// design token literally and a design bump leaves the suite green.
-pub fn card_path(id: &str) -> String {
-    let id = SocialId::parse(id).expect("a canonical id");
-    shared_ids::card_path(CURRENT_DESIGN, id)
+/// The image service's S3 backend on the test server's bucket, without a key prefix.
+pub fn bucket_storage(s3: &TestS3) -> S3Storage {
+    S3Storage::with_config(s3.config(), &s3.bucket, None).expect("the test bucket name is valid")
 }
 
 /// A browser launched exactly as the image service launches it, with one page whose
@@ -185,7 +162,7 @@ impl TokenBrowser {
     pub async fn launch(token: &render_site::RenderToken) -> Self {
         use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
         use futures::StreamExt;
-        require_chromium();
+        test_kit::require_chromium(CHROMIUM, INSTALL_HINT);
         let image_service::browser::Launched {
             browser,
             mut handler,
@@ -221,19 +198,4 @@ pub fn http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a client")
-}
-
-/// A decoded JPEG's size and pixel variance (0 for a blank image).
-pub fn inspect_jpeg(jpeg: &[u8]) -> (u16, u16, f64) {
-    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
-    let pixels = decoder.decode().expect("a decodable JPEG");
-    let info = decoder.info().expect("JPEG info");
-    let n = pixels.len() as f64;
-    let mean = pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / n;
-    let variance = pixels
-        .iter()
-        .map(|&p| (f64::from(p) - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    (info.width, info.height, variance)
 }

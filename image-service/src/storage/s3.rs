@@ -95,7 +95,22 @@ impl S3Storage {
         )
     }
 
-    /// Uses a ready client, e.g. one pointed at an in-process test server.
+    /// Builds its client from `config`, e.g. one pointed at an in-process test server,
+    /// with the same [`timeouts`] and [`retries`] as [`connect`](Self::connect), so a
+    /// faulty server costs the service what a faulty S3 would.
+    pub fn with_config(
+        config: aws_sdk_s3::config::Builder,
+        bucket: &str,
+        prefix: Option<&str>,
+    ) -> Result<Self, StorageError> {
+        let config = config
+            .timeout_config(timeouts())
+            .retry_config(retries())
+            .build();
+        Self::with_client(Client::from_conf(config), bucket, prefix)
+    }
+
+    /// Uses a ready client as it is, its timeouts and retries included.
     pub fn with_client(
         client: Client,
         bucket: &str,

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use e2e::{Options, System};
 use futures::StreamExt;
 use image_service::RenderTarget;
-use image_service::test_s3::S3Fault;
+use test_kit::s3::S3Fault;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -63,12 +63,7 @@ impl<'a> Drill<'a> {
     }
 
     fn card_url(&self, id: &str) -> String {
-        let id = shared_ids::SocialId::parse(id).expect("an id");
-        format!(
-            "{}{}",
-            self.system.image_service,
-            shared_ids::card_path(shared_ids::CURRENT_DESIGN, id)
-        )
+        format!("{}{}", self.system.image_service, test_kit::card_path(id))
     }
 
     /// GETs each of `urls`, [`CRAWLERS`] at a time, recording every answer; returns

@@ -325,7 +325,7 @@ async fn cold_start(binary: &Path, client: &reqwest::Client) -> Result<Duration>
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    let url = format!("http://127.0.0.1:{port}{}", e2e::card_path("12-34-10"));
+    let url = format!("http://127.0.0.1:{port}{}", test_kit::card_path("12-34-10"));
     let elapsed = loop {
         if let Ok(response) = client.get(&url).send().await
             && response.status() == 200
@@ -361,7 +361,7 @@ async fn misses(
     concurrency: usize,
 ) -> Result<(Vec<Duration>, Duration, Vec<usize>)> {
     let urls: Vec<String> = (0..count)
-        .map(|_| format!("{base}{}", e2e::card_path(&ids.next())))
+        .map(|_| format!("{base}{}", test_kit::card_path(&ids.next())))
         .collect();
     let started = Instant::now();
     let results: Vec<Result<(Duration, usize)>> = futures::stream::iter(urls)
@@ -483,8 +483,8 @@ async fn article_flow(card_url: &str, token: &RenderToken) -> Result<Duration> {
 async fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let sizes = if quick { QUICK } else { FULL };
-    e2e::require_chromium();
-    e2e::init_test_logs();
+    test_kit::require_chromium(e2e::CHROMIUM, image_service::browser::INSTALL_HINT);
+    test_kit::init_logs();
     let client = e2e::http_client();
     let mut table = Table::default();
     println!(
@@ -654,7 +654,7 @@ async fn main() -> Result<()> {
     );
 
     // Hits over loopback at concurrency 32.
-    let hit_url = format!("{base}{}", e2e::card_path("00-00-01"));
+    let hit_url = format!("{base}{}", test_kit::card_path("00-00-01"));
     let (hit_latencies, rate) = hits(&client, &hit_url, sizes.hit_seconds).await?;
     table.row(
         "cache hit, concurrency 32: p50 / p99",
