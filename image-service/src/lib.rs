@@ -19,11 +19,6 @@ pub mod routes;
 pub mod storage;
 pub mod telemetry;
 
-#[cfg(any(test, feature = "test-support"))]
-pub mod test_http;
-#[cfg(any(test, feature = "test-support"))]
-pub mod test_s3;
-
 use std::sync::Arc;
 
 use axum::Router;

@@ -15,9 +15,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use image_service::DEFAULT_IMAGE;
-use image_service::test_http::{Reply, send_raw};
-use image_service::test_s3::{self, S3Fault, TestS3};
-use shared_ids::{CURRENT_DESIGN, SocialId, card_path};
+use image_service::cache_policy::CACHE_STATUS_HEADER;
+use shared_ids::CURRENT_DESIGN;
+use test_kit::card_path;
+use test_kit::raw_http::{Reply, send_raw};
+use test_kit::s3::{S3Fault, TestS3};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
@@ -190,7 +192,7 @@ fn start_function(variables: &[(String, String)], s3: &TestS3) -> Process {
             .env("S3_BUCKET", &s3.bucket)
             .env("S3_ENDPOINT", &s3.endpoint)
             .env("S3_FORCE_PATH_STYLE", "true")
-            .env("S3_REGION", test_s3::REGION)
+            .env("S3_REGION", test_kit::s3::REGION)
             .env("AWS_ACCESS_KEY_ID", &s3.access_key)
             .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -199,10 +201,6 @@ fn start_function(variables: &[(String, String)], s3: &TestS3) -> Process {
             .env("RENDER_CONCURRENCY", "1")
             .env("RUST_LOG", "info"),
     )
-}
-
-fn card(id: &str) -> String {
-    card_path(CURRENT_DESIGN, SocialId::parse(id).expect("an id"))
 }
 
 /// Longest wait for any answer through the emulator: far past the budget, so a request
@@ -316,7 +314,7 @@ fn assert_card(reply: &Reply, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let s3 = test_s3::start(dir.path().join("s3")).await;
+    let s3 = test_kit::s3::start(dir.path().join("s3")).await;
     let (emulator, addr, variables) = start_emulator().await;
     let mut function = start_function(&variables, &s3);
     wait_until_serving(&mut function, addr).await;
@@ -329,9 +327,14 @@ async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget
     assert_eq!(robots.body, b"User-agent: *\nAllow: /\n");
 
     // A miss: rendered and, on Lambda, stored before the answer leaves.
-    let miss_path = card("12-34-10");
+    let miss_path = card_path("12-34-10");
     let (miss, took) = get(addr, &miss_path, &function).await;
-    assert_eq!(miss.cache_status(), Some("miss"), "{}", fail("the miss"));
+    assert_eq!(
+        miss.header(CACHE_STATUS_HEADER),
+        Some("miss"),
+        "{}",
+        fail("the miss")
+    );
     assert_card(&miss, "the miss");
     assert!(took <= BUDGET + SLACK, "the miss took {took:?}");
     assert_eq!(
@@ -342,27 +345,37 @@ async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget
 
     // A hit: the same bytes.
     let (hit, took) = get(addr, &miss_path, &function).await;
-    assert_eq!(hit.cache_status(), Some("hit"), "{}", fail("the hit"));
+    assert_eq!(
+        hit.header(CACHE_STATUS_HEADER),
+        Some("hit"),
+        "{}",
+        fail("the hit")
+    );
     assert_eq!(hit.body, miss.body);
     assert!(took <= BUDGET + SLACK, "the hit took {took:?}");
 
     // A dot-segment alias names no card, though a URL parser would resolve it to one.
     let dotted = format!("/{CURRENT_DESIGN}/./12-34-10.jpg");
     let (default, _) = get(addr, &dotted, &function).await;
-    assert_eq!(default.cache_status(), Some("default"), "{}", fail(&dotted));
+    assert_eq!(
+        default.header(CACHE_STATUS_HEADER),
+        Some("default"),
+        "{}",
+        fail(&dotted)
+    );
     assert!(default.body == DEFAULT_IMAGE, "{dotted}: the default image");
 
     // S3 blackholed: a hit in memory costs nothing, a new card at most the budget, and
     // nothing is a 5xx.
     s3.set_fault(S3Fault::Blackhole);
     for n in 1..=4 {
-        let path = card(&format!("12-34-{:02}", 10 + n));
+        let path = card_path(&format!("12-34-{:02}", 10 + n));
         let (reply, took) = get(addr, &path, &function).await;
         assert!(
             took <= BUDGET + SLACK,
             "{path} with S3 blackholed took {took:?}"
         );
-        match reply.cache_status() {
+        match reply.header(CACHE_STATUS_HEADER) {
             Some("miss") => assert_card(&reply, &path),
             Some("fallback") => {
                 assert_eq!(reply.status, 200);
@@ -375,7 +388,7 @@ async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget
         }
         let (hot, took) = get(addr, &miss_path, &function).await;
         assert_eq!(
-            hot.cache_status(),
+            hot.header(CACHE_STATUS_HEADER),
             Some("hit"),
             "the hot card with S3 blackholed"
         );

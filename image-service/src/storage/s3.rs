@@ -317,12 +317,17 @@ mod tests {
     use std::sync::Arc;
 
     use shared_ids::{CURRENT_DESIGN, SocialId};
+    use test_kit::s3::TestS3;
 
     use super::*;
-    use crate::test_s3;
 
     fn key(id: &str) -> StorageKey {
         StorageKey::new(CURRENT_DESIGN, SocialId::parse(id).unwrap())
+    }
+
+    /// The service's own client configuration on the test server's bucket.
+    fn unprefixed(server: &TestS3) -> S3Storage {
+        S3Storage::with_config(server.config(), &server.bucket, None).unwrap()
     }
 
     fn jpeg(text: &str) -> Bytes {
@@ -332,8 +337,8 @@ mod tests {
     #[tokio::test]
     async fn a_stored_card_reads_back_with_the_card_headers() {
         let dir = tempfile::tempdir().unwrap();
-        let server = test_s3::start(dir.path()).await;
-        let storage = server.storage();
+        let server = test_kit::s3::start(dir.path()).await;
+        let storage = unprefixed(&server);
         let key = key("12-34-10");
 
         assert_eq!(
@@ -367,8 +372,8 @@ mod tests {
     #[tokio::test]
     async fn a_missing_card_is_none_and_a_second_put_keeps_the_first() {
         let dir = tempfile::tempdir().unwrap();
-        let server = test_s3::start(dir.path()).await;
-        let storage: Arc<dyn Storage> = Arc::new(server.storage());
+        let server = test_kit::s3::start(dir.path()).await;
+        let storage: Arc<dyn Storage> = Arc::new(unprefixed(&server));
         let key = key("99-00-42");
 
         assert_eq!(storage.get(&key).await.unwrap(), None);
@@ -386,7 +391,7 @@ mod tests {
     #[tokio::test]
     async fn a_prefix_is_prepended_to_every_object_key() {
         let dir = tempfile::tempdir().unwrap();
-        let server = test_s3::start(dir.path()).await;
+        let server = test_kit::s3::start(dir.path()).await;
         let storage =
             S3Storage::with_client(server.client(), &server.bucket, Some("/og/cards/")).unwrap();
         let key = key("12-34-10");
@@ -396,14 +401,14 @@ mod tests {
             format!("og/cards/{CURRENT_DESIGN}/12-34-10.jpg")
         );
         storage.put_if_absent(&key, jpeg("card")).await.unwrap();
-        assert_eq!(server.storage().get(&key).await.unwrap(), None);
+        assert_eq!(unprefixed(&server).get(&key).await.unwrap(), None);
         assert!(storage.get(&key).await.unwrap().is_some());
     }
 
     #[tokio::test]
     async fn wrong_credentials_are_an_error_not_an_absence() {
         let dir = tempfile::tempdir().unwrap();
-        let server = test_s3::start(dir.path()).await;
+        let server = test_kit::s3::start(dir.path()).await;
         let storage = S3Storage::with_client(
             server.client_with_secret("not-the-secret"),
             &server.bucket,
@@ -427,7 +432,7 @@ mod tests {
         );
         assert!(
             !err.to_string().contains("not-the-secret")
-                && !err.to_string().contains(test_s3::SECRET_KEY),
+                && !err.to_string().contains(test_kit::s3::SECRET_KEY),
             "{err}"
         );
     }
@@ -467,8 +472,8 @@ mod tests {
     #[tokio::test]
     async fn a_stopped_server_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = test_s3::start(dir.path()).await;
-        let storage = server.storage();
+        let mut server = test_kit::s3::start(dir.path()).await;
+        let storage = unprefixed(&server);
         let key = key("12-34-10");
         storage.put_if_absent(&key, jpeg("card")).await.unwrap();
 

@@ -5,7 +5,8 @@
 use futures::future::join_all;
 
 use super::paths::{assert_default_or_4xx, invalid_paths, raw_request};
-use super::support::{Backend, Harness, assert_real_card, card, send_raw};
+use super::support::{Backend, Harness, ServiceReply, assert_rendered_card, send_raw};
+use test_kit::card_path;
 
 /// The id the core scenario renders.
 const ID: &str = "12-34-10";
@@ -18,13 +19,13 @@ on_both_backends!(
 
 async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(backend: Backend) {
     let h = Harness::start(backend).await;
-    let path = &card(ID);
+    let path = &card_path(ID);
     let key = &path[1..];
 
     let first = h.get(path).await;
     let card = first.assert_card("first GET").to_vec();
     assert_eq!(first.cache_status(), Some("miss"));
-    assert_real_card(&card);
+    assert_rendered_card(&card, "first GET");
     let timing = first
         .header("server-timing")
         .expect("a Server-Timing header");
@@ -86,12 +87,12 @@ async fn the_first_get_renders_and_stores_and_the_second_is_served_from_storage(
 
 async fn a_hundred_concurrent_gets_of_a_new_id_render_and_store_once(backend: Backend) {
     let h = Harness::start(backend).await;
-    let path = card("55-66-77");
+    let path = card_path("55-66-77");
 
     let replies = join_all((0..100).map(|_| h.get(&path))).await;
 
     let card = replies[0].assert_card("GET 0").to_vec();
-    assert_real_card(&card);
+    assert_rendered_card(&card, "GET 0");
     for (i, reply) in replies.iter().enumerate() {
         assert!(
             reply.assert_card(&format!("GET {i}")) == card,

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::support::{Backend, Harness, Setup, assert_real_card, card};
+use super::support::{Backend, Harness, ServiceReply, Setup, assert_rendered_card};
 use crate::browser::{DEBIAN_CHROMIUM, HEADLESS_SHELL};
+use test_kit::card_path;
 
 /// The executable of the browser the service runs now.
 fn running_browser(h: &Harness) -> PathBuf {
@@ -15,10 +16,11 @@ fn running_browser(h: &Harness) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_headless_shell_renders_by_default() {
     let h = Harness::start(Backend::Local).await;
-    assert_real_card(
-        h.get(&card("81-00-01"))
+    assert_rendered_card(
+        h.get(&card_path("81-00-01"))
             .await
             .assert_card("default browser"),
+        "default browser",
     );
     assert_eq!(running_browser(&h), Path::new(HEADLESS_SHELL));
     h.stop().await;
@@ -31,7 +33,12 @@ async fn full_chromium_still_renders_through_chromium_path() {
         ..Setup::default()
     };
     let h = Harness::start_with(Backend::Local, setup).await;
-    assert_real_card(h.get(&card("81-00-02")).await.assert_card("full Chromium"));
+    assert_rendered_card(
+        h.get(&card_path("81-00-02"))
+            .await
+            .assert_card("full Chromium"),
+        "full Chromium",
+    );
     assert_eq!(running_browser(&h), Path::new(DEBIAN_CHROMIUM));
     h.stop().await;
 }
@@ -49,10 +56,13 @@ async fn a_swap_after_a_missed_probe_takes_its_own_card() {
             .decode()
             .expect("a JPEG")
     };
-    pixels(warm.get(&card("82-00-01")).await, "loaded");
+    pixels(warm.get(&card_path("82-00-01")).await, "loaded");
     warm.service().chromium().miss_next_probe();
-    pixels(warm.get(&card("82-00-02")).await, "its probe missed");
-    let swapped = pixels(warm.get(&card("82-00-03")).await, "swapped after the miss");
+    pixels(warm.get(&card_path("82-00-02")).await, "its probe missed");
+    let swapped = pixels(
+        warm.get(&card_path("82-00-03")).await,
+        "swapped after the miss",
+    );
     assert_eq!(
         warm.service().chromium().swap_capture(),
         Some(crate::browser::SwapCapture::Screencast),
@@ -61,7 +71,7 @@ async fn a_swap_after_a_missed_probe_takes_its_own_card() {
     warm.stop().await;
 
     let fresh = Harness::start(Backend::Local).await;
-    let loaded = pixels(fresh.get(&card("82-00-03")).await, "freshly loaded");
+    let loaded = pixels(fresh.get(&card_path("82-00-03")).await, "freshly loaded");
     fresh.stop().await;
     assert!(
         swapped == loaded,

@@ -17,15 +17,16 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use test_kit::max_age;
+use test_kit::s3::S3Fault;
 
 use super::support::{
-    self, Backend, Harness, RenderSite, Reply, Setup, SiteMode, Store, assert_real_card, max_age,
+    Backend, Harness, RenderSite, Reply, ServiceReply, Setup, SiteMode, Store, assert_rendered_card,
 };
 use crate::DEFAULT_IMAGE;
 use crate::browser::{group_members, proc_stat};
 use crate::cache_policy::CachePolicy;
 use crate::storage::CIRCUIT_PROBE_INTERVAL;
-use crate::test_s3::S3Fault;
 
 /// What an answer may take beyond the budget: the response's own trip over loopback
 /// on a loaded 2-core machine.
@@ -59,7 +60,7 @@ fn assert_answer(h: &Harness, reply: &Reply, took: Duration, what: &str) -> Answ
     assert_eq!(reply.status, 200, "{what}");
     match reply.cache_status() {
         Some("miss" | "hit") => {
-            assert_real_card(reply.assert_card(what));
+            assert_rendered_card(reply.assert_card(what), what);
             Answer::Card
         }
         Some("unstored") => {
@@ -69,7 +70,7 @@ fn assert_answer(h: &Harness, reply: &Reply, took: Duration, what: &str) -> Answ
                 "{what}"
             );
             assert!(max_age(reply.cache_control().unwrap_or_default()).is_some_and(|a| a <= 300));
-            assert_real_card(&reply.body);
+            assert_rendered_card(&reply.body, what);
             Answer::Unstored
         }
         Some("fallback") => {
@@ -95,7 +96,7 @@ fn assert_answer(h: &Harness, reply: &Reply, took: Duration, what: &str) -> Answ
 
 /// A card path of the current design for the id made of `a`, `b`, `c`.
 fn card(a: u8, b: u8, c: u8) -> String {
-    support::card(&format!("{a:02}-{b:02}-{c:02}"))
+    test_kit::card_path(&format!("{a:02}-{b:02}-{c:02}"))
 }
 
 /// Asks for every path, [`CRAWLERS`] at a time, and checks each answer; returns them in

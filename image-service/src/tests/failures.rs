@@ -5,9 +5,11 @@
 use futures::future::join_all;
 
 use super::support::{
-    Backend, Harness, RenderSite, Setup, SiteMode, Store, assert_real_card, card, request,
+    Backend, Harness, RenderSite, ServiceReply, Setup, SiteMode, Store, assert_rendered_card,
+    request,
 };
 use crate::DEFAULT_IMAGE;
+use test_kit::card_path;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_s3_still_serves_the_rendered_card() {
@@ -18,11 +20,11 @@ async fn an_unreachable_s3_still_serves_the_rendered_card() {
     server.stop().await;
 
     // Neither the failed lookup nor the failed write reaches the crawler; both are logged.
-    let path = card("41-00-01");
+    let path = card_path("41-00-01");
     let first = h.get(&path).await;
     assert_eq!(first.cache_status(), Some("miss"));
     let card_bytes = first.assert_card("with S3 down").to_vec();
-    assert_real_card(&card_bytes);
+    assert_rendered_card(&card_bytes, "with S3 down");
     h.service().cards().settled().await;
     // The card could not be stored: served from memory, briefly cacheable, not rendered
     // again.
@@ -56,14 +58,16 @@ async fn a_full_render_queue_answers_the_default_image_that_no_cache_keeps() {
 
     // One render takes the only page and hangs on the render site.
     let busy = tokio::spawn({
-        let (addr, path) = (h.addr, card("51-00-00"));
+        let (addr, path) = (h.addr, card_path("51-00-00"));
         async move { request(addr, "GET", &path, &[]).await }
     });
     h.site().hanging(1).await;
 
     // With no queue, every other id is refused at once rather than left waiting: an
     // image a crawler can show, which no cache may keep.
-    let paths: Vec<String> = (1..=8).map(|n| card(&format!("51-00-{n:02}"))).collect();
+    let paths: Vec<String> = (1..=8)
+        .map(|n| card_path(&format!("51-00-{n:02}")))
+        .collect();
     let refused = join_all(paths.iter().map(|path| h.get(path))).await;
     for (path, reply) in paths.iter().zip(&refused) {
         assert_eq!(reply.status, 200, "{path}");
@@ -78,8 +82,9 @@ async fn a_full_render_queue_answers_the_default_image_that_no_cache_keeps() {
     // Capacity back: the waiting render finishes, and a refused id renders on retry.
     h.site().set(SiteMode::Normal);
     let busy = busy.await.expect("the first request finishes");
-    assert_real_card(busy.assert_card("the render that held the page"));
-    assert_real_card(h.get(&paths[0]).await.assert_card("a retry"));
+    let held = "the render that held the page";
+    assert_rendered_card(busy.assert_card(held), held);
+    assert_rendered_card(h.get(&paths[0]).await.assert_card("a retry"), "a retry");
     let counts = h.counts();
     assert_eq!((counts.renders, counts.fallbacks), (2, 0), "{counts:?}");
     h.stop().await;

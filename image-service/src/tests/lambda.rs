@@ -12,9 +12,10 @@ use serde_json::Value;
 use shared_ids::CURRENT_DESIGN;
 use tower::ServiceExt;
 
-use super::support::{Backend, Harness, assert_real_card, card};
+use super::support::{Backend, Harness, assert_rendered_card};
 use crate::DEFAULT_IMAGE;
 use crate::cache_policy::CACHE_STATUS_HEADER;
+use test_kit::card_path;
 
 /// A Function URL event (payload format 2.0) for a card's `GET`, as recorded.
 const EVENT: &str = include_str!("../../testdata/function-url-event.json");
@@ -30,7 +31,7 @@ fn recorded_event() -> Value {
         .rsplit_once('/')
         .and_then(|(_, file)| file.strip_suffix(".jpg"))
         .expect("the event GETs a card");
-    serde_json::from_str(&EVENT.replace(recorded_path, &card(id)))
+    serde_json::from_str(&EVENT.replace(recorded_path, &card_path(id)))
         .expect("a card path needs no JSON escaping")
 }
 
@@ -61,7 +62,7 @@ fn base64_body(response: &Value) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
     let h = Harness::start(Backend::Local).await;
-    let path = card("12-34-10");
+    let path = card_path("12-34-10");
 
     let response = invoke(&h, &path).await;
     assert_eq!(response["statusCode"], 200);
@@ -73,7 +74,7 @@ async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
     );
     assert_eq!(headers[CACHE_STATUS_HEADER], "miss");
     let jpeg = base64_body(&response);
-    assert_real_card(&jpeg);
+    assert_rendered_card(&jpeg, "the Lambda answer");
     h.service().cards().settled().await;
     assert_eq!(h.store.stored_card(&path[1..]).await, jpeg);
 

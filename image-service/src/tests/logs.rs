@@ -2,8 +2,9 @@
 
 use tracing_subscriber::EnvFilter;
 
-use super::support::{Backend, Harness, RenderSite, Setup, assert_real_card, card};
+use super::support::{Backend, Harness, RenderSite, ServiceReply, Setup, assert_rendered_card};
 use crate::telemetry::{self, CapturedLogs, REDACTED};
+use test_kit::card_path;
 
 /// At `trace`, chromiumoxide logs every CDP command it sends, and so the session cookie
 /// that `Storage.setCookies` carries; the service's log writer must redact it, and the
@@ -30,7 +31,10 @@ async fn no_secret_reaches_a_log_line_even_at_trace_level() {
         ..Setup::default()
     };
     let h = Harness::start_with(Backend::Local, setup).await;
-    assert_real_card(h.get(&card("66-00-01")).await.assert_card("a render"));
+    assert_rendered_card(
+        h.get(&card_path("66-00-01")).await.assert_card("a render"),
+        "a render",
+    );
     h.stop().await;
 
     let text = logs.text();

@@ -6,7 +6,8 @@
 
 use shared_ids::{CURRENT_DESIGN, EARLIER_DESIGNS};
 
-use super::support::{Backend, Harness, Reply, assert_real_card, card};
+use super::support::{Backend, Harness, Reply, ServiceReply, assert_rendered_card};
+use test_kit::card_path;
 
 /// The id most paths below misspell.
 const ID: &str = "12-34-10";
@@ -216,7 +217,7 @@ pub(super) fn assert_default_or_4xx(reply: &Reply, method: &str, path: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn methods_other_than_get_and_head_get_405_and_render_nothing() {
     let h = Harness::start(Backend::Local).await;
-    let card = card(ID);
+    let card = card_path(ID);
     let paths = [
         card.clone(),
         "/default.jpg".into(),
@@ -279,11 +280,11 @@ async fn the_default_image_robots_txt_and_health_are_served() {
 async fn a_query_string_is_ignored_and_never_part_of_the_key() {
     let h = Harness::start(Backend::Local).await;
 
-    let path = card(ID);
-    let other = card("99-99-99");
+    let path = card_path(ID);
+    let other = card_path("99-99-99");
     let first = h.get(&format!("{path}?utm_source=x&social=99-99-99")).await;
     let jpeg = first.assert_card("with a query").to_vec();
-    assert_real_card(&jpeg);
+    assert_rendered_card(&jpeg, "with a query");
     for target in [
         path.clone(),
         format!("{path}?"),
@@ -324,7 +325,7 @@ async fn unknown_design_tokens_get_the_default_and_earlier_ones_the_current_card
     let current_key = format!("{CURRENT_DESIGN}/{ID}.jpg");
     for token in EARLIER_DESIGNS {
         let path = format!("/{token}/{ID}.jpg");
-        assert_real_card(h.get(&path).await.assert_card(&path));
+        assert_rendered_card(h.get(&path).await.assert_card(&path), &path);
         assert_eq!(h.stored_keys().await, [current_key.as_str()], "{path}");
     }
     assert!(h.counts().renders <= 1);

@@ -11,15 +11,15 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use render_site::{RenderSiteConfig, RenderToken};
-use shared_ids::{BaseUrl, IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX};
+use shared_ids::BaseUrl;
+pub(super) use test_kit::raw_http::{Reply, request, send_raw};
+use test_kit::s3::TestS3;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::cache_policy::CACHE_STATUS_HEADER;
-use crate::storage::{LocalDirStorage, Storage};
+use crate::storage::{LocalDirStorage, S3Storage, Storage};
 use crate::telemetry::{Counts, Metrics};
-pub(super) use crate::test_http::{Reply, request, send_raw};
-use crate::test_s3::{self, TestS3};
 use crate::{Config, DEFAULT_IMAGE, ImageService, browser};
 
 /// A render long enough to outlast any honest render on a loaded 2-core machine, so
@@ -51,8 +51,8 @@ impl Store {
                 (Self::Local(root), Arc::new(storage))
             }
             Backend::S3 => {
-                let server = test_s3::start(dir.join("s3")).await;
-                let storage = server.storage();
+                let server = test_kit::s3::start(dir.join("s3")).await;
+                let storage = bucket_storage(&server);
                 (Self::S3(server), Arc::new(storage))
             }
         }
@@ -108,6 +108,12 @@ impl Store {
             }
         }
     }
+}
+
+/// The S3 backend on the test server's bucket, without a key prefix.
+fn bucket_storage(server: &TestS3) -> S3Storage {
+    S3Storage::with_config(server.config(), &server.bucket, None)
+        .expect("the test bucket name is valid")
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -366,9 +372,13 @@ impl Harness {
     }
 
     pub(super) async fn start_with(backend: Backend, setup: Setup) -> Self {
-        init_logs();
+        test_kit::init_logs();
         let config = setup.config();
-        require_chromium(&config);
+        let chromium = config.chromium_path.as_deref();
+        test_kit::require_chromium(
+            chromium.unwrap_or(Path::new(browser::HEADLESS_SHELL)),
+            browser::INSTALL_HINT,
+        );
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (store, storage) = Store::open(backend, dir.path()).await;
         let service =
@@ -431,7 +441,7 @@ impl Harness {
         for key in self.stored_keys().await {
             let bytes = self.store.stored_card(&key).await;
             assert_eq!(crate::jpeg::validate_card(&bytes), Ok(()), "{key}");
-            assert_real_card(&bytes);
+            assert_rendered_card(&bytes, &key);
         }
     }
 
@@ -454,32 +464,27 @@ impl Drop for Harness {
     }
 }
 
-/// Fails, never skips, when Chromium is missing, saying how to install it.
-fn require_chromium(config: &Config) {
-    if let Err(missing) = browser::find_chromium(config.chromium_path.as_deref()) {
-        panic!("these tests render with Debian's Chromium: {missing}");
-    }
-}
-
-/// Logs only when `TEST_LOG` is set (its value, if a filter, replaces the default).
-fn init_logs() {
-    let Some(filter) = std::env::var_os("TEST_LOG") else {
-        return;
-    };
-    let filter = filter
-        .to_str()
-        .filter(|f| !f.is_empty() && *f != "1")
-        .unwrap_or(crate::telemetry::DEFAULT_FILTER)
-        .to_owned();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_test_writer()
-        .try_init();
-}
-
-impl Reply {
+/// How this service's tests read a raw reply: its cache status, and the answers it must
+/// be. (A trait because [`Reply`] is test-kit's, which knows no app's headers.)
+pub(super) trait ServiceReply {
+    /// The `x-ogshot-cache` value.
+    fn cache_status(&self) -> Option<&str>;
     /// The headers a client or CDN acts on, for comparing a HEAD with a GET.
-    pub(super) fn entity_headers(&self) -> Vec<(&str, Option<&str>)> {
+    fn entity_headers(&self) -> Vec<(&str, Option<&str>)>;
+    /// Asserts this is the bundled default image, as served for a path naming no card.
+    fn assert_default_image(&self, what: &str);
+    /// Asserts the status and headers of the default image's answer (GET or HEAD).
+    fn assert_default_headers(&self, what: &str);
+    /// Asserts this is a freshly rendered or stored card, and returns its bytes.
+    fn assert_card(&self, what: &str) -> &[u8];
+}
+
+impl ServiceReply for Reply {
+    fn cache_status(&self) -> Option<&str> {
+        self.header(CACHE_STATUS_HEADER)
+    }
+
+    fn entity_headers(&self) -> Vec<(&str, Option<&str>)> {
         [
             "content-type",
             "content-length",
@@ -493,14 +498,12 @@ impl Reply {
         .collect()
     }
 
-    /// Asserts this is the bundled default image, as served for a path naming no card.
-    pub(super) fn assert_default_image(&self, what: &str) {
+    fn assert_default_image(&self, what: &str) {
         self.assert_default_headers(what);
         assert!(self.body == DEFAULT_IMAGE, "{what}: not the default image");
     }
 
-    /// Asserts the status and headers of the default image's answer (GET or HEAD).
-    pub(super) fn assert_default_headers(&self, what: &str) {
+    fn assert_default_headers(&self, what: &str) {
         assert_eq!(self.status, 200, "{what}");
         assert_eq!(self.cache_status(), Some("default"), "{what}");
         assert_eq!(
@@ -511,8 +514,7 @@ impl Reply {
         assert_eq!(self.header("content-type"), Some("image/jpeg"), "{what}");
     }
 
-    /// Asserts this is a freshly rendered or stored card, and returns its bytes.
-    pub(super) fn assert_card(&self, what: &str) -> &[u8] {
+    fn assert_card(&self, what: &str) -> &[u8] {
         assert_eq!(self.status, 200, "{what}");
         assert!(
             matches!(self.cache_status(), Some("miss" | "hit")),
@@ -529,41 +531,13 @@ impl Reply {
     }
 }
 
-/// Asserts `jpeg` decodes to a 2400x1260 image with real content, and is not the
-/// default image.
-pub(super) fn assert_real_card(jpeg: &[u8]) {
-    assert!(jpeg != DEFAULT_IMAGE, "the default image, not a card");
-    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
-    let pixels = decoder.decode().expect("the card decodes as a JPEG");
-    let info = decoder.info().expect("decoded JPEGs have info");
-    assert_eq!(
-        (u32::from(info.width), u32::from(info.height)),
-        (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX)
-    );
-    let n = pixels.len() as f64;
-    let mean = pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / n;
-    let variance = pixels
-        .iter()
-        .map(|&p| (f64::from(p) - mean).powi(2))
-        .sum::<f64>()
-        / n;
+/// Asserts `jpeg` is a card the service made: a real card by its pixels, and not the
+/// bundled default image, which passes the pixel check too.
+#[track_caller]
+pub(super) fn assert_rendered_card(jpeg: &[u8], what: &str) {
     assert!(
-        variance > 100.0,
-        "a blank card (pixel variance {variance:.1})"
+        jpeg != DEFAULT_IMAGE,
+        "{what}: the default image, not a card"
     );
-}
-
-/// The card path of `id` (e.g. `12-34-10`) in the current design, so no test names a
-/// design token literally and a design bump leaves the suite green.
-pub(super) fn card(id: &str) -> String {
-    let id = shared_ids::SocialId::parse(id).expect("an id");
-    shared_ids::card_path(shared_ids::CURRENT_DESIGN, id)
-}
-
-/// The `max-age` of a Cache-Control value, in seconds.
-pub(super) fn max_age(cache_control: &str) -> Option<u64> {
-    cache_control
-        .split(',')
-        .find_map(|directive| directive.trim().strip_prefix("max-age="))
-        .and_then(|secs| secs.parse().ok())
+    test_kit::assert_real_card(jpeg, what);
 }
