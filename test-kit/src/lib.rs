@@ -167,6 +167,23 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_chromium_fails_with_the_install_command() {
+        let missing = std::panic::catch_unwind(|| {
+            require_chromium("/nonexistent/chromium", "apt-get install chromium-x");
+        })
+        .expect_err("a missing browser passed");
+        let message = missing
+            .downcast_ref::<String>()
+            .expect("a formatted message");
+        assert!(
+            message.contains("/nonexistent/chromium")
+                && message.contains("`apt-get install chromium-x`"),
+            "{message}"
+        );
+        require_chromium(std::env::current_exe().unwrap(), "unused");
+    }
+
+    #[test]
     fn max_age_is_read_from_any_directive_position() {
         assert_eq!(max_age("public, max-age=60"), Some(60));
         assert_eq!(max_age("max-age=31536000,immutable"), Some(31_536_000));
