@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use super::fetch::{self, FetchError, Fetched, Request};
-use super::inspect::{self, DecodeError, Format, Tags};
-use super::profiles::Profile;
+use crate::fetch::{self, FetchError, Fetched, Request};
+use crate::inspect::{self, DecodeError, Format, Tags};
+use crate::profiles::Profile;
 
 /// How much of a page is read: crawlers stop early too, and an endless page must end.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -104,7 +104,7 @@ pub async fn check_link(
     client: &reqwest::Client,
     page: &Url,
     profile: &Profile,
-    robots: &super::RobotsCache,
+    robots: &crate::RobotsCache,
 ) -> (Vec<Finding>, Seen) {
     let url = page.as_str();
     let mut out = Findings::new(url, profile);
@@ -327,7 +327,7 @@ async fn check_image(
     profile: &Profile,
     tags: &Tags,
     image: Url,
-    robots: &super::RobotsCache,
+    robots: &crate::RobotsCache,
 ) -> Option<Vec<u8>> {
     if let Some(agent) = &profile.robots_agent
         && !robots.allows(client, &image, agent).await
@@ -600,7 +600,7 @@ mod tests {
     /// The findings of `rule`, and the image Twitterbot would fetch, for `page` whose
     /// og:image is [`OG_IMAGE`] and whose twitter:image tags are `twitter_images`.
     fn seen_by_x(page: &str, twitter_images: &[&str], rule: &str) -> (Vec<Level>, Option<Url>) {
-        let profile = super::super::profiles::all()
+        let profile = crate::profiles::all()
             .into_iter()
             .find(|p| p.name == "Twitterbot")
             .unwrap();
@@ -715,7 +715,7 @@ mod tests {
     /// og:image goes through the same check, reported under its own rule.
     #[test]
     fn og_image_is_checked_by_the_same_rules() {
-        let profile = &super::super::profiles::all()[0];
+        let profile = &crate::profiles::all()[0];
         for (image, failed) in [
             (OG_IMAGE, false),
             ("/v1/12-34-10.jpg", true),

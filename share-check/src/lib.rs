@@ -1,11 +1,14 @@
-//! `image-service check`: fetches share links the way each platform's crawler does
+//! share-check: fetches share links the way each platform's link-preview crawler does
 //! (`crawlers.toml`) and reports, per link and crawler, whether the card would show:
-//! the page, its share tags, and the image as that crawler fetches it.
+//! the page, its share tags, and the image as that crawler fetches it. Any site's links
+//! can be checked; ogshot's image service runs it as `image-service check`.
 //!
-//! Every fetch is bounded (bytes read, one deadline for the whole exchange), and every
-//! decode by the pixel count the image's header declares, so an unreachable host, a TLS
-//! error, an endless or trickling page, an image that does not decode or one whose
-//! header declares a huge size is a clear ✗, never a hang, a panic or an abort.
+//! It only reads: every request is a GET, as a crawler's is, and nothing is rendered,
+//! stored or changed anywhere. Every fetch is bounded (bytes read, one deadline for the
+//! whole exchange), and every decode by the pixel count the image's header declares, so
+//! an unreachable host, a TLS error, an endless or trickling page, an image that does
+//! not decode or one whose header declares a huge size is a clear ✗, never a hang, a
+//! panic or an abort.
 
 pub mod fetch;
 pub mod inspect;
