@@ -11,20 +11,21 @@
 //! panic or an abort.
 
 pub mod fetch;
+pub mod finding;
 pub mod inspect;
 pub mod profiles;
+pub mod robots;
 pub mod rules;
 
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use futures::StreamExt;
-use tokio::sync::Mutex;
 use url::Url;
 
+pub use finding::{Finding, Level};
 pub use profiles::Profile;
-pub use rules::{Finding, Level};
+pub use robots::RobotsCache;
 
 /// What `check` is asked to look at, and how to report it.
 #[derive(Debug, Clone, clap::Args)]
@@ -302,46 +303,6 @@ async fn sitemap_locs(client: &reqwest::Client, sitemap: &str) -> Result<Vec<Str
         .collect())
 }
 
-/// robots.txt per image host, fetched once per run.
-#[derive(Debug, Default)]
-pub struct RobotsCache {
-    hosts: Mutex<HashMap<String, Option<Vec<u8>>>>,
-}
-
-impl RobotsCache {
-    /// Whether `agent` may fetch `url` by its host's robots.txt (allowed when there is
-    /// none, as crawlers treat a missing robots.txt).
-    pub async fn allows(&self, client: &reqwest::Client, url: &Url, agent: &str) -> bool {
-        let origin = url.origin().ascii_serialization();
-        let mut hosts = self.hosts.lock().await;
-        if !hosts.contains_key(&origin) {
-            let headers = std::collections::BTreeMap::new();
-            let request = fetch::Request {
-                user_agent: agent,
-                headers: &headers,
-                max_redirects: 5,
-                max_bytes: 512 * 1024,
-                timeout: rules::FETCH_TIMEOUT,
-            };
-            let robots = Url::parse(&format!("{origin}/robots.txt")).ok();
-            let body = match robots {
-                Some(robots) => match fetch::fetch(client, robots, request).await {
-                    Ok(fetched) if fetched.status == 200 => Some(fetched.body),
-                    _ => None,
-                },
-                None => None,
-            };
-            hosts.insert(origin.clone(), body);
-        }
-        match &hosts[&origin] {
-            Some(body) => texting_robots::Robot::new(agent, body)
-                .map(|robot| robot.allowed(url.as_str()))
-                .unwrap_or(true),
-            None => true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +329,36 @@ mod tests {
                 matches!(link(bad, site), Err(CheckError::Target(_))),
                 "{bad}"
             );
+        }
+    }
+
+    /// The modules in layers, lowest first: each uses only those before it, never this
+    /// file's items, so no two files use each other.
+    const LAYERS: [(&str, &str); 6] = [
+        ("fetch", include_str!("fetch.rs")),
+        ("inspect", include_str!("inspect.rs")),
+        ("profiles", include_str!("profiles.rs")),
+        ("finding", include_str!("finding.rs")),
+        ("robots", include_str!("robots.rs")),
+        ("rules", include_str!("rules.rs")),
+    ];
+
+    #[test]
+    fn every_module_uses_only_the_modules_below_it() {
+        for (at, (name, source)) in LAYERS.iter().enumerate() {
+            let code = source.split("#[cfg(test)]").next().unwrap();
+            assert!(!code.contains("super::"), "{name}.rs uses lib.rs");
+            let below: Vec<&str> = LAYERS[..at].iter().map(|(name, _)| *name).collect();
+            for (offset, _) in code.match_indices("crate::") {
+                let used: String = code[offset + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    below.contains(&used.as_str()),
+                    "{name}.rs uses crate::{used}; it may use only {below:?}"
+                );
+            }
         }
     }
 

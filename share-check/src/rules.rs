@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::Serialize;
 use url::Url;
 
 use crate::fetch::{self, FetchError, Fetched, Request};
+use crate::finding::{Finding, Findings};
 use crate::inspect::{self, DecodeError, Format, Tags};
 use crate::profiles::Profile;
+use crate::robots::RobotsCache;
 
 /// How much of a page is read: crawlers stop early too, and an endless page must end.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -17,40 +18,8 @@ pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 /// How much of an image is read at most, past every platform's own limit.
 pub const MAX_IMAGE_BYTES: usize = 16 * 1024 * 1024;
 
-/// How long one fetch may take in all; past it the crawler has given up.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// An image answer slower than this may be dropped by a crawler on a busy day.
 pub const SLOW: Duration = Duration::from_secs(1);
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Pass,
-    Warn,
-    Fail,
-}
-
-impl Level {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Self::Pass => "✓",
-            Self::Warn => "⚠",
-            Self::Fail => "✗",
-        }
-    }
-}
-
-/// One check's outcome for one link and one crawler.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub url: String,
-    pub profile: String,
-    pub level: Level,
-    pub rule: &'static str,
-    pub message: String,
-}
 
 /// What one crawler got for one link, kept to compare crawlers with each other.
 #[derive(Debug, Default)]
@@ -59,52 +28,12 @@ pub struct Seen {
     pub image: Option<Vec<u8>>,
 }
 
-/// Collects the findings of one link × crawler.
-#[derive(Debug)]
-pub struct Findings<'a> {
-    url: &'a str,
-    profile: &'a Profile,
-    pub list: Vec<Finding>,
-}
-
-impl<'a> Findings<'a> {
-    pub fn new(url: &'a str, profile: &'a Profile) -> Self {
-        Self {
-            url,
-            profile,
-            list: Vec::new(),
-        }
-    }
-
-    pub fn add(&mut self, level: Level, rule: &'static str, message: impl Into<String>) {
-        self.list.push(Finding {
-            url: self.url.to_owned(),
-            profile: self.profile.name.clone(),
-            level,
-            rule,
-            message: message.into(),
-        });
-    }
-
-    fn pass(&mut self, rule: &'static str, message: impl Into<String>) {
-        self.add(Level::Pass, rule, message);
-    }
-
-    fn warn(&mut self, rule: &'static str, message: impl Into<String>) {
-        self.add(Level::Warn, rule, message);
-    }
-
-    fn fail(&mut self, rule: &'static str, message: impl Into<String>) {
-        self.add(Level::Fail, rule, message);
-    }
-}
-
 /// Checks `page` as `profile` fetches it; `robots` gives the robots.txt of a host.
 pub async fn check_link(
     client: &reqwest::Client,
     page: &Url,
     profile: &Profile,
-    robots: &crate::RobotsCache,
+    robots: &RobotsCache,
 ) -> (Vec<Finding>, Seen) {
     let url = page.as_str();
     let mut out = Findings::new(url, profile);
@@ -114,7 +43,7 @@ pub async fn check_link(
         headers: &profile.page_headers,
         max_redirects: profile.max_redirects,
         max_bytes: MAX_PAGE_BYTES,
-        timeout: FETCH_TIMEOUT,
+        timeout: fetch::FETCH_TIMEOUT,
     };
     let fetched = match fetch::fetch(client, page.clone(), request).await {
         Ok(fetched) => fetched,
@@ -327,7 +256,7 @@ async fn check_image(
     profile: &Profile,
     tags: &Tags,
     image: Url,
-    robots: &crate::RobotsCache,
+    robots: &RobotsCache,
 ) -> Option<Vec<u8>> {
     if let Some(agent) = &profile.robots_agent
         && !robots.allows(client, &image, agent).await
@@ -346,7 +275,7 @@ async fn check_image(
         headers: &profile.image_headers,
         max_redirects: 0,
         max_bytes: MAX_IMAGE_BYTES,
-        timeout: FETCH_TIMEOUT,
+        timeout: fetch::FETCH_TIMEOUT,
     };
     let fetched = match fetch::fetch(client, image.clone(), request).await {
         Ok(fetched) => fetched,
@@ -593,6 +522,7 @@ pub fn compare(url: &str, seen: &[(&Profile, Seen)]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Level;
 
     const PUBLIC_PAGE: &str = "https://www.example.com/?social=12-34-10";
     const OG_IMAGE: &str = "https://img.example.com/v1/12-34-10.jpg";
