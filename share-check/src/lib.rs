@@ -362,6 +362,69 @@ mod tests {
         }
     }
 
+    /// share-check installs by itself, for any site: no crate of ogshot's apps, of
+    /// Chromium, of AWS's SDK or of Leptos is in its tree. Cargo.lock's tree holds its
+    /// dev-dependencies too, so this is stricter than `cargo tree -e normal`.
+    #[test]
+    fn no_app_browser_or_aws_sdk_crate_is_in_the_tree() {
+        #[derive(serde::Deserialize)]
+        struct Lock {
+            package: Vec<Package>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Package {
+            name: String,
+            #[serde(default)]
+            dependencies: Vec<String>,
+        }
+        let lock = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock");
+        let lock: Lock = toml::from_str(&std::fs::read_to_string(lock).unwrap()).unwrap();
+        let mut tree = std::collections::BTreeSet::new();
+        let mut next = vec!["share-check".to_owned()];
+        while let Some(name) = next.pop() {
+            if !tree.insert(name.clone()) {
+                continue;
+            }
+            for package in lock.package.iter().filter(|p| p.name == name) {
+                // An entry is "name", or "name version" when several versions are locked.
+                let names = package
+                    .dependencies
+                    .iter()
+                    .filter_map(|d| d.split(' ').next());
+                next.extend(names.map(str::to_owned));
+            }
+        }
+        assert!(
+            tree.contains("reqwest"),
+            "the walk missed share-check's dependencies"
+        );
+        // ogshot's apps and what only they need: Lambda, S3, Chromium, Leptos.
+        let unwanted_names = [
+            "app-host",
+            "main-site",
+            "render-site",
+            "image-service",
+            "e2e",
+            "lambda_http",
+            "s3s",
+        ];
+        let unwanted_prefixes = [
+            "chromiumoxide",
+            "aws-sdk",
+            "aws-config",
+            "aws-smithy",
+            "leptos",
+        ];
+        let unwanted: Vec<&String> = tree
+            .iter()
+            .filter(|name| {
+                unwanted_names.contains(&name.as_str())
+                    || unwanted_prefixes.iter().any(|p| name.starts_with(p))
+            })
+            .collect();
+        assert_eq!(unwanted, Vec::<&String>::new());
+    }
+
     #[test]
     fn unknown_profiles_are_refused_by_name() {
         let err = chosen_profiles(&["Twitterbot".into(), "Orkut".into()]).unwrap_err();
