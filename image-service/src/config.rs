@@ -32,7 +32,8 @@ pub enum Command {
     Prerender(PrerenderArgs),
     /// See share links the way each platform's crawler sees them (crawlers.toml):
     /// the page, its tags and the image, per crawler; exits non-zero on any ✗.
-    Check(crate::check::CheckArgs),
+    /// The same as the `share-check` command.
+    Check(share_check::CheckArgs),
 }
 
 /// Which ids `prerender` renders: one per line from a file or stdin, or a range.
@@ -380,6 +381,27 @@ mod tests {
         let mut argv = vec!["image-service"];
         argv.extend_from_slice(flags);
         Config::try_from(Cli::try_parse_from(argv).unwrap().service)
+    }
+
+    /// `image-service check` keeps working for those who run it: its flags are
+    /// share-check's, parsed by share-check's own `CheckArgs`.
+    #[test]
+    fn check_is_share_checks_command() {
+        let cli = Cli::try_parse_from([
+            "image-service",
+            "check",
+            "--profiles",
+            "Twitterbot,WhatsApp",
+            "--strict",
+            "12-34-10",
+        ])
+        .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not the check command: {:?}", cli.command);
+        };
+        assert_eq!(args.targets, ["12-34-10"]);
+        assert_eq!(args.profiles, ["Twitterbot", "WhatsApp"]);
+        assert!(args.strict && !args.json);
     }
 
     #[test]

@@ -8,7 +8,6 @@
 
 pub mod browser;
 pub mod cache_policy;
-pub mod check;
 pub mod circuit;
 pub mod config;
 pub mod error;

@@ -16,8 +16,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Check(args)) = &cli.command {
         // Needs no browser, storage or render site: only the network.
-        let report = image_service::check::run(args).await?;
-        std::process::exit(image_service::check::print(&report, args));
+        let report = share_check::run(args).await?;
+        std::process::exit(share_check::print(&report, args));
     }
     let config = Config::try_from(cli.service)?;
     let addr = config.addr;

@@ -9,6 +9,9 @@ use reqwest::header::{HeaderMap, LOCATION};
 use tokio::time::Instant;
 use url::Url;
 
+/// How long one fetch may take in all; past it the crawler has given up.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What a fetch got.
 #[derive(Debug)]
 pub struct Fetched {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// The profiles file, compiled in.
-pub const PROFILES_TOML: &str = include_str!("../../crawlers.toml");
+pub const PROFILES_TOML: &str = include_str!("../crawlers.toml");
 
 /// One platform's link-preview crawler.
 #[derive(Debug, Clone, Deserialize)]

@@ -1,27 +1,31 @@
-//! `image-service check`: fetches share links the way each platform's crawler does
+//! share-check: fetches share links the way each platform's link-preview crawler does
 //! (`crawlers.toml`) and reports, per link and crawler, whether the card would show:
-//! the page, its share tags, and the image as that crawler fetches it.
+//! the page, its share tags, and the image as that crawler fetches it. Any site's links
+//! can be checked; ogshot's image service runs it as `image-service check`.
 //!
-//! Every fetch is bounded (bytes read, one deadline for the whole exchange), and every
-//! decode by the pixel count the image's header declares, so an unreachable host, a TLS
-//! error, an endless or trickling page, an image that does not decode or one whose
-//! header declares a huge size is a clear ✗, never a hang, a panic or an abort.
+//! It only reads: every request is a GET, as a crawler's is, and nothing is rendered,
+//! stored or changed anywhere. Every fetch is bounded (bytes read, one deadline for the
+//! whole exchange), and every decode by the pixel count the image's header declares, so
+//! an unreachable host, a TLS error, an endless or trickling page, an image that does
+//! not decode or one whose header declares a huge size is a clear ✗, never a hang, a
+//! panic or an abort.
 
 pub mod fetch;
+pub mod finding;
 pub mod inspect;
 pub mod profiles;
+pub mod robots;
 pub mod rules;
 
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use futures::StreamExt;
-use tokio::sync::Mutex;
 use url::Url;
 
+pub use finding::{Finding, Level};
 pub use profiles::Profile;
-pub use rules::{Finding, Level};
+pub use robots::RobotsCache;
 
 /// What `check` is asked to look at, and how to report it.
 #[derive(Debug, Clone, clap::Args)]
@@ -299,46 +303,6 @@ async fn sitemap_locs(client: &reqwest::Client, sitemap: &str) -> Result<Vec<Str
         .collect())
 }
 
-/// robots.txt per image host, fetched once per run.
-#[derive(Debug, Default)]
-pub struct RobotsCache {
-    hosts: Mutex<HashMap<String, Option<Vec<u8>>>>,
-}
-
-impl RobotsCache {
-    /// Whether `agent` may fetch `url` by its host's robots.txt (allowed when there is
-    /// none, as crawlers treat a missing robots.txt).
-    pub async fn allows(&self, client: &reqwest::Client, url: &Url, agent: &str) -> bool {
-        let origin = url.origin().ascii_serialization();
-        let mut hosts = self.hosts.lock().await;
-        if !hosts.contains_key(&origin) {
-            let headers = std::collections::BTreeMap::new();
-            let request = fetch::Request {
-                user_agent: agent,
-                headers: &headers,
-                max_redirects: 5,
-                max_bytes: 512 * 1024,
-                timeout: rules::FETCH_TIMEOUT,
-            };
-            let robots = Url::parse(&format!("{origin}/robots.txt")).ok();
-            let body = match robots {
-                Some(robots) => match fetch::fetch(client, robots, request).await {
-                    Ok(fetched) if fetched.status == 200 => Some(fetched.body),
-                    _ => None,
-                },
-                None => None,
-            };
-            hosts.insert(origin.clone(), body);
-        }
-        match &hosts[&origin] {
-            Some(body) => texting_robots::Robot::new(agent, body)
-                .map(|robot| robot.allowed(url.as_str()))
-                .unwrap_or(true),
-            None => true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +330,99 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// The modules in layers, lowest first: each uses only those before it, never this
+    /// file's items, so no two files use each other.
+    const LAYERS: [(&str, &str); 6] = [
+        ("fetch", include_str!("fetch.rs")),
+        ("inspect", include_str!("inspect.rs")),
+        ("profiles", include_str!("profiles.rs")),
+        ("finding", include_str!("finding.rs")),
+        ("robots", include_str!("robots.rs")),
+        ("rules", include_str!("rules.rs")),
+    ];
+
+    #[test]
+    fn every_module_uses_only_the_modules_below_it() {
+        for (at, (name, source)) in LAYERS.iter().enumerate() {
+            let code = source.split("#[cfg(test)]").next().unwrap();
+            assert!(!code.contains("super::"), "{name}.rs uses lib.rs");
+            let below: Vec<&str> = LAYERS[..at].iter().map(|(name, _)| *name).collect();
+            for (offset, _) in code.match_indices("crate::") {
+                let used: String = code[offset + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    below.contains(&used.as_str()),
+                    "{name}.rs uses crate::{used}; it may use only {below:?}"
+                );
+            }
+        }
+    }
+
+    /// share-check installs by itself, for any site: no crate of ogshot's apps, of
+    /// Chromium, of AWS's SDK or of Leptos is in its tree. Cargo.lock's tree holds its
+    /// dev-dependencies too, so this is stricter than `cargo tree -e normal`.
+    #[test]
+    fn no_app_browser_or_aws_sdk_crate_is_in_the_tree() {
+        #[derive(serde::Deserialize)]
+        struct Lock {
+            package: Vec<Package>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Package {
+            name: String,
+            #[serde(default)]
+            dependencies: Vec<String>,
+        }
+        let lock = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock");
+        let lock: Lock = toml::from_str(&std::fs::read_to_string(lock).unwrap()).unwrap();
+        let mut tree = std::collections::BTreeSet::new();
+        let mut next = vec!["share-check".to_owned()];
+        while let Some(name) = next.pop() {
+            if !tree.insert(name.clone()) {
+                continue;
+            }
+            for package in lock.package.iter().filter(|p| p.name == name) {
+                // An entry is "name", or "name version" when several versions are locked.
+                let names = package
+                    .dependencies
+                    .iter()
+                    .filter_map(|d| d.split(' ').next());
+                next.extend(names.map(str::to_owned));
+            }
+        }
+        assert!(
+            tree.contains("reqwest"),
+            "the walk missed share-check's dependencies"
+        );
+        // ogshot's apps and what only they need: Lambda, S3, Chromium, Leptos.
+        let unwanted_names = [
+            "app-host",
+            "main-site",
+            "render-site",
+            "image-service",
+            "e2e",
+            "lambda_http",
+            "s3s",
+        ];
+        let unwanted_prefixes = [
+            "chromiumoxide",
+            "aws-sdk",
+            "aws-config",
+            "aws-smithy",
+            "leptos",
+        ];
+        let unwanted: Vec<&String> = tree
+            .iter()
+            .filter(|name| {
+                unwanted_names.contains(&name.as_str())
+                    || unwanted_prefixes.iter().any(|p| name.starts_with(p))
+            })
+            .collect();
+        assert_eq!(unwanted, Vec::<&String>::new());
     }
 
     #[test]

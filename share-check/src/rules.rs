@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::Serialize;
 use url::Url;
 
-use super::fetch::{self, FetchError, Fetched, Request};
-use super::inspect::{self, DecodeError, Format, Tags};
-use super::profiles::Profile;
+use crate::fetch::{self, FetchError, Fetched, Request};
+use crate::finding::{Finding, Findings};
+use crate::inspect::{self, DecodeError, Format, Tags};
+use crate::profiles::Profile;
+use crate::robots::RobotsCache;
 
 /// How much of a page is read: crawlers stop early too, and an endless page must end.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -17,40 +18,8 @@ pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 /// How much of an image is read at most, past every platform's own limit.
 pub const MAX_IMAGE_BYTES: usize = 16 * 1024 * 1024;
 
-/// How long one fetch may take in all; past it the crawler has given up.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// An image answer slower than this may be dropped by a crawler on a busy day.
 pub const SLOW: Duration = Duration::from_secs(1);
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Pass,
-    Warn,
-    Fail,
-}
-
-impl Level {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Self::Pass => "✓",
-            Self::Warn => "⚠",
-            Self::Fail => "✗",
-        }
-    }
-}
-
-/// One check's outcome for one link and one crawler.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub url: String,
-    pub profile: String,
-    pub level: Level,
-    pub rule: &'static str,
-    pub message: String,
-}
 
 /// What one crawler got for one link, kept to compare crawlers with each other.
 #[derive(Debug, Default)]
@@ -59,52 +28,12 @@ pub struct Seen {
     pub image: Option<Vec<u8>>,
 }
 
-/// Collects the findings of one link × crawler.
-#[derive(Debug)]
-pub struct Findings<'a> {
-    url: &'a str,
-    profile: &'a Profile,
-    pub list: Vec<Finding>,
-}
-
-impl<'a> Findings<'a> {
-    pub fn new(url: &'a str, profile: &'a Profile) -> Self {
-        Self {
-            url,
-            profile,
-            list: Vec::new(),
-        }
-    }
-
-    pub fn add(&mut self, level: Level, rule: &'static str, message: impl Into<String>) {
-        self.list.push(Finding {
-            url: self.url.to_owned(),
-            profile: self.profile.name.clone(),
-            level,
-            rule,
-            message: message.into(),
-        });
-    }
-
-    fn pass(&mut self, rule: &'static str, message: impl Into<String>) {
-        self.add(Level::Pass, rule, message);
-    }
-
-    fn warn(&mut self, rule: &'static str, message: impl Into<String>) {
-        self.add(Level::Warn, rule, message);
-    }
-
-    fn fail(&mut self, rule: &'static str, message: impl Into<String>) {
-        self.add(Level::Fail, rule, message);
-    }
-}
-
 /// Checks `page` as `profile` fetches it; `robots` gives the robots.txt of a host.
 pub async fn check_link(
     client: &reqwest::Client,
     page: &Url,
     profile: &Profile,
-    robots: &super::RobotsCache,
+    robots: &RobotsCache,
 ) -> (Vec<Finding>, Seen) {
     let url = page.as_str();
     let mut out = Findings::new(url, profile);
@@ -114,7 +43,7 @@ pub async fn check_link(
         headers: &profile.page_headers,
         max_redirects: profile.max_redirects,
         max_bytes: MAX_PAGE_BYTES,
-        timeout: FETCH_TIMEOUT,
+        timeout: fetch::FETCH_TIMEOUT,
     };
     let fetched = match fetch::fetch(client, page.clone(), request).await {
         Ok(fetched) => fetched,
@@ -320,18 +249,57 @@ fn tag_rule(key: &str) -> &'static str {
     }
 }
 
-/// Fetches the image as the crawler does and checks it; returns its bytes when whole.
+/// Fetches the image as the crawler does and checks it, rule by rule; returns its bytes
+/// when whole. A rule that leaves nothing for the next ones to look at ends the checks.
 async fn check_image(
     client: &reqwest::Client,
     out: &mut Findings<'_>,
     profile: &Profile,
     tags: &Tags,
     image: Url,
-    robots: &super::RobotsCache,
+    robots: &RobotsCache,
 ) -> Option<Vec<u8>> {
-    if let Some(agent) = &profile.robots_agent
-        && !robots.allows(client, &image, agent).await
-    {
+    if let Some(agent) = &profile.robots_agent {
+        let allowed = robots.allows(client, &image, agent).await;
+        image_robots(out, &image, agent, allowed);
+    }
+    let request = Request {
+        user_agent: profile.image_user_agent(),
+        headers: &profile.image_headers,
+        max_redirects: 0,
+        max_bytes: MAX_IMAGE_BYTES,
+        timeout: fetch::FETCH_TIMEOUT,
+    };
+    let fetched = fetch::fetch(client, image.clone(), request).await;
+    let fetched = image_fetched(out, &image, fetched)?;
+    image_timing(out, fetched.first_byte, fetched.total);
+    let total_len = image_status(out, &image, &fetched)?;
+    let content_type = header(&fetched.headers, "content-type").unwrap_or_default();
+    let format = image_type(out, content_type, &fetched.body)?;
+    declared_type(out, tags, content_type);
+    image_size(out, profile, total_len);
+    if !image_whole(out, profile, fetched.body.len() as u64, total_len) {
+        return None;
+    }
+    let (width, height) = image_decodes(out, inspect::decode(format, &fetched.body))?;
+    declared_size(out, tags, width, height);
+    image_dimensions(out, profile, width, height);
+    image_aspect(out, profile, width, height);
+    out.pass(
+        "image",
+        format!(
+            "{width}x{height} {}, {total_len} bytes in {}",
+            format.media_type().unwrap_or_default(),
+            ms(fetched.total)
+        ),
+    );
+    Some(fetched.body)
+}
+
+/// `image.robots`: ✗ when the image host's robots.txt disallows the image for the
+/// crawler's `agent` (`allowed` is its verdict): that crawler then shows no image.
+fn image_robots(out: &mut Findings<'_>, image: &Url, agent: &str, allowed: bool) {
+    if !allowed {
         out.fail(
             "image.robots",
             format!(
@@ -341,59 +309,74 @@ async fn check_image(
             ),
         );
     }
-    let request = Request {
-        user_agent: profile.image_user_agent(),
-        headers: &profile.image_headers,
-        max_redirects: 0,
-        max_bytes: MAX_IMAGE_BYTES,
-        timeout: FETCH_TIMEOUT,
-    };
-    let fetched = match fetch::fetch(client, image.clone(), request).await {
-        Ok(fetched) => fetched,
+}
+
+/// `image.redirect`, `image.fetch`: ✗ when the image fetch got no answer; image fetches
+/// follow no redirect, so one is its own finding.
+fn image_fetched(
+    out: &mut Findings<'_>,
+    image: &Url,
+    fetched: Result<Fetched, FetchError>,
+) -> Option<Fetched> {
+    match fetched {
+        Ok(fetched) => Some(fetched),
         Err(FetchError::TooManyRedirects(_)) => {
             out.fail(
                 "image.redirect",
                 format!("{image} redirects; image fetches follow no redirect"),
             );
-            return None;
+            None
         }
         Err(error) => {
             out.fail("image.fetch", format!("{image} did not load: {error}"));
-            return None;
+            None
         }
-    };
-    if fetched.total > SLOW || fetched.first_byte > SLOW {
+    }
+}
+
+/// `image.timing`: ⚠ when the first byte or the whole image took longer than [`SLOW`].
+fn image_timing(out: &mut Findings<'_>, first_byte: Duration, total: Duration) {
+    if total > SLOW || first_byte > SLOW {
         out.warn(
             "image.timing",
             format!(
                 "slow: first byte after {}, all after {}",
-                ms(fetched.first_byte),
-                ms(fetched.total)
+                ms(first_byte),
+                ms(total)
             ),
         );
     }
-    let total_len = match fetched.status {
-        200 => fetched.body.len() as u64,
-        206 => match content_range(&fetched) {
-            Some(total) => total,
-            None => {
+}
+
+/// `image.status`: ✗ unless the image answered 200, or 206 with a Content-Range that
+/// matches the bytes sent. Returns the image's whole length.
+fn image_status(out: &mut Findings<'_>, image: &Url, fetched: &Fetched) -> Option<u64> {
+    match fetched.status {
+        200 => Some(fetched.body.len() as u64),
+        206 => {
+            let total = content_range(fetched);
+            if total.is_none() {
                 out.fail(
                     "image.status",
                     "206 without a Content-Range that matches the bytes sent",
                 );
-                return None;
             }
-        },
+            total
+        }
         status => {
             out.fail(
                 "image.status",
                 format!("{image} answered {status}, not 200"),
             );
-            return None;
+            None
         }
-    };
-    let content_type = header(&fetched.headers, "content-type").unwrap_or_default();
-    let format = Format::of(&fetched.body);
+    }
+}
+
+/// `image.type`: ✗ when the bytes are no format crawlers show (SVG included), or not
+/// the format `content_type` names. Returns the format when there is one to decode.
+fn image_type(out: &mut Findings<'_>, content_type: &str, body: &[u8]) -> Option<Format> {
+    let format = Format::of(body);
     match format.media_type() {
         Some(_) if format == Format::Svg => {
             out.fail("image.type", "the image is SVG, which no crawler shows");
@@ -412,6 +395,12 @@ async fn check_image(
             return None;
         }
     }
+    Some(format)
+}
+
+/// `tags.og:image:type`: ✗ when the page declares another type than the image is
+/// served as.
+fn declared_type(out: &mut Findings<'_>, tags: &Tags, content_type: &str) {
     if let Some(declared) = tags.one("og:image:type")
         && !declared.eq_ignore_ascii_case(content_type)
     {
@@ -420,6 +409,11 @@ async fn check_image(
             format!("og:image:type is {declared:?}, but the image is served as {content_type:?}"),
         );
     }
+}
+
+/// `image.size`: ✗ over the platform's largest image, ⚠ over the size past which it
+/// may drop the image or show it small.
+fn image_size(out: &mut Findings<'_>, profile: &Profile, total_len: u64) {
     if total_len > profile.max_image_bytes {
         out.fail(
             "image.size",
@@ -443,29 +437,47 @@ async fn check_image(
             ),
         );
     }
-    if (fetched.body.len() as u64) < total_len {
+}
+
+/// `image.decodes`: ✗ when the crawler read fewer bytes than the image has (it asked
+/// for a range), so it gets a cut-off image. False when it did.
+fn image_whole(out: &mut Findings<'_>, profile: &Profile, read: u64, total_len: u64) -> bool {
+    if read < total_len {
         out.fail(
             "image.decodes",
             format!(
-                "{} reads only the first {} of its {} bytes, so it gets a cut-off image",
-                profile.platform,
-                fetched.body.len(),
-                total_len
+                "{} reads only the first {read} of its {total_len} bytes, so it gets a \
+                 cut-off image",
+                profile.platform
             ),
         );
-        return None;
+        return false;
     }
-    let (width, height) = match inspect::decode(format, &fetched.body) {
-        Ok(size) => size,
+    true
+}
+
+/// `image.decodes`, `image.dimensions`: ✗ when the image does not decode, or declares
+/// more pixels than any crawler shows. Returns its pixel size.
+fn image_decodes(
+    out: &mut Findings<'_>,
+    decoded: Result<(u32, u32), DecodeError>,
+) -> Option<(u32, u32)> {
+    match decoded {
+        Ok(size) => Some(size),
         Err(too_large @ DecodeError::TooLarge { .. }) => {
             out.fail("image.dimensions", too_large.to_string());
-            return None;
+            None
         }
         Err(DecodeError::Broken(why)) => {
             out.fail("image.decodes", format!("the image does not decode: {why}"));
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// `tags.og:image:width`, `tags.og:image:height`: ✗ when the page declares another size
+/// than the image has (a missing or malformed one is [`check_tags`]'s finding).
+fn declared_size(out: &mut Findings<'_>, tags: &Tags, width: u32, height: u32) {
     for (key, real) in [("og:image:width", width), ("og:image:height", height)] {
         if let Some(declared) = tags.one(key).and_then(|v| v.parse::<u32>().ok())
             && declared != real
@@ -476,6 +488,11 @@ async fn check_image(
             );
         }
     }
+}
+
+/// `image.dimensions`: ✗ when the image is smaller than the platform shows as a large
+/// card.
+fn image_dimensions(out: &mut Findings<'_>, profile: &Profile, width: u32, height: u32) {
     if width < profile.min_width || height < profile.min_height {
         out.fail(
             "image.dimensions",
@@ -488,6 +505,11 @@ async fn check_image(
             ),
         );
     }
+}
+
+/// `image.aspect`: ⚠ when the image is further from the platform's aspect ratio than
+/// its tolerance, so the platform crops it.
+fn image_aspect(out: &mut Findings<'_>, profile: &Profile, width: u32, height: u32) {
     if let Some(aspect) = profile.aspect {
         let tolerance = profile.aspect_tolerance.unwrap_or(0.1);
         let actual = f64::from(width) / f64::from(height.max(1));
@@ -501,15 +523,6 @@ async fn check_image(
             );
         }
     }
-    out.pass(
-        "image",
-        format!(
-            "{width}x{height} {}, {total_len} bytes in {}",
-            format.media_type().unwrap_or_default(),
-            ms(fetched.total)
-        ),
-    );
-    Some(fetched.body)
 }
 
 /// The total length a 206's Content-Range declares, if it matches the bytes sent.
@@ -593,6 +606,7 @@ pub fn compare(url: &str, seen: &[(&Profile, Seen)]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Level;
 
     const PUBLIC_PAGE: &str = "https://www.example.com/?social=12-34-10";
     const OG_IMAGE: &str = "https://img.example.com/v1/12-34-10.jpg";
@@ -600,10 +614,7 @@ mod tests {
     /// The findings of `rule`, and the image Twitterbot would fetch, for `page` whose
     /// og:image is [`OG_IMAGE`] and whose twitter:image tags are `twitter_images`.
     fn seen_by_x(page: &str, twitter_images: &[&str], rule: &str) -> (Vec<Level>, Option<Url>) {
-        let profile = super::super::profiles::all()
-            .into_iter()
-            .find(|p| p.name == "Twitterbot")
-            .unwrap();
+        let profile = profile("Twitterbot");
         let mut head = format!(r#"<meta property="og:image" content="{OG_IMAGE}">"#);
         for image in twitter_images {
             head.push_str(&format!(r#"<meta name="twitter:image" content="{image}">"#));
@@ -715,7 +726,7 @@ mod tests {
     /// og:image goes through the same check, reported under its own rule.
     #[test]
     fn og_image_is_checked_by_the_same_rules() {
-        let profile = &super::super::profiles::all()[0];
+        let profile = &crate::profiles::all()[0];
         for (image, failed) in [
             (OG_IMAGE, false),
             ("/v1/12-34-10.jpg", true),
@@ -733,5 +744,308 @@ mod tests {
             assert_eq!(refused, failed, "{image}");
             assert_eq!(fetched.is_none(), failed, "{image}");
         }
+    }
+
+    // One test per rule of `check_image`: an input it passes, and one it flags.
+
+    fn profile(name: &str) -> Profile {
+        crate::profiles::all()
+            .into_iter()
+            .find(|p| p.name == name)
+            .unwrap()
+    }
+
+    /// The (rule, level) of every finding `rule` adds to the findings of `name`'s
+    /// profile.
+    fn found(
+        name: &str,
+        rule: impl FnOnce(&mut Findings<'_>, &Profile),
+    ) -> Vec<(&'static str, Level)> {
+        let profile = profile(name);
+        let mut out = Findings::new(PUBLIC_PAGE, &profile);
+        rule(&mut out, &profile);
+        for finding in &out.list {
+            assert!(finding.message.len() > 10, "a terse message: {finding:?}");
+        }
+        out.list.iter().map(|f| (f.rule, f.level)).collect()
+    }
+
+    fn image() -> Url {
+        Url::parse(OG_IMAGE).unwrap()
+    }
+
+    fn fetched(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Fetched {
+        Fetched {
+            url: image(),
+            status,
+            headers: headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                        reqwest::header::HeaderValue::from_str(value).unwrap(),
+                    )
+                })
+                .collect(),
+            body: body.to_vec(),
+            truncated: false,
+            redirects: Vec::new(),
+            first_byte: Duration::ZERO,
+            total: Duration::ZERO,
+        }
+    }
+
+    fn image_tags(head: &str) -> Tags {
+        Tags::parse(&format!("<html><head>{head}</head></html>"))
+    }
+
+    const JPEG_BYTES: &[u8] = b"\xFF\xD8\xFF\xE0 rest of a JPEG";
+    const X: &str = "Twitterbot";
+    const FAIL: Level = Level::Fail;
+    const WARN: Level = Level::Warn;
+
+    #[test]
+    fn image_robots_fails_an_image_the_crawler_may_not_fetch() {
+        assert_eq!(found(X, |out, _| image_robots(out, &image(), X, true)), []);
+        assert_eq!(
+            found(X, |out, _| image_robots(out, &image(), X, false)),
+            [("image.robots", FAIL)]
+        );
+    }
+
+    #[test]
+    fn image_fetched_fails_a_redirect_or_no_answer() {
+        let mut kept = None;
+        assert_eq!(
+            found(X, |out, _| kept =
+                image_fetched(out, &image(), Ok(fetched(200, &[], b"")))),
+            []
+        );
+        assert!(kept.is_some());
+        for (error, rule) in [
+            (FetchError::TooManyRedirects(0), "image.redirect"),
+            (FetchError::Timeout(fetch::FETCH_TIMEOUT), "image.fetch"),
+            (FetchError::Http("connection refused".into()), "image.fetch"),
+        ] {
+            assert_eq!(
+                found(X, |out, _| assert!(
+                    image_fetched(out, &image(), Err(error)).is_none()
+                )),
+                [(rule, FAIL)]
+            );
+        }
+    }
+
+    #[test]
+    fn image_timing_warns_past_a_second_to_the_first_byte_or_the_last() {
+        let ms = Duration::from_millis;
+        assert_eq!(found(X, |out, _| image_timing(out, ms(100), ms(1000))), []);
+        assert_eq!(
+            found(X, |out, _| image_timing(out, ms(100), ms(1001))),
+            [("image.timing", WARN)]
+        );
+        assert_eq!(
+            found(X, |out, _| image_timing(out, ms(1200), ms(1000))),
+            [("image.timing", WARN)]
+        );
+    }
+
+    #[test]
+    fn image_status_takes_200_and_a_206_that_says_how_long_the_image_is() {
+        let mut total = None;
+        assert_eq!(
+            found(X, |out, _| total =
+                image_status(out, &image(), &fetched(200, &[], b"12345"))),
+            []
+        );
+        assert_eq!(total, Some(5));
+        let range = fetched(206, &[("content-range", "bytes 0-3/10")], b"1234");
+        assert_eq!(
+            found(X, |out, _| total = image_status(out, &image(), &range)),
+            []
+        );
+        assert_eq!(total, Some(10));
+        for refused in [
+            fetched(404, &[], b"not found"),
+            fetched(206, &[], b"1234"),
+            fetched(206, &[("content-range", "bytes 0-4/10")], b"1234"),
+            fetched(206, &[("content-range", "bytes 2-5/10")], b"1234"),
+            fetched(206, &[("content-range", "bytes 0-3/*")], b"1234"),
+        ] {
+            assert_eq!(
+                found(X, |out, _| total = image_status(out, &image(), &refused)),
+                [("image.status", FAIL)],
+                "{refused:?}"
+            );
+            assert_eq!(total, None, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn image_type_wants_bytes_of_the_format_served_and_one_crawlers_show() {
+        let mut format = None;
+        for served in ["image/jpeg", "IMAGE/JPEG"] {
+            assert_eq!(
+                found(X, |out, _| format = image_type(out, served, JPEG_BYTES)),
+                []
+            );
+            assert_eq!(format, Some(Format::Jpeg));
+        }
+        assert_eq!(
+            found(X, |out, _| format =
+                image_type(out, "image/png", JPEG_BYTES)),
+            [("image.type", FAIL)]
+        );
+        assert_eq!(format, Some(Format::Jpeg), "still decoded as what it is");
+        for (served, body) in [
+            (
+                "image/svg+xml",
+                &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
+            ),
+            ("image/jpeg", b"<html>an error page</html>"),
+        ] {
+            assert_eq!(
+                found(X, |out, _| format = image_type(out, served, body)),
+                [("image.type", FAIL)],
+                "{served}"
+            );
+            assert_eq!(format, None, "{served}");
+        }
+    }
+
+    #[test]
+    fn declared_type_fails_a_tag_that_names_another_type() {
+        let jpeg = image_tags(r#"<meta property="og:image:type" content="image/jpeg">"#);
+        assert_eq!(
+            found(X, |out, _| declared_type(out, &jpeg, "image/jpeg")),
+            []
+        );
+        assert_eq!(
+            found(X, |out, _| declared_type(
+                out,
+                &image_tags(""),
+                "image/jpeg"
+            )),
+            []
+        );
+        assert_eq!(
+            found(X, |out, _| declared_type(out, &jpeg, "image/png")),
+            [("tags.og:image:type", FAIL)]
+        );
+    }
+
+    #[test]
+    fn image_size_fails_past_the_platforms_limit_and_warns_past_its_soft_one() {
+        assert_eq!(found(X, |out, p| image_size(out, p, 5_000_000)), []);
+        assert_eq!(
+            found(X, |out, p| image_size(out, p, 5_000_001)),
+            [("image.size", FAIL)]
+        );
+        let whatsapp = "WhatsApp";
+        assert_eq!(found(whatsapp, |out, p| image_size(out, p, 300_000)), []);
+        assert_eq!(
+            found(whatsapp, |out, p| image_size(out, p, 300_001)),
+            [("image.size", WARN)]
+        );
+        assert_eq!(
+            found(whatsapp, |out, p| image_size(out, p, 5_000_001)),
+            [("image.size", FAIL)],
+            "one finding, the worse"
+        );
+    }
+
+    #[test]
+    fn image_whole_fails_an_image_the_crawler_read_only_part_of() {
+        let mut whole = false;
+        assert_eq!(
+            found(X, |out, p| whole = image_whole(out, p, 1_000, 1_000)),
+            []
+        );
+        assert!(whole);
+        assert_eq!(
+            found(X, |out, p| whole = image_whole(out, p, 999, 1_000)),
+            [("image.decodes", FAIL)]
+        );
+        assert!(!whole);
+    }
+
+    #[test]
+    fn image_decodes_fails_a_broken_image_and_one_declaring_too_many_pixels() {
+        let mut size = None;
+        assert_eq!(
+            found(X, |out, _| size = image_decodes(out, Ok((1200, 630)))),
+            []
+        );
+        assert_eq!(size, Some((1200, 630)));
+        let broken = DecodeError::Broken("unexpected end of file".into());
+        assert_eq!(
+            found(X, |out, _| size = image_decodes(out, Err(broken))),
+            [("image.decodes", FAIL)]
+        );
+        assert_eq!(size, None);
+        let too_large = DecodeError::TooLarge {
+            width: 60_000,
+            height: 60_000,
+        };
+        assert_eq!(
+            found(X, |out, _| size = image_decodes(out, Err(too_large))),
+            [("image.dimensions", FAIL)]
+        );
+        assert_eq!(size, None);
+    }
+
+    #[test]
+    fn declared_size_fails_each_side_the_image_does_not_have() {
+        let tags = image_tags(
+            r#"<meta property="og:image:width" content="1200">
+            <meta property="og:image:height" content="630">"#,
+        );
+        assert_eq!(found(X, |out, _| declared_size(out, &tags, 1200, 630)), []);
+        assert_eq!(
+            found(X, |out, _| declared_size(out, &image_tags(""), 1200, 630)),
+            [],
+            "a missing size is check_tags's finding"
+        );
+        assert_eq!(
+            found(X, |out, _| declared_size(out, &tags, 2400, 630)),
+            [("tags.og:image:width", FAIL)]
+        );
+        assert_eq!(
+            found(X, |out, _| declared_size(out, &tags, 1200, 1260)),
+            [("tags.og:image:height", FAIL)]
+        );
+    }
+
+    #[test]
+    fn image_dimensions_fails_an_image_below_the_platforms_smallest() {
+        // X shows a large card from 300x157.
+        assert_eq!(found(X, |out, p| image_dimensions(out, p, 300, 157)), []);
+        for (width, height) in [(299, 157), (300, 156)] {
+            assert_eq!(
+                found(X, |out, p| image_dimensions(out, p, width, height)),
+                [("image.dimensions", FAIL)],
+                "{width}x{height}"
+            );
+        }
+    }
+
+    #[test]
+    fn image_aspect_warns_past_the_platforms_tolerance() {
+        // X crops to 2:1, give or take 0.1.
+        assert_eq!(found(X, |out, p| image_aspect(out, p, 1200, 630)), []);
+        assert_eq!(
+            found(X, |out, p| image_aspect(out, p, 1000, 1000)),
+            [("image.aspect", WARN)]
+        );
+        assert_eq!(
+            found(X, |out, p| image_aspect(out, p, 1200, 0)),
+            [("image.aspect", WARN)],
+            "no division by zero"
+        );
+        // Slack crops to no ratio.
+        assert_eq!(
+            found("Slackbot", |out, p| image_aspect(out, p, 1000, 1000)),
+            []
+        );
     }
 }
