@@ -8,3 +8,4 @@ mod crawler;
 mod drills;
 mod lambda_chromium;
 mod previews;
+mod tidy;
