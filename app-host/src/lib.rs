@@ -1,15 +1,18 @@
 //! How ogshot's three apps are hosted, the part every `main` shares: the log subscriber
-//! (plain locally, JSON on Lambda) whose every line passes a redactor, the shutdown
-//! signal, and serving one router under AWS Lambda or as a local server.
+//! (plain locally, JSON on Lambda) whose every line passes a redactor, the request span
+//! every router records, the shutdown signal, and serving one router under AWS Lambda
+//! or as a local server.
 //!
 //! It never reads configuration, never builds a router, and never lets a secret an app
 //! registered ([`redact_from_logs`]) reach a log line, at any `RUST_LOG` level.
 
 mod logs;
 mod serve;
+mod spans;
 
 pub use logs::{
     CapturedLogs, DEFAULT_FILTER, REDACTED, Redacting, RedactingWriter, init_tracing,
     redact_from_logs, redacted, subscriber,
 };
 pub use serve::{ServeError, on_lambda, serve, shutdown_signal};
+pub use spans::{RouteSpan, route_trace_layer};

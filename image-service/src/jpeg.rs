@@ -238,26 +238,10 @@ mod tests {
         );
     }
 
-    /// A real encoder's 2400x1260 JPEG whose pixel at (x, y) is `colour(x, y)`.
-    fn encoded(colour: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
-        let (w, h) = (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX);
-        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-        for y in 0..h {
-            for x in 0..w {
-                rgb.extend_from_slice(&colour(x, y));
-            }
-        }
-        let mut out = Vec::new();
-        jpeg_encoder::Encoder::new(&mut out, 85)
-            .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-            .expect("the encoder encodes");
-        out
-    }
-
     #[test]
     fn a_real_encoder_card_that_is_not_the_default_passes() {
         // A gradient with a band of "text": what a card is made of.
-        let card = encoded(|x, y| {
+        let card = test_kit::card_sized_jpeg(|x, y| {
             let text = (400..520).contains(&y) && (x / 9) % 3 == 0;
             if text {
                 [250, 250, 250]
@@ -274,9 +258,9 @@ mod tests {
     fn a_frame_captured_before_the_card_painted_is_refused() {
         // A blank page, a flat background, and a flat background with faint noise: all
         // well-formed 2400x1260 JPEGs of the right size, none of them a card.
-        let blank = encoded(|_, _| [255, 255, 255]);
-        let flat = encoded(|_, _| [24, 32, 64]);
-        let faint = encoded(|x, y| [24 + ((x ^ y) & 3) as u8, 32, 64]);
+        let blank = test_kit::card_sized_jpeg(|_, _| [255, 255, 255]);
+        let flat = test_kit::card_sized_jpeg(|_, _| [24, 32, 64]);
+        let faint = test_kit::card_sized_jpeg(|x, y| [24 + ((x ^ y) & 3) as u8, 32, 64]);
         for (what, jpeg) in [("blank", &blank), ("flat", &flat), ("faint", &faint)] {
             assert_eq!(validate_structure(jpeg), Ok(()), "{what}");
             assert!(
@@ -285,7 +269,7 @@ mod tests {
                 validate_card(jpeg)
             );
         }
-        let mut garbled = encoded(|x, _| [(x / 10) as u8, 0, 0]);
+        let mut garbled = test_kit::card_sized_jpeg(|x, _| [(x / 10) as u8, 0, 0]);
         let mid = garbled.len() / 2;
         garbled[mid..mid + 64].fill(0xFF);
         assert!(validate_card(&garbled).is_err(), "garbled scan data");

@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
+use axum::extract::State;
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::headers::{ETag, HeaderMapExt, IfNoneMatch, Range};
 use bytes::Bytes;
 use shared_ids::{CURRENT_DESIGN, DesignToken, IMAGE_CONTENT_TYPE, ImagePath};
-use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::DEFAULT_IMAGE;
@@ -43,16 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/robots.txt", get(robots_txt))
         .fallback(image)
         .with_state(state)
-        .layer(
-            // The route template only: raw paths are attacker-chosen and unbounded.
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("image", MatchedPath::as_str);
-                tracing::info_span!("request", method = %req.method(), route)
-            }),
-        )
+        .layer(app_host::route_trace_layer("image"))
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -12,11 +12,10 @@ pub mod security;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{MatchedPath, RawQuery, State};
-use axum::http::{Request, header};
+use axum::extract::{RawQuery, State};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tower_http::trace::TraceLayer;
 
 pub use config::{Args, Config, ConfigError};
 use share_tags::{ShareTags, social_id_from_query};
@@ -34,17 +33,7 @@ pub fn router(config: Config) -> Router {
         .route("/robots.txt", get(robots_txt))
         .route(page::STYLESHEET_PATH, get(stylesheet))
         .with_state(Arc::clone(&config));
-    security::with_security_headers(routes, &config).layer(
-        // Only the matched route template is recorded: raw paths and queries are
-        // attacker-controlled and have no place in logs.
-        TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %req.method(), route)
-        }),
-    )
+    security::with_security_headers(routes, &config).layer(app_host::route_trace_layer("unmatched"))
 }
 
 async fn share_page(

@@ -19,13 +19,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Path, State};
-use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use shared_ids::{BaseUrl, SocialId};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 pub use auth::RenderToken;
 pub use card::{READY_EXPRESSION, SWAP_FUNCTION, card_page_path};
@@ -101,17 +100,7 @@ pub fn router(config: RenderSiteConfig) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("SAMEORIGIN"),
         ))
-        .layer(
-            // Only the route template is recorded: never the raw URI or headers, which
-            // is where a token could be.
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                tracing::info_span!("request", method = %req.method(), route)
-            }),
-        )
+        .layer(app_host::route_trace_layer("unmatched"))
 }
 
 /// A design file that could not be re-read in `--dev` mode: the designer's own edit,

@@ -56,6 +56,24 @@ pub struct CheckArgs {
     pub concurrency: usize,
 }
 
+impl CheckArgs {
+    /// Checks of `targets` (links, or ids of the default site's share links) by the
+    /// crawler `profiles` (all when empty), as a library caller runs them: no default
+    /// site to expand bare ids against, table output, 4 links at once.
+    pub fn for_targets(targets: Vec<String>, profiles: &[&str]) -> Self {
+        Self {
+            targets,
+            urls_file: None,
+            sitemap: None,
+            site: "http://127.0.0.1:9".into(),
+            profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+            json: false,
+            strict: false,
+            concurrency: 4,
+        }
+    }
+}
+
 /// Why `check` could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -80,6 +98,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Every ⚠ and ✗, as (profile, rule, level), sorted, each once.
+    pub fn problems(&self) -> Vec<(String, String, Level)> {
+        let mut problems: Vec<_> = self
+            .findings
+            .iter()
+            .filter(|f| f.level != Level::Pass)
+            .map(|f| (f.profile.clone(), f.rule.to_owned(), f.level))
+            .collect();
+        problems.sort();
+        problems.dedup();
+        problems
+    }
+
     /// The worst finding of `link` as seen by `profile`.
     pub fn cell(&self, link: &str, profile: &str) -> Level {
         self.findings

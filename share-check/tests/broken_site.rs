@@ -11,7 +11,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use share_check::{CheckArgs, Level, Report, run};
+use share_check::{CheckArgs, Level, run};
 
 /// The size platforms ask for (1.91:1), within every profile's limits.
 const WIDTH: u32 = 1200;
@@ -37,34 +37,8 @@ static CARD: LazyLock<Vec<u8>> = LazyLock::new(|| {
     out
 });
 
-fn args(targets: Vec<String>, profiles: &[&str]) -> CheckArgs {
-    CheckArgs {
-        targets,
-        urls_file: None,
-        sitemap: None,
-        site: "http://127.0.0.1:9".into(),
-        profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
-        json: false,
-        strict: false,
-        concurrency: 4,
-    }
-}
-
 /// A finding as a test expects it: the crawler, the rule, how bad.
 type Expected<'a> = (&'a str, &'a str, Level);
-
-/// The ⚠ and ✗ findings of `report`, as (profile, rule, level), sorted.
-fn problems(report: &Report) -> Vec<(String, String, Level)> {
-    let mut problems: Vec<_> = report
-        .findings
-        .iter()
-        .filter(|f| f.level != Level::Pass)
-        .map(|f| (f.profile.clone(), f.rule.to_owned(), f.level))
-        .collect();
-    problems.sort();
-    problems.dedup();
-    problems
-}
 
 /// A share page whose tags are all right, with `change` applied to its head.
 fn page_with(image: &str, change: impl Fn(String) -> String) -> Response {
@@ -478,13 +452,15 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
         ),
     ];
     for (link, profiles, expected) in cases {
-        let report = run(&args(vec![link.clone()], &profiles)).await.unwrap();
+        let report = run(&CheckArgs::for_targets(vec![link.clone()], &profiles))
+            .await
+            .unwrap();
         let mut expected: Vec<(String, String, Level)> = expected
             .into_iter()
             .map(|(p, r, l)| (p.to_owned(), r.to_owned(), l))
             .collect();
         expected.sort();
-        assert_eq!(problems(&report), expected, "{link}:\n{}", report.table());
+        assert_eq!(report.problems(), expected, "{link}:\n{}", report.table());
         for finding in report.findings.iter().filter(|f| f.level != Level::Pass) {
             assert!(
                 finding.message.len() > 10,
@@ -497,7 +473,7 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
     }
 
     // A sitemap: every <loc> is checked, entities decoded.
-    let mut from_sitemap = args(Vec::new(), &[x]);
+    let mut from_sitemap = CheckArgs::for_targets(Vec::new(), &[x]);
     from_sitemap.sitemap = Some(format!("{base}/sitemap.xml"));
     let report = run(&from_sitemap).await.unwrap();
     assert_eq!(
@@ -505,7 +481,7 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
         [format!("{base}/ok"), format!("{base}/vary?a=1&b=2")]
     );
     assert_eq!(
-        problems(&report),
+        report.problems(),
         [(x.to_owned(), "page.vary".to_owned(), warn)]
     );
     server.abort();

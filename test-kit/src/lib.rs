@@ -118,29 +118,29 @@ pub fn max_age(cache_control: &str) -> Option<u64> {
         .and_then(|secs| secs.parse().ok())
 }
 
+/// A real encoder's card-sized JPEG (quality 85) whose pixel at (x, y) is `colour(x, y)`.
+pub fn card_sized_jpeg(colour: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+    let (w, h) = (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX);
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            rgb.extend_from_slice(&colour(x, y));
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 85)
+        .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .expect("the encoder encodes");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A real encoder's card-sized JPEG whose pixel at (x, y) is `colour(x, y)`.
-    fn encoded(colour: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
-        let (w, h) = (IMAGE_WIDTH_PX, IMAGE_HEIGHT_PX);
-        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-        for y in 0..h {
-            for x in 0..w {
-                rgb.extend_from_slice(&colour(x, y));
-            }
-        }
-        let mut out = Vec::new();
-        jpeg_encoder::Encoder::new(&mut out, 85)
-            .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-            .expect("the encoder encodes");
-        out
-    }
-
     #[test]
     fn a_card_like_image_passes_the_card_check_and_a_flat_one_does_not() {
-        let card = encoded(|x, y| {
+        let card = card_sized_jpeg(|x, y| {
             let text = (400..520).contains(&y) && (x / 9) % 3 == 0;
             if text {
                 [250, 250, 250]
@@ -151,7 +151,7 @@ mod tests {
         assert_real_card(&card, "a gradient with a band of text");
 
         // Coloured: its channels differ, its pixels do not.
-        let flat = encoded(|_, _| [30, 30, 160]);
+        let flat = card_sized_jpeg(|_, _| [30, 30, 160]);
         let refused = std::panic::catch_unwind(|| assert_real_card(&flat, "flat"));
         assert!(refused.is_err(), "a flat image passed as a card");
         let refused = std::panic::catch_unwind(|| assert_real_card(b"\xFF\xD8 no", "junk"));

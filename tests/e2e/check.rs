@@ -3,33 +3,7 @@
 //! broken pages and images are share-check's own tests (`share-check/tests/`).
 
 use e2e::System;
-use share_check::{CheckArgs, Level, Report, run};
-
-fn args(targets: Vec<String>, profiles: &[&str]) -> CheckArgs {
-    CheckArgs {
-        targets,
-        urls_file: None,
-        sitemap: None,
-        site: "http://127.0.0.1:9".into(),
-        profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
-        json: false,
-        strict: false,
-        concurrency: 4,
-    }
-}
-
-/// The ⚠ and ✗ findings of `report`, as (profile, rule, level), sorted.
-fn problems(report: &Report) -> Vec<(String, String, Level)> {
-    let mut problems: Vec<_> = report
-        .findings
-        .iter()
-        .filter(|f| f.level != Level::Pass)
-        .map(|f| (f.profile.clone(), f.rule.to_owned(), f.level))
-        .collect();
-    problems.sort();
-    problems.dedup();
-    problems
-}
+use share_check::{CheckArgs, Level, run};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_default_image() {
@@ -48,8 +22,10 @@ async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_defau
         200
     );
 
-    let report = run(&args(vec![valid.clone()], &[])).await.unwrap();
-    assert_eq!(problems(&report), [], "{}", report.table());
+    let report = run(&CheckArgs::for_targets(vec![valid.clone()], &[]))
+        .await
+        .unwrap();
+    assert_eq!(report.problems(), [], "{}", report.table());
     assert_eq!(report.profiles.len(), 10);
     for profile in &report.profiles {
         assert_eq!(report.cell(&valid, profile), Level::Pass);
@@ -65,7 +41,9 @@ async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_defau
 
     // An invalid id: the page still shares, with the default image, and it checks out.
     let invalid = format!("{}/?social=12-34-1%30x", system.main_site);
-    let report = run(&args(vec![invalid.clone()], &[])).await.unwrap();
+    let report = run(&CheckArgs::for_targets(vec![invalid.clone()], &[]))
+        .await
+        .unwrap();
     assert!(report.passed(false), "{}", report.table());
     assert!(
         report
