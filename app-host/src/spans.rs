@@ -47,12 +47,10 @@ mod tests {
             .make_span(&request);
             span.in_scope(|| tracing::info!("answered"));
         });
+        // The plain format colours field names, so fields are matched by their values.
         let line = logs.text();
-        assert!(
-            line.contains("route=\"fallback\"") || line.contains("route=fallback"),
-            "{line}"
-        );
-        assert!(line.contains("method=GET"), "{line}");
+        assert!(line.contains("\"fallback\""), "{line}");
+        assert!(line.contains("GET"), "{line}");
         assert!(
             !line.contains("secret-token") && !line.contains("x=y"),
             "{line}"
