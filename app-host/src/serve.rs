@@ -41,6 +41,29 @@ pub async fn serve(router: Router, addr: SocketAddr, name: &str) -> Result<(), S
             () = shutdown_signal() => Ok(()),
         };
     }
+    serve_locally(router, addr, name).await
+}
+
+/// As [`serve`], but on Lambda each answer streams out as the router produces it, for
+/// a function URL whose `InvokeMode` is `RESPONSE_STREAM` (a buffered function URL
+/// cannot take a streamed answer).
+pub async fn serve_streamed(
+    router: Router,
+    addr: SocketAddr,
+    name: &str,
+) -> Result<(), ServeError> {
+    if on_lambda() {
+        return tokio::select! {
+            result = lambda_http::run_with_streaming_response(router) => {
+                result.map_err(ServeError::Lambda)
+            }
+            () = shutdown_signal() => Ok(()),
+        };
+    }
+    serve_locally(router, addr, name).await
+}
+
+async fn serve_locally(router: Router, addr: SocketAddr, name: &str) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;

@@ -2,6 +2,8 @@
 //! `Config` the site starts with. Nothing here is ever read from a request.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use share_tags::ShareSite;
@@ -32,6 +34,18 @@ pub struct Args {
     /// Site name shown in og:site_name and on the page.
     #[arg(long, env = "SITE_NAME", default_value = "ogshot")]
     pub site_name: String,
+
+    /// An existing site to put the share tags into instead of serving ogshot's own share
+    /// page: an http(s) origin (`https://origin.example.com`), an S3 bucket
+    /// (`s3://bucket/prefix`) or a directory (`./dist`).
+    #[arg(long, env = "UPSTREAM")]
+    pub upstream: Option<String>,
+
+    /// How long the upstream may take to send a page's head (headers, then the page up to
+    /// where the tags go), and to send each later piece, before the client gets a 504 or
+    /// the answer is cut off. 100 to 60000.
+    #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
+    pub upstream_timeout_ms: u64,
 }
 
 /// Validated configuration: every URL the site will ever emit derives from these.
@@ -40,6 +54,20 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The site name, public URL and image base every share tag is built from.
     pub site: ShareSite,
+    /// The existing site the tags go into; none serves ogshot's own share page.
+    pub upstream: Option<Upstream>,
+    pub upstream_timeout: Duration,
+}
+
+/// Where an existing site's pages come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    /// An HTTP origin; requests keep their path and query below this base.
+    Http(BaseUrl),
+    /// A bucket of the site's files, read through the AWS SDK.
+    S3 { bucket: String, prefix: String },
+    /// A directory of the site's files.
+    Dir(PathBuf),
 }
 
 /// A configuration the site refuses to start with.
@@ -51,6 +79,10 @@ pub enum ConfigError {
     ImageBaseUrl(#[source] BaseUrlError),
     #[error("SITE_NAME must be 1 to 80 characters")]
     SiteName,
+    #[error("UPSTREAM is not usable: {0}")]
+    Upstream(String),
+    #[error("UPSTREAM_TIMEOUT_MS must be 100 to 60000")]
+    UpstreamTimeout,
 }
 
 impl TryFrom<Args> for Config {
@@ -61,6 +93,9 @@ impl TryFrom<Args> for Config {
         if site_name.is_empty() || site_name.chars().count() > 80 {
             return Err(ConfigError::SiteName);
         }
+        if !(100..=60_000).contains(&args.upstream_timeout_ms) {
+            return Err(ConfigError::UpstreamTimeout);
+        }
         Ok(Self {
             addr: args.addr,
             site: ShareSite {
@@ -69,14 +104,54 @@ impl TryFrom<Args> for Config {
                 image_base: BaseUrl::parse(&args.image_base_url)
                     .map_err(ConfigError::ImageBaseUrl)?,
             },
+            upstream: args.upstream.as_deref().map(Upstream::parse).transpose()?,
+            upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
         })
+    }
+}
+
+impl Upstream {
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let refuse = |why: &str| ConfigError::Upstream(format!("{raw}: {why}"));
+        if let Some(rest) = raw.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            // S3's bucket naming rules, so a typo fails at start-up, not on every request.
+            let valid_bucket = (3..=63).contains(&bucket.len())
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b));
+            if !valid_bucket {
+                return Err(refuse("not an S3 bucket name"));
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        if raw.contains("://") {
+            return BaseUrl::parse(raw)
+                .map(Self::Http)
+                .map_err(|error| refuse(&error.to_string()));
+        }
+        let dir = std::fs::canonicalize(raw).map_err(|error| refuse(&error.to_string()))?;
+        if !dir.is_dir() {
+            return Err(refuse("not a directory"));
+        }
+        Ok(Self::Dir(dir))
+    }
+}
+
+impl Args {
+    /// Every flag at its default, as `main-site` starts with none (and no environment).
+    pub fn defaults() -> Self {
+        Self::parse_from(["main-site"])
     }
 }
 
 impl Config {
     /// The embedded local defaults, exactly as `main-site` starts with no flags.
     pub fn local_defaults() -> Self {
-        Args::parse_from(["main-site"])
+        Args::defaults()
             .try_into()
             .expect("the built-in defaults are valid")
     }
@@ -107,5 +182,35 @@ mod tests {
         let err = config(&["--public-url", "https://www.example.com/?x=1"]).unwrap_err();
         assert!(err.to_string().contains("PUBLIC_URL"), "{err}");
         assert!(config(&["--site-name", "  "]).is_err());
+    }
+
+    #[test]
+    fn an_upstream_is_an_origin_a_bucket_or_a_directory_and_nothing_else() {
+        let upstream = |raw: &str| config(&["--upstream", raw]).map(|c| c.upstream);
+        assert!(matches!(
+            upstream("https://origin.example.com/"),
+            Ok(Some(Upstream::Http(base))) if base.as_str() == "https://origin.example.com"
+        ));
+        assert_eq!(
+            upstream("s3://my-site/www/").unwrap(),
+            Some(Upstream::S3 {
+                bucket: "my-site".to_owned(),
+                prefix: "www".to_owned()
+            })
+        );
+        let here = env!("CARGO_MANIFEST_DIR");
+        assert!(matches!(upstream(here), Ok(Some(Upstream::Dir(_)))));
+        for refused in [
+            "ftp://origin.example.com",
+            "https://origin.example.com/?x=1",
+            "s3://My_Bucket",
+            "./no-such-directory",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ] {
+            let error = upstream(refused).unwrap_err();
+            assert!(error.to_string().contains("UPSTREAM"), "{refused}: {error}");
+        }
+        assert!(config(&["--upstream-timeout-ms", "0"]).is_err());
+        assert_eq!(Config::local_defaults().upstream, None);
     }
 }

@@ -1,13 +1,19 @@
-//! ogshot's main site: the page people share.
+//! ogshot's main site: the page people share, either ogshot's own or an existing site's.
 //!
-//! `GET /?social=<id>` answers a server-rendered (Leptos SSR, no hydration) page whose
-//! `og:image` / `twitter:image` point at the image service's card for a valid id, or at
-//! the default image for anything else. It never echoes the raw query value, never
-//! redirects, and takes hosts only from configuration, never from request headers.
+//! Without an upstream, `GET /?social=<id>` answers a server-rendered (Leptos SSR, no
+//! hydration) page whose `og:image` / `twitter:image` point at the image service's card
+//! for a valid id, or at the default image for anything else. With one (`--upstream`),
+//! every request goes to the existing site (an HTTP origin, an S3 bucket or a
+//! directory) and share-tags' inject layer puts the share's tags into its pages. Either
+//! way it never echoes the raw query value, never redirects of its own, and takes hosts
+//! only from configuration, never from request headers.
 
 pub mod config;
 pub mod page;
+pub mod proxy;
+pub mod s3_site;
 pub mod security;
+pub mod static_dir;
 
 use std::sync::Arc;
 
@@ -17,8 +23,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-pub use config::{Args, Config, ConfigError};
-use share_tags::{ShareTags, social_id_from_query};
+pub use config::{Args, Config, ConfigError, Upstream};
+use share_tags::{InjectLayer, InjectLimits, Injector, ShareTags, social_id_from_query};
 
 /// Crawlers re-read the page rarely and the page only depends on configuration and
 /// the id, so a short shared cache lifetime is safe and spares the site bursts.
@@ -26,6 +32,40 @@ const PAGE_CACHE_CONTROL: &str = "public, max-age=300";
 
 /// Builds the site's router; the same router serves locally and on AWS Lambda.
 pub fn router(config: Config) -> Router {
+    match config.upstream.clone() {
+        None => share_page_router(config),
+        Some(upstream) => upstream_router(&config, upstream),
+    }
+}
+
+/// The existing site, through the inject layer.
+fn upstream_router(config: &Config, upstream: Upstream) -> Router {
+    let site = match upstream {
+        Upstream::Http(base) => {
+            Router::new()
+                .fallback(proxy::forward)
+                .with_state(Arc::new(proxy::HttpOrigin::new(
+                    base,
+                    config.upstream_timeout,
+                )))
+        }
+        Upstream::S3 { bucket, prefix } => {
+            Router::new()
+                .fallback(s3_site::serve)
+                .with_state(Arc::new(s3_site::Bucket::new(
+                    bucket,
+                    prefix,
+                    config.upstream_timeout,
+                )))
+        }
+        Upstream::Dir(dir) => Router::new().fallback_service(static_dir::service(&dir)),
+    };
+    let injector = Injector::new(config.site.clone(), InjectLimits::default());
+    site.layer(InjectLayer::new(injector).decision_deadline(config.upstream_timeout))
+        .layer(app_host::route_trace_layer("upstream"))
+}
+
+fn share_page_router(config: Config) -> Router {
     let config = Arc::new(config);
     let routes = Router::new()
         .route("/", get(share_page))

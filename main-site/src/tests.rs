@@ -65,12 +65,13 @@ async fn get(uri: &str) -> Page {
 }
 
 fn https_config() -> Config {
-    Config::try_from(Args {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        public_url: "https://www.example.com".into(),
-        image_base_url: "https://img.example.com".into(),
-        site_name: "Example".into(),
-    })
+    Config::try_from(Args::parse_from([
+        "main-site",
+        "--addr=127.0.0.1:0",
+        "--public-url=https://www.example.com",
+        "--image-base-url=https://img.example.com",
+        "--site-name=Example",
+    ]))
     .unwrap()
 }
 

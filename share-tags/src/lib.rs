@@ -7,13 +7,17 @@
 //! crate never sees a request: no byte of one can reach a tag. The one door from raw
 //! input, `social_id_from_query`, returns a parsed id or nothing, never the input.
 
+mod layer;
 mod query;
+mod stub_engine;
 mod tags;
 mod text;
 
 use shared_ids::BaseUrl;
 
+pub use layer::{BoxError, DECODED_CODINGS, INJECT_HEADER, InjectBody, InjectLayer, InjectService};
 pub use query::{SOCIAL_PARAM, social_id_from_query};
+pub use stub_engine::{InjectLimits, Injector, Outcome, PassReason, Rewrite};
 pub use tags::{MetaAttr, MetaTag, OG_TYPE, ShareTags, TWITTER_CARD};
 pub use text::ShareText;
 

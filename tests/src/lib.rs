@@ -110,7 +110,7 @@ impl System {
             addr: main_addr,
             public_url: format!("http://{main_addr}"),
             image_base_url: image_service.clone(),
-            site_name: "ogshot".into(),
+            ..main_site::Args::defaults()
         })
         .expect("a valid main-site configuration");
         let main_router = main_site::router(main_config);
