@@ -2,7 +2,7 @@
 # infra's template checks, for CI (CI=true, no stdin) and for anyone before a deploy:
 #   1. cfn-lint on template.yaml: no error
 #   2. checkov on template.yaml: no failure (its only skips are in the template, with reasons)
-# The CloudFront Function's test and the Chromium layer's render test are part of
+# The CloudFront Functions' tests and the Chromium layer's render test are part of
 # scripts/test. The release build of the functions, with the package-size and glibc
 # checks, is infra/build.sh, which every deploy runs first (infra/README.md); it is not
 # part of CI, where one release build of the workspace would take longer than every

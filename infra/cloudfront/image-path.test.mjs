@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { embeddedFunctionCode } from './template-code.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -57,20 +58,10 @@ const d = rustDesignTokens()[0];
 const next = `v${Math.max(0, ...rustDesignTokens().map((token) => Number(token.slice(1)))) + 1}`;
 
 test('template.yaml embeds image-path.js verbatim', () => {
-    const lines = readFileSync(join(here, '..', 'template.yaml'), 'utf8').split('\n');
-    const start = lines.findIndex((line) => /^\s+FunctionCode: \|$/.test(line));
-    assert.notEqual(start, -1, 'template.yaml has no `FunctionCode: |` block');
-    const indent = lines[start].search(/\S/) + 2;
-    const body = [];
-    for (const line of lines.slice(start + 1)) {
-        if (line.trim() !== '' && line.search(/\S/) < indent) break;
-        body.push(line.slice(indent));
-    }
-    while (body.length > 0 && body[body.length - 1] === '') body.pop();
     assert.equal(
-        `${body.join('\n')}\n`,
+        embeddedFunctionCode('ImagePathFunction'),
         source,
-        'the FunctionCode block of infra/template.yaml differs from infra/cloudfront/image-path.js: copy the file into the block (indented)',
+        'the FunctionCode block of ImagePathFunction in infra/template.yaml differs from infra/cloudfront/image-path.js: copy the file into the block (indented)',
     );
 });
 
