@@ -46,6 +46,11 @@ pub struct Args {
     /// the answer is cut off. 100 to 60000.
     #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
     pub upstream_timeout_ms: u64,
+
+    /// The region of an `s3://` upstream's bucket; default: the SDK's own chain. On Lambda
+    /// `AWS_REGION` is the function's, and may not be the bucket's.
+    #[arg(long, env = "UPSTREAM_REGION")]
+    pub upstream_region: Option<String>,
 }
 
 /// Validated configuration: every URL the site will ever emit derives from these.
@@ -65,7 +70,11 @@ pub enum Upstream {
     /// An HTTP origin; requests keep their path and query below this base.
     Http(BaseUrl),
     /// A bucket of the site's files, read through the AWS SDK.
-    S3 { bucket: String, prefix: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+        region: Option<String>,
+    },
     /// A directory of the site's files.
     Dir(PathBuf),
 }
@@ -104,14 +113,18 @@ impl TryFrom<Args> for Config {
                 image_base: BaseUrl::parse(&args.image_base_url)
                     .map_err(ConfigError::ImageBaseUrl)?,
             },
-            upstream: args.upstream.as_deref().map(Upstream::parse).transpose()?,
+            upstream: args
+                .upstream
+                .as_deref()
+                .map(|raw| Upstream::parse(raw, args.upstream_region.clone()))
+                .transpose()?,
             upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
         })
     }
 }
 
 impl Upstream {
-    fn parse(raw: &str) -> Result<Self, ConfigError> {
+    fn parse(raw: &str, region: Option<String>) -> Result<Self, ConfigError> {
         let refuse = |why: &str| ConfigError::Upstream(format!("{raw}: {why}"));
         if let Some(rest) = raw.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -126,6 +139,7 @@ impl Upstream {
             return Ok(Self::S3 {
                 bucket: bucket.to_owned(),
                 prefix: prefix.trim_matches('/').to_owned(),
+                region,
             });
         }
         if raw.contains("://") {
@@ -195,7 +209,8 @@ mod tests {
             upstream("s3://my-site/www/").unwrap(),
             Some(Upstream::S3 {
                 bucket: "my-site".to_owned(),
-                prefix: "www".to_owned()
+                prefix: "www".to_owned(),
+                region: None,
             })
         );
         let here = env!("CARGO_MANIFEST_DIR");

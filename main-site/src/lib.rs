@@ -49,15 +49,18 @@ fn upstream_router(config: &Config, upstream: Upstream) -> Router {
                     config.upstream_timeout,
                 )))
         }
-        Upstream::S3 { bucket, prefix } => {
-            Router::new()
-                .fallback(s3_site::serve)
-                .with_state(Arc::new(s3_site::Bucket::new(
-                    bucket,
-                    prefix,
-                    config.upstream_timeout,
-                )))
-        }
+        Upstream::S3 {
+            bucket,
+            prefix,
+            region,
+        } => Router::new()
+            .fallback(s3_site::serve)
+            .with_state(Arc::new(s3_site::Bucket::new(
+                bucket,
+                prefix,
+                region,
+                config.upstream_timeout,
+            ))),
         Upstream::Dir(dir) => Router::new().fallback_service(static_dir::service(&dir)),
     };
     let injector = Injector::new(config.site.clone(), InjectLimits::default());

@@ -26,15 +26,17 @@ use crate::proxy::gateway_error;
 pub struct Bucket {
     name: String,
     prefix: String,
+    region: Option<String>,
     timeout: Duration,
     client: OnceCell<aws_sdk_s3::Client>,
 }
 
 impl Bucket {
-    pub fn new(name: String, prefix: String, timeout: Duration) -> Self {
+    pub fn new(name: String, prefix: String, region: Option<String>, timeout: Duration) -> Self {
         Self {
             name,
             prefix,
+            region,
             timeout,
             client: OnceCell::new(),
         }
@@ -45,6 +47,9 @@ impl Bucket {
             .get_or_init(|| async {
                 let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 let mut config = aws_sdk_s3::config::Builder::from(&shared);
+                if let Some(region) = &self.region {
+                    config = config.region(aws_sdk_s3::config::Region::new(region.clone()));
+                }
                 // A local S3-protocol server (tests, MinIO) is addressed by path.
                 if std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
                     || std::env::var_os("AWS_ENDPOINT_URL").is_some()
