@@ -1,16 +1,9 @@
-//! The image service's own binary as AWS Lambda runs it, off AWS: cargo lambda's
-//! Runtime API emulator (`cargo lambda watch --only-lambda-apis`) stands in for the
-//! Lambda service, the binary polls it for invocations exactly as on AWS, and requests
-//! come in as Function URL events (payload format 2.0) through the emulator's Invoke API.
-//! Storage is the in-process S3 server, so the blackholed-S3 drill runs here too.
-//!
-//! Needs cargo-lambda, which `scripts/test` installs; missing, this test fails and says
-//! how to install it.
+//! The image service's own binary as AWS Lambda runs it, off AWS, under test-kit's
+//! Runtime API emulator (see `test_kit::lambda`). Storage is the in-process S3 server,
+//! so the blackholed-S3 drill runs here too.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -18,170 +11,16 @@ use image_service::DEFAULT_IMAGE;
 use image_service::cache_policy::CACHE_STATUS_HEADER;
 use shared_ids::CURRENT_DESIGN;
 use test_kit::card_path;
-use test_kit::raw_http::{Reply, send_raw};
+use test_kit::lambda::{Process, invoke, start_emulator};
+use test_kit::raw_http::Reply;
 use test_kit::s3::{S3Fault, TestS3};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 /// The response budget the function runs with here.
 const BUDGET: Duration = Duration::from_millis(2000);
 
 /// What an answer may take beyond the budget: the emulator's own hop.
 const SLACK: Duration = Duration::from_millis(500);
-
-/// The name a function polling the emulator registers under when the emulator starts
-/// no function itself.
-const FUNCTION: &str = "_";
-
-const INSTALL_HINT: &str = "cargo-lambda is missing: `scripts/test` installs it into \
-     ~/.cache/ogshot/venv-lambda (pip install cargo-lambda==1.9.2 ziglang==0.17.1), or set \
-     CARGO_LAMBDA to its path";
-
-/// cargo-lambda: `CARGO_LAMBDA`, the venv `scripts/test` makes, or `PATH`.
-fn cargo_lambda() -> PathBuf {
-    if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
-        return path.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")));
-    let venv = cache.map(|cache| cache.join("ogshot/venv-lambda/bin/cargo-lambda"));
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("cargo-lambda"))
-            .find(|candidate| candidate.is_file())
-    });
-    venv.filter(|venv| venv.is_file())
-        .or(on_path)
-        .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
-}
-
-/// A child process in its own process group, killed with its whole group when dropped,
-/// with its output kept for the failure message.
-struct Process {
-    name: &'static str,
-    child: Child,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl Process {
-    fn spawn(name: &'static str, command: &mut Command) -> Self {
-        let mut child = command
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let output = Arc::new(Mutex::new(Vec::new()));
-        keep_lines(child.stdout.take().expect("piped"), Arc::clone(&output));
-        keep_lines(child.stderr.take().expect("piped"), Arc::clone(&output));
-        Self {
-            name,
-            child,
-            output,
-        }
-    }
-
-    fn output(&self) -> Vec<String> {
-        self.output.lock().expect("output lock").clone()
-    }
-
-    /// Waits until a line of output contains `marker`.
-    async fn wait_for(&mut self, marker: &str, timeout: Duration) {
-        let started = Instant::now();
-        while !self.output().iter().any(|line| line.contains(marker)) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} exited ({status}): {:#?}", self.name, self.output());
-            }
-            assert!(
-                started.elapsed() < timeout,
-                "{} printed no {marker:?} within {timeout:?}: {:#?}",
-                self.name,
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Process {
-    /// SIGTERM to the group, then up to 5 s to exit: the image service kills and
-    /// reaps its browser (a process group of its own) on SIGTERM, which a SIGKILL would
-    /// leave behind.
-    fn drop(&mut self) {
-        let Some(pid) = self.child.id() else {
-            return;
-        };
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pid}")])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn keep_lines(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            into.lock().expect("output lock").push(line);
-        }
-    });
-}
-
-/// A free loopback port, for a process that must be told its port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
-}
-
-/// The emulator, and the `AWS_LAMBDA_*` variables it says the function needs.
-async fn start_emulator() -> (Process, SocketAddr, Vec<(String, String)>) {
-    let port = free_port();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let mut emulator = Process::spawn(
-        "cargo lambda watch",
-        Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
-            .args(["-P", &port.to_string()])
-            .arg("--manifest-path")
-            .arg(manifest)
-            .env("NO_COLOR", "1"),
-    );
-    emulator
-        .wait_for("starting Runtime server", Duration::from_secs(60))
-        .await;
-    let variables = emulator
-        .output()
-        .iter()
-        .filter_map(|line| {
-            let (name, value) = line.trim().split_once(' ')?.1.trim().split_once('=')?;
-            name.starts_with("AWS_LAMBDA_")
-                .then(|| (name.to_owned(), value.to_owned()))
-        })
-        .collect::<Vec<_>>();
-    assert!(
-        variables
-            .iter()
-            .any(|(name, _)| name == "AWS_LAMBDA_RUNTIME_API"),
-        "the emulator named no runtime API: {:#?}",
-        emulator.output()
-    );
-    (
-        emulator,
-        SocketAddr::from(([127, 0, 0, 1], port)),
-        variables,
-    )
-}
 
 /// The image service's own binary, polling the emulator, storing in `s3`.
 fn start_function(variables: &[(String, String)], s3: &TestS3) -> Process {
@@ -226,28 +65,16 @@ async fn get(emulator: SocketAddr, path: &str, function: &Process) -> (Reply, Du
 /// a function URL.
 const FUNCTION_URL_EVENT: &str = include_str!("../testdata/function-url-event.json");
 
-/// Invokes the function with a Function URL event for `GET path`, through the
-/// emulator's Invoke API, and turns its answer back into the HTTP response a Function
-/// URL would send. (The emulator's own `/lambda-url/` route was tried first: about one
-/// run in four it answered a request with no invocation of the function behind it and
-/// then left the next request unanswered for good.)
+/// Invokes the function with a Function URL event for `GET path` and turns its
+/// buffered answer back into the HTTP response a Function URL would send.
 async fn fetch(emulator: SocketAddr, path: &str) -> Reply {
     let mut event: serde_json::Value =
         serde_json::from_str(FUNCTION_URL_EVENT).expect("the recorded event is JSON");
     event["rawPath"] = path.into();
     event["requestContext"]["http"]["path"] = path.into();
-    let body = event.to_string();
-    let head = format!(
-        "POST /2015-03-31/functions/{FUNCTION}/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let invoked = send_raw(
-        emulator,
-        [head.as_bytes(), body.as_bytes()].concat().as_slice(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("invoking the function for {path}: {e}"));
+    let invoked = invoke(emulator, &event.to_string())
+        .await
+        .unwrap_or_else(|e| panic!("invoking the function for {path}: {e}"));
     assert_eq!(invoked.status, 200, "the Invoke API for {path}");
     let answer: serde_json::Value = serde_json::from_slice(&invoked.body)
         .unwrap_or_else(|e| panic!("the function's answer for {path} is not JSON: {e}"));
@@ -315,7 +142,8 @@ fn assert_card(reply: &Reply, what: &str) {
 async fn the_binary_under_the_lambda_runtime_emulator_serves_cards_within_budget() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let s3 = test_kit::s3::start(dir.path().join("s3")).await;
-    let (emulator, addr, variables) = start_emulator().await;
+    let (emulator, addr, variables) =
+        start_emulator(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).await;
     let mut function = start_function(&variables, &s3);
     wait_until_serving(&mut function, addr).await;
     let fail =

@@ -1,5 +1,6 @@
 //! ogshot's shared test helpers: an in-process S3 server that fails the way S3 does
-//! ([`s3`]), a raw HTTP/1.1 client ([`raw_http`]), and the few checks every suite makes
+//! ([`s3`]), a raw HTTP/1.1 client ([`raw_http`]), Lambda's Runtime API emulator
+//! ([`lambda`]), and the few checks every suite makes
 //! (a card's path, a real card's pixels, a `max-age`, Chromium being installed, logs
 //! under `TEST_LOG`).
 //!
@@ -17,6 +18,7 @@
 //! - A flow across apps sits in the top-level `tests/` (package `e2e`, one test binary).
 //! - A helper that more than one of those uses sits here, once, and nowhere else.
 
+pub mod lambda;
 pub mod raw_http;
 pub mod s3;
 
