@@ -95,7 +95,7 @@ async fn a_share_link_streams_through_the_lambda_host_with_the_cards_tags() {
     let card = BaseUrl::parse(IMAGE_BASE).expect("a base").card_url(id);
     assert_eq!(
         content("og:image"),
-        [card.clone()],
+        std::slice::from_ref(&card),
         "exactly one og:image, ours"
     );
     assert_eq!(content("twitter:image"), [card]);
