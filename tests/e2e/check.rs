@@ -2,6 +2,8 @@
 //! a valid share link's card, and an invalid link's default image. Its findings on
 //! broken pages and images are share-check's own tests (`share-check/tests/`).
 
+use std::path::Path;
+
 use e2e::System;
 use share_check::{CheckArgs, Level, run};
 
@@ -53,6 +55,43 @@ async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_defau
         "{}",
         report.table()
     );
+    assert_eq!(system.service.metrics().counts().renders, 1);
+    system.stop().await;
+}
+
+/// An existing site (the example single-page app, whose page JavaScript draws and whose
+/// head has its own og:image) shares with the card through the injector, both as a
+/// reverse proxy in front of its origin and serving its directory.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_crawler_sees_the_card_of_an_existing_site_through_the_proxy_and_the_static_site() {
+    let mut system = System::start().await;
+    let spa = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
+    let origin = system.start_plain_origin(&spa).await;
+    let proxy = system.start_injector(&origin).await;
+    let static_site = system
+        .start_injector(spa.to_str().expect("a UTF-8 path"))
+        .await;
+    let card = format!(
+        "{}{}",
+        system.image_service,
+        test_kit::card_path("12-34-10")
+    );
+    // Rendered once beforehand: a first render on a busy test machine may pass 1 s.
+    assert_eq!(
+        e2e::http_client().get(&card).send().await.unwrap().status(),
+        200
+    );
+    for site in [proxy, static_site] {
+        let link = format!("{site}/?social=12-34-10");
+        let report = run(&CheckArgs::for_targets(vec![link.clone()], &[]))
+            .await
+            .unwrap();
+        assert_eq!(report.problems(), [], "{link}: {}", report.table());
+        for profile in &report.profiles {
+            assert_eq!(report.cell(&link, profile), Level::Pass, "{link}");
+        }
+        assert!(report.passed(true), "{link}: {}", report.table());
+    }
     assert_eq!(system.service.metrics().counts().renders, 1);
     system.stop().await;
 }

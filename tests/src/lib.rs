@@ -127,6 +127,37 @@ impl System {
         }
     }
 
+    /// The injector (`main-site --upstream upstream`) in front of an existing site, with
+    /// this system's image service: its base URL, which is also its `PUBLIC_URL`.
+    pub async fn start_injector(&mut self, upstream: &str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("a bound address");
+        let config = main_site::Config::try_from(main_site::Args {
+            addr,
+            public_url: format!("http://{addr}"),
+            image_base_url: self.image_service.clone(),
+            upstream: Some(upstream.to_owned()),
+            ..main_site::Args::defaults()
+        })
+        .expect("a valid injector configuration");
+        let router = main_site::router(config);
+        self.servers.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        }));
+        format!("http://{addr}")
+    }
+
+    /// `dir` served as a plain static origin, untouched: what an existing site is before
+    /// the injector stands in front of it. Its base URL.
+    pub async fn start_plain_origin(&mut self, dir: &Path) -> String {
+        let files = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+        let (addr, task) = serve(files).await;
+        self.servers.push(task);
+        format!("http://{addr}")
+    }
+
     /// The keys stored in the bucket, sorted, once every card rendered so far is stored.
     pub async fn stored_keys(&self) -> Vec<String> {
         self.service.cards().settled().await;
