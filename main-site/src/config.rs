@@ -47,6 +47,11 @@ pub struct Args {
     #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
     pub upstream_timeout_ms: u64,
 
+    /// With an upstream: a `social` value that is not a valid id gets the default image's
+    /// tags (else such a page goes through untouched, as one without `social`).
+    #[arg(long, env = "DEFAULT_IMAGE_FOR_INVALID")]
+    pub default_image_for_invalid: bool,
+
     /// The region of an `s3://` upstream's bucket; default: the SDK's own chain. On Lambda
     /// `AWS_REGION` is the function's, and may not be the bucket's.
     #[arg(long, env = "UPSTREAM_REGION")]
@@ -62,6 +67,7 @@ pub struct Config {
     /// The existing site the tags go into; none serves ogshot's own share page.
     pub upstream: Option<Upstream>,
     pub upstream_timeout: Duration,
+    pub default_image_for_invalid: bool,
 }
 
 /// Where an existing site's pages come from.
@@ -119,6 +125,7 @@ impl TryFrom<Args> for Config {
                 .map(|raw| Upstream::parse(raw, args.upstream_region.clone()))
                 .transpose()?,
             upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
+            default_image_for_invalid: args.default_image_for_invalid,
         })
     }
 }

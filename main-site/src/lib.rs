@@ -64,7 +64,10 @@ fn upstream_router(config: &Config, upstream: Upstream) -> Router {
         Upstream::Dir(dir) => Router::new().fallback_service(static_dir::service(&dir)),
     };
     let injector = Injector::new(config.site.clone(), InjectLimits::default());
-    site.layer(InjectLayer::new(injector).decision_deadline(config.upstream_timeout))
+    let inject = InjectLayer::new(injector)
+        .decision_deadline(config.upstream_timeout)
+        .default_image_for_invalid(config.default_image_for_invalid);
+    site.layer(inject)
         .layer(app_host::route_trace_layer("upstream"))
 }
 
