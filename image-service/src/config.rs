@@ -78,7 +78,8 @@ pub struct Args {
     #[arg(long, env = "S3_REGION")]
     pub s3_region: Option<String>,
 
-    /// Chromium binary (default: /usr/lib/chromium/chromium, then chromium on PATH).
+    /// Chromium binary (default: Debian's headless shell, /usr/lib/chromium/
+    /// chromium-headless-shell, then /usr/lib/chromium/chromium, then a Chromium on PATH).
     #[arg(long, env = "CHROMIUM_PATH")]
     pub chromium_path: Option<PathBuf>,
 
