@@ -17,6 +17,9 @@ pub(crate) struct Sniffed {
     pub(crate) encoding: &'static Encoding,
     /// False when nothing declared it and it is `UTF_8` by default.
     pub(crate) declared: bool,
+    /// Where the page's own `<meta>` declaration ends, when the prescan finds one, whether
+    /// or not it decided: a crawler that ignores the header still needs to find it.
+    pub(crate) meta_end: Option<usize>,
 }
 
 /// The encoding a Content-Type header value's `charset` names, if it names a known one.
@@ -34,13 +37,18 @@ pub(crate) fn from_content_type(content_type: &str) -> Option<&'static Encoding>
 /// HTML libraries assume, and both are ASCII-compatible, so the choice never moves a tag;
 /// the caller writes only ASCII into an undeclared page, so it never garbles one either.
 pub(crate) fn sniff(from_header: Option<&'static Encoding>, start: &[u8]) -> Sniffed {
+    let start = &start[..start.len().min(PRESCAN_BYTES)];
+    let in_page = scan(start);
     let declared = Encoding::for_bom(start)
         .map(|(encoding, _)| encoding)
         .or(from_header)
-        .or_else(|| prescan(&start[..start.len().min(PRESCAN_BYTES)]));
+        .or(in_page.map(|(encoding, _)| encoding))
+        .or_else(|| xml_encoding(start));
+    let meta_end = in_page.and_then(|(_, end)| end);
     Sniffed {
         encoding: declared.unwrap_or(UTF_8),
         declared: declared.is_some(),
+        meta_end,
     }
 }
 
@@ -66,9 +74,12 @@ fn charset_param(content_type: &str) -> Option<&[u8]> {
 
 /// The HTML Standard's "prescan a byte stream to determine its encoding" over `bytes`,
 /// step for step; running out of bytes anywhere ends it without an answer, and then only
-/// an XML declaration can still give one.
-pub(crate) fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
-    scan(bytes).or_else(|| xml_encoding(bytes))
+/// an XML declaration can still give one (`xml_encoding`).
+#[cfg(test)]
+fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
+    scan(bytes)
+        .map(|(encoding, _)| encoding)
+        .or_else(|| xml_encoding(bytes))
 }
 
 /// The bytes the spec's algorithms treat as whitespace inside tags.
@@ -102,13 +113,14 @@ enum Charset {
     Found(&'static Encoding),
 }
 
-fn scan(b: &[u8]) -> Option<&'static Encoding> {
+/// The prescan's loop: the encoding, and the end of the `<meta>` that declared it.
+fn scan(b: &[u8]) -> Option<(&'static Encoding, Option<usize>)> {
     // A UTF-16 XML declaration: the document is UTF-16 without a BOM.
     if b.starts_with(&[0x3C, 0, 0x3F, 0, 0x78, 0]) {
-        return Some(UTF_16LE);
+        return Some((UTF_16LE, None));
     }
     if b.starts_with(&[0, 0x3C, 0, 0x3F, 0, 0x78]) {
-        return Some(UTF_16BE);
+        return Some((UTF_16BE, None));
     }
     let mut pos = 0;
     while pos < b.len() {
@@ -147,13 +159,15 @@ fn scan(b: &[u8]) -> Option<&'static Encoding> {
             if let (Some(need), Charset::Found(found)) = (need_pragma, charset)
                 && (!need || got_pragma)
             {
-                return Some(if found == UTF_16BE || found == UTF_16LE {
+                let encoding = if found == UTF_16BE || found == UTF_16LE {
                     UTF_8
                 } else if found == X_USER_DEFINED {
                     WINDOWS_1252
                 } else {
                     found
-                });
+                };
+                // `attribute` stopped at the tag's `>`.
+                return Some((encoding, Some(pos + 1)));
             }
         } else if b[pos] == b'<'
             && (letter_at(b, pos + 1) || (b.get(pos + 1) == Some(&b'/') && letter_at(b, pos + 2)))
@@ -378,7 +392,8 @@ mod tests {
             s(None, page),
             Sniffed {
                 encoding: WINDOWS_1251,
-                declared: true
+                declared: true,
+                meta_end: Some(page.len()),
             }
         );
         assert_eq!(
@@ -402,9 +417,16 @@ mod tests {
             s(None, b"<title>x</title>"),
             Sniffed {
                 encoding: UTF_8,
-                declared: false
+                declared: false,
+                meta_end: None,
             }
         );
+        assert_eq!(
+            s(Some("text/html; charset=utf-8"), page).meta_end,
+            Some(page.len())
+        );
+        let later = b"<title>x</title><meta charset=utf-8 /><p>";
+        assert_eq!(s(None, later).meta_end, Some(later.len() - 3));
         // Only the first 1024 bytes are read.
         let late = format!("{}<meta charset=iso-8859-2>", " ".repeat(PRESCAN_BYTES));
         assert!(!s(None, late.as_bytes()).declared);

@@ -291,7 +291,7 @@ impl Holding {
             self.scan = Some(Scan {
                 sniffed,
                 encoding,
-                scanner: Scanner::new(encoding, limits.rewriter_memory),
+                scanner: Scanner::new(encoding, limits.rewriter_memory, sniffed.meta_end),
                 scanned: 0,
             });
         }

@@ -21,7 +21,17 @@ struct Seen {
     head_end: Option<usize>,
     /// The insertion point, once known.
     spot: Option<usize>,
+    /// The insertion point unless the charset declaration turns up among the head
+    /// elements that follow (see `Scanner::new`).
+    unless_charset: Option<usize>,
 }
+
+/// What a head holds (HTML Standard, "in head" insertion mode): a run of these is still
+/// the head, anything else opens the body.
+const HEAD_ELEMENTS: &[&str] = &[
+    "base", "basefont", "bgsound", "link", "meta", "noscript", "script", "style", "template",
+    "title",
+];
 
 /// Throws the scanner's output away: the scan decides, it does not write.
 #[derive(Debug)]
@@ -39,7 +49,15 @@ pub(crate) struct Scanner {
 }
 
 impl Scanner {
-    pub(crate) fn new(encoding: AsciiCompatibleEncoding, memory: usize) -> Self {
+    /// `charset_end` is where the page's `<meta>` charset declaration ends, if the encoding
+    /// prescan found one.
+    /// The block goes after that declaration when only head elements come before it, so
+    /// that the block never pushes it out of the 1024 bytes a crawler's prescan reads.
+    pub(crate) fn new(
+        encoding: AsciiCompatibleEncoding,
+        memory: usize,
+        charset_end: Option<usize>,
+    ) -> Self {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let found = Arc::clone(&seen);
         let settings = Settings::new_send()
@@ -54,24 +72,39 @@ impl Scanner {
                 }
                 let at = el.source_location().bytes();
                 let name = el.tag_name();
-                if seen.head_end.is_none() && name == "html" {
-                    seen.html_end.get_or_insert(at.end);
-                } else if seen.head_end.is_none() && name == "head" {
-                    seen.head_end = Some(at.end);
-                } else {
-                    // The head's first element, or without a `<head>` tag the first element
-                    // of the page, where a parser opens the head implicitly. A charset
-                    // declaration there stays first, within the 1024 bytes a prescan reads.
-                    let charset = name == "meta"
+                let is_charset = || {
+                    name == "meta"
                         && (el.has_attribute("charset")
                             || el
                                 .get_attribute("http-equiv")
-                                .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")));
-                    seen.spot = Some(if charset {
-                        at.end
+                                .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
+                };
+                if let Some(first) = seen.unless_charset {
+                    if charset_end == Some(at.end) && is_charset() {
+                        seen.spot = Some(at.end);
+                    } else if charset_end.is_none_or(|end| at.start >= end)
+                        || !HEAD_ELEMENTS.contains(&name.as_str())
+                    {
+                        seen.spot = Some(first);
+                    }
+                } else if seen.head_end.is_none() && name == "html" {
+                    seen.html_end.get_or_insert(at.end);
+                } else if seen.head_end.is_none() && name == "head" {
+                    seen.head_end = Some(at.end);
+                } else if is_charset() {
+                    // The head's first element, or without a `<head>` tag the first element
+                    // of the page, where a parser opens the head implicitly. A charset
+                    // declaration there stays first, within the 1024 bytes a prescan reads.
+                    seen.spot = Some(at.end);
+                } else {
+                    let first = seen.head_end.unwrap_or(at.start);
+                    if charset_end.is_some_and(|end| at.start < end)
+                        && HEAD_ELEMENTS.contains(&name.as_str())
+                    {
+                        seen.unless_charset = Some(first);
                     } else {
-                        seen.head_end.unwrap_or(at.start)
-                    });
+                        seen.spot = Some(first);
+                    }
                 }
                 Ok(())
             }));
@@ -98,7 +131,10 @@ impl Scanner {
     /// parser opens there holds whatever comes first), else none.
     pub(crate) fn best_so_far(&self) -> Option<usize> {
         let seen = self.seen();
-        seen.spot.or(seen.head_end).or(seen.html_end)
+        seen.spot
+            .or(seen.unless_charset)
+            .or(seen.head_end)
+            .or(seen.html_end)
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {

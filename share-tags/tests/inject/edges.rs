@@ -42,8 +42,33 @@ fn a_charset_first_in_the_head_stays_first_and_the_block_follows_it() {
 }
 
 #[test]
+fn a_charset_later_in_the_head_stays_within_the_prescan_and_the_block_follows_it() {
+    let head = format!(
+        "<!doctype html><html><head><title>{}</title><meta name=viewport content=width=device-width><meta charset=\"utf-8\">",
+        "Ünïcödé ".repeat(60)
+    );
+    let input = format!("{head}<link rel=icon href=/i.png></head><body></body></html>");
+    assert!(
+        input.find("charset").unwrap() < 1024
+            && input.find("charset").unwrap() + block().len() > 1024
+    );
+    let output = injected(&input);
+    assert!(
+        output.starts_with(&format!("{head}{}<link", block())),
+        "{output}"
+    );
+    // Behind body content, or only in script text, the declaration is no reason to wait.
+    let behind_body =
+        injected("<html><head><title>t</title></head><body><div></div><meta charset=utf-8>");
+    assert!(behind_body.starts_with(&format!("<html><head>{}<title>", block())));
+    let in_script = injected("<html><head><script>'<meta charset=utf-8>'</script><title>t</title>");
+    assert!(in_script.starts_with(&format!("<html><head>{}<script>", block())));
+}
+
+#[test]
 fn otherwise_the_block_opens_the_head() {
-    let output = injected("<html><HEAD lang=en><title>t</title><meta charset=utf-8></head></html>");
+    let output =
+        injected("<html><HEAD lang=en><title>t</title><link rel=icon href=/i.png></head></html>");
     assert!(
         output.starts_with(&format!("<html><HEAD lang=en>{}<title>", block())),
         "{output}"
@@ -53,6 +78,12 @@ fn otherwise_the_block_opens_the_head() {
         empty.starts_with(&format!("<html><head>{}</head>", block())),
         "{empty}"
     );
+    // A declaration past the prescan's 1024 bytes is none a crawler reads.
+    let far = format!(
+        "<html><head><title>{}</title><meta charset=utf-8>",
+        "t".repeat(1024)
+    );
+    assert!(injected(&far).starts_with(&format!("<html><head>{}<title>", block())));
 }
 
 #[test]
