@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use lol_html::errors::RewritingError;
 use lol_html::send::Settings;
+
+use crate::is_replaced_key;
 use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element};
 
 /// What the page showed so far, in input byte offsets.
@@ -79,11 +81,21 @@ impl Scanner {
                                 .get_attribute("http-equiv")
                                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
                 };
+                // Every share tag must lie after the insertion point, where the stream that
+                // removes them starts.
+                let is_share_tag = || {
+                    name == "meta"
+                        && ["property", "name"].iter().any(|attr| {
+                            el.get_attribute(attr)
+                                .is_some_and(|key| is_replaced_key(&key))
+                        })
+                };
                 if let Some(first) = seen.unless_charset {
                     if charset_end == Some(at.end) && is_charset() {
                         seen.spot = Some(at.end);
                     } else if charset_end.is_none_or(|end| at.start >= end)
                         || !HEAD_ELEMENTS.contains(&name.as_str())
+                        || is_share_tag()
                     {
                         seen.spot = Some(first);
                     }
@@ -100,6 +112,7 @@ impl Scanner {
                     let first = seen.head_end.unwrap_or(at.start);
                     if charset_end.is_some_and(|end| at.start < end)
                         && HEAD_ELEMENTS.contains(&name.as_str())
+                        && !is_share_tag()
                     {
                         seen.unless_charset = Some(first);
                     } else {

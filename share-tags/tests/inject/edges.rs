@@ -62,6 +62,11 @@ fn a_charset_later_in_the_head_stays_within_the_prescan_and_the_block_follows_it
         injected("<html><head><title>t</title></head><body><div></div><meta charset=utf-8>");
     assert!(behind_body.starts_with(&format!("<html><head>{}<title>", block())));
     let in_script = injected("<html><head><script>'<meta charset=utf-8>'</script><title>t</title>");
+    // Nor is a share tag before it, which the block must precede to take it out.
+    let share_first = injected(
+        "<html><head><title>t</title><meta property=og:image content=x><meta charset=utf-8>",
+    );
+    assert!(share_first.starts_with(&format!("<html><head>{}<title>", block())));
     assert!(in_script.starts_with(&format!("<html><head>{}<script>", block())));
 }
 
