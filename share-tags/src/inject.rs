@@ -29,8 +29,8 @@ use sha2::{Digest, Sha256};
 use shared_ids::{CURRENT_DESIGN, SocialId};
 
 use crate::charset::{self, PRESCAN_BYTES, Sniffed};
-use crate::scan::Scanner;
-use crate::{ShareSite, ShareTags, is_replaced_key};
+use crate::scan::{Scanner, is_share_tag};
+use crate::{ShareSite, ShareTags};
 
 /// Changes whenever the engine would write different bytes for the same configuration,
 /// so that ETags derived from `Injector::fingerprint` change with it.
@@ -539,10 +539,7 @@ impl Stream {
             // `meta` only: lol_html buffers a start tag whole only when a selector may match
             // it, so every other tag, however long, streams through.
             .append_element_content_handler(element!("meta", |el| {
-                if ["property", "name"].iter().any(|attr| {
-                    el.get_attribute(attr)
-                        .is_some_and(|key| is_replaced_key(&key))
-                }) {
+                if is_share_tag(el) {
                     el.remove();
                 }
                 Ok(())

@@ -1,5 +1,6 @@
-//! Where in a page the share tags go: the byte offset at the start of the page's head,
-//! found by tokenizing (lol_html) no further than the first element the head holds.
+//! Where in a page the share tags go: a byte offset early in the page's head, found by
+//! tokenizing (lol_html) no further than the head's first element (or, to keep a charset
+//! declaration within the prescan's bytes, the first 1024 bytes).
 //!
 //! It owns that one decision and nothing else: it never rewrites or emits a byte (its
 //! rewriter's output is thrown away), and it is never fed past the head window, because
@@ -9,10 +10,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lol_html::errors::RewritingError;
-use lol_html::send::Settings;
+use lol_html::send::{Element, SendHandlerTypes, Settings};
+use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element};
 
 use crate::is_replaced_key;
-use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element};
 
 /// What the page showed so far, in input byte offsets.
 #[derive(Debug, Default)]
@@ -35,6 +36,62 @@ const HEAD_ELEMENTS: &[&str] = &[
     "title",
 ];
 
+impl Seen {
+    /// Takes in the next start tag until the insertion point is known.
+    fn element(&mut self, el: &Element<'_, '_>, charset_end: Option<usize>) {
+        let at = el.source_location().bytes();
+        let name = el.tag_name();
+        let is_charset = || {
+            name == "meta"
+                && (el.has_attribute("charset")
+                    || el
+                        .get_attribute("http-equiv")
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
+        };
+        if let Some(first) = self.unless_charset {
+            if charset_end == Some(at.end) && is_charset() {
+                self.spot = Some(at.end);
+            } else if charset_end.is_none_or(|end| at.start >= end)
+                || !HEAD_ELEMENTS.contains(&name.as_str())
+                // Every share tag must lie after the insertion point, where the
+                // stream that removes them starts.
+                || is_share_tag(el)
+            {
+                self.spot = Some(first);
+            }
+        } else if self.head_end.is_none() && name == "html" {
+            self.html_end.get_or_insert(at.end);
+        } else if self.head_end.is_none() && name == "head" {
+            self.head_end = Some(at.end);
+        } else if is_charset() {
+            // The head's first element, or without a `<head>` tag the first element
+            // of the page, where a parser opens the head implicitly. A charset
+            // declaration there stays first, within the 1024 bytes a prescan reads.
+            self.spot = Some(at.end);
+        } else {
+            let first = self.head_end.unwrap_or(at.start);
+            if charset_end.is_some_and(|end| at.start < end)
+                && HEAD_ELEMENTS.contains(&name.as_str())
+                && !is_share_tag(el)
+            {
+                self.unless_charset = Some(first);
+            } else {
+                self.spot = Some(first);
+            }
+        }
+    }
+}
+
+/// Whether an element is one of the page's own share tags: a `<meta>` whose `property` or
+/// `name` the block replaces.
+pub(crate) fn is_share_tag(el: &Element<'_, '_>) -> bool {
+    el.tag_name() == "meta"
+        && ["property", "name"].iter().any(|attr| {
+            el.get_attribute(attr)
+                .is_some_and(|key| is_replaced_key(&key))
+        })
+}
+
 /// Throws the scanner's output away: the scan decides, it does not write.
 #[derive(Debug)]
 struct Discard;
@@ -46,15 +103,14 @@ impl OutputSink for Discard {
 /// The insertion point search over one body's first bytes.
 #[derive(Debug)]
 pub(crate) struct Scanner {
-    rewriter: HtmlRewriter<'static, Discard, lol_html::send::SendHandlerTypes>,
+    rewriter: HtmlRewriter<'static, Discard, SendHandlerTypes>,
     seen: Arc<Mutex<Seen>>,
 }
 
 impl Scanner {
     /// `charset_end` is where the page's `<meta>` charset declaration ends, if the encoding
-    /// prescan found one.
-    /// The block goes after that declaration when only head elements come before it, so
-    /// that the block never pushes it out of the 1024 bytes a crawler's prescan reads.
+    /// prescan found one. The block goes after that declaration when only head elements
+    /// come before it, so that it never pushes it out of the 1024 bytes a prescan reads.
     pub(crate) fn new(
         encoding: AsciiCompatibleEncoding,
         memory: usize,
@@ -69,55 +125,8 @@ impl Scanner {
             .with_strict(false)
             .append_element_content_handler(element!("*", move |el| {
                 let mut seen = found.lock().unwrap_or_else(PoisonError::into_inner);
-                if seen.spot.is_some() {
-                    return Ok(());
-                }
-                let at = el.source_location().bytes();
-                let name = el.tag_name();
-                let is_charset = || {
-                    name == "meta"
-                        && (el.has_attribute("charset")
-                            || el
-                                .get_attribute("http-equiv")
-                                .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
-                };
-                // Every share tag must lie after the insertion point, where the stream that
-                // removes them starts.
-                let is_share_tag = || {
-                    name == "meta"
-                        && ["property", "name"].iter().any(|attr| {
-                            el.get_attribute(attr)
-                                .is_some_and(|key| is_replaced_key(&key))
-                        })
-                };
-                if let Some(first) = seen.unless_charset {
-                    if charset_end == Some(at.end) && is_charset() {
-                        seen.spot = Some(at.end);
-                    } else if charset_end.is_none_or(|end| at.start >= end)
-                        || !HEAD_ELEMENTS.contains(&name.as_str())
-                        || is_share_tag()
-                    {
-                        seen.spot = Some(first);
-                    }
-                } else if seen.head_end.is_none() && name == "html" {
-                    seen.html_end.get_or_insert(at.end);
-                } else if seen.head_end.is_none() && name == "head" {
-                    seen.head_end = Some(at.end);
-                } else if is_charset() {
-                    // The head's first element, or without a `<head>` tag the first element
-                    // of the page, where a parser opens the head implicitly. A charset
-                    // declaration there stays first, within the 1024 bytes a prescan reads.
-                    seen.spot = Some(at.end);
-                } else {
-                    let first = seen.head_end.unwrap_or(at.start);
-                    if charset_end.is_some_and(|end| at.start < end)
-                        && HEAD_ELEMENTS.contains(&name.as_str())
-                        && !is_share_tag()
-                    {
-                        seen.unless_charset = Some(first);
-                    } else {
-                        seen.spot = Some(first);
-                    }
+                if seen.spot.is_none() {
+                    seen.element(el, charset_end);
                 }
                 Ok(())
             }));
