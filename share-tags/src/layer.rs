@@ -277,9 +277,10 @@ where
         let outcome = rewrite.outcome().cloned().expect("decided above");
         (Some((rewrite, input)), outcome)
     };
-    if let Ok(value) = HeaderValue::from_str(&outcome.header_value()) {
-        parts.headers.insert(INJECT_HEADER, value);
-    }
+    parts.headers.insert(
+        INJECT_HEADER,
+        HeaderValue::from_static(outcome.header_value()),
+    );
     if wanted.head {
         return Response::from_parts(parts, empty_body());
     }

@@ -61,9 +61,45 @@ impl ShareTags {
             MetaTag::property("og:site_name", &self.site_name),
             MetaTag::property("og:title", &text.title),
             MetaTag::property("og:description", &text.description),
-            MetaTag::property("og:url", &self.page_url),
-            MetaTag::property("og:image", &self.image_url),
+            self.og_url(),
         ];
+        tags.extend(self.og_image());
+        tags.extend([
+            twitter_card(),
+            MetaTag::name("twitter:title", &text.title),
+            MetaTag::name("twitter:description", &text.description),
+        ]);
+        tags.extend(self.twitter_image());
+        tags
+    }
+
+    /// The tags the injector writes into another site's page: the image, the canonical
+    /// share URL and the card type, and nothing about the page's own title or wording.
+    /// Every key here is one `is_replaced_key` takes out of the page.
+    pub fn image_tags(&self) -> Vec<MetaTag<'_>> {
+        let mut tags = self.og_image();
+        tags.extend([self.og_url(), twitter_card()]);
+        tags.extend(self.twitter_image());
+        tags
+    }
+
+    /// `image_tags` as HTML, escaped as every rendered tag is.
+    pub fn image_tags_html(&self) -> String {
+        self.image_tags().iter().map(ToString::to_string).collect()
+    }
+
+    /// The tag set as HTML, one `<meta>` after another, byte for byte as the main site's
+    /// page writes them.
+    pub fn to_html(&self) -> String {
+        self.meta().iter().map(ToString::to_string).collect()
+    }
+
+    fn og_url(&self) -> MetaTag<'_> {
+        MetaTag::property("og:url", &self.page_url)
+    }
+
+    fn og_image(&self) -> Vec<MetaTag<'_>> {
+        let mut tags = vec![MetaTag::property("og:image", &self.image_url)];
         tags.extend(
             self.image_secure_url
                 .as_ref()
@@ -73,21 +109,41 @@ impl ShareTags {
             MetaTag::property("og:image:type", self.image_type),
             MetaTag::property("og:image:width", self.image_width.to_string()),
             MetaTag::property("og:image:height", self.image_height.to_string()),
-            MetaTag::property("og:image:alt", &text.image_alt),
-            MetaTag::name("twitter:card", TWITTER_CARD),
-            MetaTag::name("twitter:title", &text.title),
-            MetaTag::name("twitter:description", &text.description),
-            MetaTag::name("twitter:image", &self.image_url),
-            MetaTag::name("twitter:image:alt", &text.image_alt),
+            MetaTag::property("og:image:alt", &self.text.image_alt),
         ]);
         tags
     }
 
-    /// The tag set as HTML, one `<meta>` after another, byte for byte as the main site's
-    /// page writes them.
-    pub fn to_html(&self) -> String {
-        self.meta().iter().map(ToString::to_string).collect()
+    fn twitter_image(&self) -> [MetaTag<'_>; 2] {
+        [
+            MetaTag::name("twitter:image", &self.image_url),
+            MetaTag::name("twitter:image:alt", &self.text.image_alt),
+        ]
     }
+}
+
+fn twitter_card() -> MetaTag<'static> {
+    MetaTag::name("twitter:card", TWITTER_CARD)
+}
+
+/// Whether a page's `<meta>` whose `property` or `name` is `key` says something about the
+/// shared image or URL, and so must go when the injector writes its own: `og:image`,
+/// `og:url`, `twitter:card`, `twitter:image` and every `og:image:*` / `twitter:image:*`
+/// (`og:image:url`, `twitter:image:src`, ...). Matched as HTML matches attribute values a
+/// crawler reads: trimmed of ASCII whitespace, ASCII case-insensitive.
+pub fn is_replaced_key(key: &str) -> bool {
+    let key = key.trim_matches(|c: char| c.is_ascii_whitespace());
+    let is = |exact: &str| key.eq_ignore_ascii_case(exact);
+    let under = |prefix: &str| {
+        key.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    is("og:image")
+        || under("og:image:")
+        || is("og:url")
+        || is("twitter:card")
+        || is("twitter:image")
+        || under("twitter:image:")
 }
 
 /// Which attribute of a `<meta>` tag holds its key.
@@ -237,6 +293,74 @@ mod tests {
         let plain = ShareTags::new(&local(), None);
         assert!(plain.meta().iter().all(|t| t.key != "og:image:secure_url"));
         assert_eq!(plain.meta().len(), expected.len() - 1);
+    }
+
+    #[test]
+    fn the_image_tags_are_the_image_url_and_card_and_every_one_is_replaced() {
+        let https = site(
+            "Example",
+            "https://www.example.com",
+            "https://img.example.com",
+        );
+        let tags = ShareTags::new(&https, SocialId::parse("01-02-03").ok());
+        let keys: Vec<_> = tags.image_tags().iter().map(|t| t.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "og:image",
+                "og:image:secure_url",
+                "og:image:type",
+                "og:image:width",
+                "og:image:height",
+                "og:image:alt",
+                "og:url",
+                "twitter:card",
+                "twitter:image",
+                "twitter:image:alt",
+            ]
+        );
+        assert!(keys.iter().all(|key| is_replaced_key(key)));
+        let all = tags.meta();
+        for tag in tags.image_tags() {
+            assert!(all.contains(&tag), "{tag} is one of the share's own tags");
+        }
+        let html = tags.image_tags_html();
+        assert_eq!(html.matches("<meta ").count(), keys.len());
+        assert!(html.starts_with(&tags.image_tags()[0].to_string()));
+    }
+
+    #[test]
+    fn replaced_keys_are_the_image_url_and_card_in_any_case_and_spacing() {
+        for key in [
+            "og:image",
+            " OG:IMAGE\t",
+            "og:image:width",
+            "og:image:secure_url",
+            "og:Image:URL",
+            "og:url",
+            "twitter:card",
+            "Twitter:Image",
+            "twitter:image:src",
+            "twitter:image:alt",
+        ] {
+            assert!(is_replaced_key(key), "{key:?}");
+        }
+        for key in [
+            "og:title",
+            "og:images",
+            "og:image-x",
+            "og:video",
+            "og:site_name",
+            "twitter:title",
+            "twitter:site",
+            "twitter:images",
+            "image",
+            "og:",
+            "",
+            "og:url:x",
+        ] {
+            assert!(!is_replaced_key(key), "{key:?}");
+        }
     }
 
     #[test]
