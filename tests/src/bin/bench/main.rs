@@ -1,11 +1,13 @@
 //! The ogshot benchmark: every figure measured in this run, on this machine, printed as
 //! a Markdown table. `--quick` runs a short version (CI uses it so the harness keeps
-//! working); nothing here asserts a timing.
+//! working); `--only <section>[,<section>]` runs some of [`SECTIONS`]; nothing here
+//! asserts a timing.
 //!
 //! Run: `cargo run --release -p e2e --bin bench` (full) or `... -- --quick`.
 
 mod capture;
 mod faults;
+mod inject;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -479,24 +481,91 @@ async fn article_flow(card_url: &str, token: &RenderToken) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// What `--only` can name: the image service's figures, its fault drills, and the
+/// main site's injector in front of an existing site.
+const SECTIONS: [&str; 3] = ["images", "faults", "inject"];
+
+/// What this run measures, from the command line.
+struct Run {
+    quick: bool,
+    sections: Vec<&'static str>,
+}
+
+impl Run {
+    fn from_args() -> Result<Self> {
+        let mut run = Self {
+            quick: false,
+            sections: SECTIONS.to_vec(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => run.quick = true,
+                "--only" => {
+                    let names = args.next().context("--only needs a section")?;
+                    run.sections = names
+                        .split(',')
+                        .map(|name| {
+                            SECTIONS
+                                .into_iter()
+                                .find(|known| *known == name.trim())
+                                .with_context(|| {
+                                    format!("no section {name:?}; sections: {SECTIONS:?}")
+                                })
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                other => bail!(
+                    "unknown argument {other:?}; usage: bench [--quick] [--only {}]",
+                    SECTIONS.join(",")
+                ),
+            }
+        }
+        Ok(run)
+    }
+
+    fn has(&self, section: &str) -> bool {
+        self.sections.contains(&section)
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let sizes = if quick { QUICK } else { FULL };
-    test_kit::require_chromium(e2e::CHROMIUM, image_service::browser::INSTALL_HINT);
+    let run = Run::from_args()?;
+    if run.has("images") || run.has("faults") {
+        test_kit::require_chromium(e2e::CHROMIUM, image_service::browser::INSTALL_HINT);
+    }
     test_kit::init_logs();
     let client = e2e::http_client();
     let mut table = Table::default();
     println!(
-        "ogshot benchmark ({})",
-        if quick { "quick" } else { "full" }
+        "ogshot benchmark ({}, {})",
+        if run.quick { "quick" } else { "full" },
+        run.sections.join(", ")
     );
+    if run.has("images") {
+        images(&mut table, &client, if run.quick { QUICK } else { FULL }).await?;
+    }
+    if run.has("faults") {
+        // Always the production configuration; --quick asks for fewer cards.
+        let fault_requests = if run.quick { 8 } else { 40 };
+        faults::section(&mut table, &client, fault_requests).await?;
+    }
+    if run.has("inject") {
+        inject::section(&mut table, &client, run.quick).await?;
+    }
+    table.print();
+    Ok(())
+}
 
+/// The image service: cold starts, misses against the article's flow and the capture
+/// floor, hits, and memory over many renders.
+async fn images(table: &mut Table, client: &reqwest::Client, sizes: Sizes) -> Result<()> {
     // Cold start: a real process, from exec to the first card on the wire.
     let binary = image_service_binary()?;
     let mut colds = Vec::new();
     for _ in 0..sizes.cold_starts {
-        colds.push(cold_start(&binary, &client).await?);
+        colds.push(cold_start(&binary, client).await?);
     }
     let cold = percentile(&colds, 50.0);
     table.row(
@@ -541,10 +610,9 @@ async fn main() -> Result<()> {
     let router = service.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let mut ids = Ids(0);
-    misses(&client, &base, &mut ids, 4, 1).await?; // warm the page pool
+    misses(client, &base, &mut ids, 4, 1).await?; // warm the page pool
 
-    let (sequential, wall, sizes_seen) =
-        misses(&client, &base, &mut ids, sizes.miss_ids, 1).await?;
+    let (sequential, wall, sizes_seen) = misses(client, &base, &mut ids, sizes.miss_ids, 1).await?;
     let miss_p50 = percentile(&sequential, 50.0);
     table.row(
         "warm miss, sequential: p50 / p95 / p99",
@@ -560,7 +628,7 @@ async fn main() -> Result<()> {
     );
     for concurrency in [2, 4] {
         let (latencies, wall, _) =
-            misses(&client, &base, &mut ids, sizes.miss_ids, concurrency).await?;
+            misses(client, &base, &mut ids, sizes.miss_ids, concurrency).await?;
         table.row(
             &format!("warm miss, concurrency {concurrency}: p50 / p95 / p99"),
             percentiles(&latencies, &[50.0, 95.0, 99.0]),
@@ -655,7 +723,7 @@ async fn main() -> Result<()> {
 
     // Hits over loopback at concurrency 32.
     let hit_url = format!("{base}{}", test_kit::card_path("00-00-01"));
-    let (hit_latencies, rate) = hits(&client, &hit_url, sizes.hit_seconds).await?;
+    let (hit_latencies, rate) = hits(client, &hit_url, sizes.hit_seconds).await?;
     table.row(
         "cache hit, concurrency 32: p50 / p99",
         percentiles(&hit_latencies, &[50.0, 99.0]),
@@ -672,10 +740,10 @@ async fn main() -> Result<()> {
     // Memory: does RSS grow with renders?
     let rendered_so_far = service.metrics().counts().renders as usize;
     let to_early = sizes.leak_early.saturating_sub(rendered_so_far);
-    misses(&client, &base, &mut ids, to_early, 2).await?;
+    misses(client, &base, &mut ids, to_early, 2).await?;
     let early = rss_now(&service, &chromium_pid).await;
     misses(
-        &client,
+        client,
         &base,
         &mut ids,
         sizes
@@ -724,10 +792,5 @@ async fn main() -> Result<()> {
     );
 
     service.shutdown().await;
-
-    // Faults: always the production configuration; --quick asks for fewer cards.
-    let fault_requests = if quick { 8 } else { 40 };
-    faults::section(&mut table, &client, fault_requests).await?;
-    table.print();
     Ok(())
 }

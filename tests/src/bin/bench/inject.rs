@@ -1,0 +1,626 @@
+//! The benchmark's injector section: what putting the main site (`--upstream`) in front
+//! of an existing site costs. A test origin (real HTTP, in-process, pages from memory)
+//! serves share-tags' corpus of real pages; each is fetched directly and through the
+//! main site's router, interleaved on one keep-alive client, so both see the same
+//! machine at the same moment. Then a 1 MB page's throughput both ways, and the
+//! main-site binary's RSS while a page far larger than its buffers streams through it,
+//! injected and passed through. Printed, never asserted.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use share_tags::INJECT_HEADER;
+
+use super::{Table, percentile, rss};
+
+/// How much of each measurement to run.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    /// Every corpus page, or only the smallest, the median and the largest.
+    every_page: bool,
+    warm_up: usize,
+    iterations: usize,
+    throughput_runs: usize,
+    streamed_bytes: usize,
+}
+
+const FULL: Sizes = Sizes {
+    every_page: true,
+    warm_up: 5,
+    iterations: 50,
+    throughput_runs: 20,
+    streamed_bytes: 50_000_000,
+};
+
+const QUICK: Sizes = Sizes {
+    every_page: false,
+    warm_up: 2,
+    iterations: 10,
+    throughput_runs: 3,
+    streamed_bytes: 5_000_000,
+};
+
+/// The share every proxied request asks for.
+const SHARE_QUERY: &str = "social=12-34-10";
+
+const HTML: &str = "text/html; charset=utf-8";
+
+const ADDED_GOAL: Duration = Duration::from_millis(2);
+
+/// What a streamed page may add to the process: its buffers, not the page.
+const GROWTH_GOAL: u64 = 16 * 1024 * 1024;
+
+const PADDED_BYTES: usize = 1_000_000;
+
+/// Often enough to catch a buffer that lives for a few chunks.
+const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(10);
+
+pub(crate) async fn section(
+    table: &mut Table,
+    client: &reqwest::Client,
+    quick: bool,
+) -> Result<()> {
+    let sizes = if quick { QUICK } else { FULL };
+    let corpus = corpus()?;
+    let median = median(&corpus);
+    let origin = Origin::start(median.bytes.clone()).await?;
+    let config = main_site::Config::try_from(main_site::Args {
+        upstream: Some(format!("http://{}", origin.addr)),
+        ..main_site::Args::defaults()
+    })?;
+    let proxy = serve(main_site::router(config)).await?;
+    let urls = Urls {
+        direct: format!("http://{}/?{SHARE_QUERY}", origin.addr),
+        proxy: format!("http://{proxy}/?{SHARE_QUERY}"),
+    };
+    latency(table, client, &origin, &urls, &corpus, sizes).await?;
+    throughput(table, client, &origin, &urls, median, sizes).await?;
+    memory(table, client, &origin, sizes).await
+}
+
+/// The share, on the origin and through the proxy.
+struct Urls {
+    direct: String,
+    proxy: String,
+}
+
+/// Added latency per corpus page, and on the median one.
+async fn latency(
+    table: &mut Table,
+    client: &reqwest::Client,
+    origin: &Origin,
+    urls: &Urls,
+    corpus: &[Page],
+    sizes: Sizes,
+) -> Result<()> {
+    let median = median(corpus);
+    let pages: Vec<&Page> = if sizes.every_page {
+        corpus.iter().collect()
+    } else {
+        vec![&corpus[0], median, &corpus[corpus.len() - 1]]
+    };
+    let mut all = Outcomes::default();
+    let mut median_added = None;
+    for page in pages {
+        origin.set_page(page.bytes.clone());
+        let pairs = interleaved(client, urls, sizes.warm_up, sizes.iterations).await?;
+        let added: Vec<f64> = pairs
+            .direct
+            .iter()
+            .zip(&pairs.proxy)
+            .map(|(direct, proxy)| millis(*proxy) - millis(*direct))
+            .collect();
+        table.row(
+            &format!(
+                "injector, {} ({}): direct · proxy · added, p50 / p99",
+                page.name,
+                kb(page.bytes.len())
+            ),
+            format!(
+                "{} / {} · {} / {} · {} / {} ({})",
+                fine_ms(millis(percentile(&pairs.direct, 50.0))),
+                fine_ms(millis(percentile(&pairs.direct, 99.0))),
+                fine_ms(millis(percentile(&pairs.proxy, 50.0))),
+                fine_ms(millis(percentile(&pairs.proxy, 99.0))),
+                fine_ms(signed_percentile(&added, 50.0)),
+                fine_ms(signed_percentile(&added, 99.0)),
+                pairs.outcomes.shown()
+            ),
+            "",
+            None,
+        );
+        if std::ptr::eq(page, median) {
+            median_added = Some(signed_percentile(&added, 50.0));
+        }
+        all.add(&pairs.outcomes);
+    }
+    let median_added = median_added.context("the median page is always measured")?;
+    table.row(
+        &format!(
+            "injector: added p50 on the corpus median page ({}, {})",
+            median.name,
+            kb(median.bytes.len())
+        ),
+        fine_ms(median_added),
+        "≤ 2 ms",
+        Some(median_added <= millis(ADDED_GOAL)),
+    );
+    table.row(
+        &format!("injector: proxied answers with an {INJECT_HEADER} header"),
+        all.shown(),
+        "every answer",
+        Some(all.without == 0),
+    );
+    Ok(())
+}
+
+/// MB/s both ways for a real page grown to 1 MB with more of its own body.
+async fn throughput(
+    table: &mut Table,
+    client: &reqwest::Client,
+    origin: &Origin,
+    urls: &Urls,
+    page: &Page,
+    sizes: Sizes,
+) -> Result<()> {
+    origin.set_page(padded(&page.bytes, PADDED_BYTES));
+    let pairs = interleaved(client, urls, 1, sizes.throughput_runs).await?;
+    table.row(
+        &format!(
+            "injector throughput, 1 MB page ({} padded): proxy · direct, at p50",
+            page.name
+        ),
+        format!(
+            "{} · {} ({})",
+            mb_per_s(pairs.proxy_bytes, percentile(&pairs.proxy, 50.0)),
+            mb_per_s(pairs.direct_bytes, percentile(&pairs.direct, 50.0)),
+            pairs.outcomes.shown()
+        ),
+        "",
+        None,
+    );
+    Ok(())
+}
+
+/// RSS of the real binary, so that it is the injector's and nobody else's, while a long
+/// page streams through it.
+async fn memory(
+    table: &mut Table,
+    client: &reqwest::Client,
+    origin: &Origin,
+    sizes: Sizes,
+) -> Result<()> {
+    let binary = main_site_binary()?;
+    for share in [true, false] {
+        let streamed = streamed(&binary, origin.addr, client, sizes.streamed_bytes, share).await?;
+        let growth = streamed.peak.saturating_sub(streamed.before);
+        let (kind, target, met) = if share {
+            ("as a share", "growth ≤ 16 MiB", Some(growth <= GROWTH_GOAL))
+        } else {
+            ("without social (passthrough)", "", None)
+        };
+        table.row(
+            &format!(
+                "main-site process, {} MB page {kind}: RSS before / peak / growth · MB/s",
+                sizes.streamed_bytes / 1_000_000
+            ),
+            format!(
+                "{} / {} / +{} · {} ({}; {} RSS samples)",
+                fine_mib(streamed.before),
+                fine_mib(streamed.peak),
+                fine_mib(growth),
+                mb_per_s(streamed.fetched.bytes, streamed.fetched.took),
+                streamed.outcomes.shown(),
+                streamed.samples
+            ),
+            target,
+            met,
+        );
+    }
+    Ok(())
+}
+
+/// A corpus page.
+struct Page {
+    name: String,
+    bytes: Bytes,
+}
+
+/// share-tags' corpus of real pages, smallest first.
+fn corpus() -> Result<Vec<Page>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../share-tags/tests/pages");
+    let mut pages = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "html") {
+            pages.push(Page {
+                name: path
+                    .file_stem()
+                    .map(|stem| stem.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                bytes: std::fs::read(&path)?.into(),
+            });
+        }
+    }
+    anyhow::ensure!(!pages.is_empty(), "no pages in {}", dir.display());
+    pages.sort_by_key(|page| page.bytes.len());
+    Ok(pages)
+}
+
+/// The corpus's median page by size (the smaller of the two middle ones).
+fn median(corpus: &[Page]) -> &Page {
+    &corpus[(corpus.len() - 1) / 2]
+}
+
+/// The existing site: the current page at every path but `/stream/<bytes>`, a page of
+/// that many bytes generated as it is sent.
+#[derive(Clone)]
+struct Origin {
+    addr: SocketAddr,
+    page: Arc<RwLock<Bytes>>,
+}
+
+impl Origin {
+    async fn start(page: Bytes) -> Result<Self> {
+        let page = Arc::new(RwLock::new(page));
+        let router = Router::new()
+            .route("/stream/{bytes}", get(stream_page))
+            .fallback(current_page)
+            .with_state(Arc::clone(&page));
+        let addr = serve(router).await?;
+        Ok(Self { addr, page })
+    }
+
+    fn set_page(&self, page: Bytes) {
+        *self.page.write().expect("the page lock is never poisoned") = page;
+    }
+}
+
+async fn current_page(State(page): State<Arc<RwLock<Bytes>>>) -> Response {
+    let page = page
+        .read()
+        .expect("the page lock is never poisoned")
+        .clone();
+    ([(header::CONTENT_TYPE, HTML)], page).into_response()
+}
+
+/// A long page's head: the site's own tags, which a share's replace or join.
+const STREAMED_HEAD: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+    <title>A long page</title>\
+    <meta property=\"og:title\" content=\"A long page\">\
+    <meta property=\"og:image\" content=\"https://www.example.com/cover.jpg\">\
+    </head><body>\n";
+
+/// A page with its own tags up front, then `bytes` in all of paragraphs, every chunk a
+/// slice of one 64 KiB buffer: the origin holds no more of the page than that.
+async fn stream_page(UrlPath(bytes): UrlPath<usize>) -> Response {
+    const TAIL: &str = "</body></html>\n";
+    let filler = Bytes::from(PARAGRAPH.repeat(64 * 1024 / PARAGRAPH.len()));
+    let body_bytes = bytes.saturating_sub(STREAMED_HEAD.len() + TAIL.len());
+    let body = (0..body_bytes)
+        .step_by(filler.len())
+        .map(move |at| filler.slice(..filler.len().min(body_bytes - at)));
+    let chunks = std::iter::once(Bytes::from_static(STREAMED_HEAD.as_bytes()))
+        .chain(body)
+        .chain(std::iter::once(Bytes::from_static(TAIL.as_bytes())))
+        .map(Ok::<_, std::io::Error>);
+    (
+        [(header::CONTENT_TYPE, HTML)],
+        Body::from_stream(futures::stream::iter(chunks)),
+    )
+        .into_response()
+}
+
+const PARAGRAPH: &str = "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do \
+    eiusmod tempor incididunt ut labore et dolore magna aliqua.</p>\n";
+
+/// `page` grown to at least `size` bytes by repeating its body before `</body>` (or
+/// paragraphs, for a page with no body to repeat).
+fn padded(page: &[u8], size: usize) -> Bytes {
+    let lower = page.to_ascii_lowercase();
+    let find = |needle: &[u8], from: usize| {
+        lower[from..]
+            .windows(needle.len())
+            .position(|window| window == needle)
+            .map(|at| at + from)
+    };
+    let close = lower
+        .windows(7)
+        .rposition(|window| window == b"</body>")
+        .unwrap_or(page.len());
+    let open = find(b"<body", 0)
+        .and_then(|at| find(b">", at))
+        .map_or(close, |at| (at + 1).min(close));
+    let content = if open < close {
+        &page[open..close]
+    } else {
+        PARAGRAPH.as_bytes()
+    };
+    let mut grown = page[..close].to_vec();
+    while grown.len() + (page.len() - close) < size {
+        grown.extend_from_slice(content);
+    }
+    grown.extend_from_slice(&page[close..]);
+    grown.into()
+}
+
+async fn serve(router: Router) -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(addr)
+}
+
+/// One GET, its body read to the end and dropped as it arrives.
+struct Fetched {
+    took: Duration,
+    bytes: usize,
+    /// The `x-ogshot-inject` header, if any.
+    inject: Option<String>,
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<Fetched> {
+    let started = Instant::now();
+    let mut response = client.get(url).send().await?;
+    anyhow::ensure!(
+        response.status() == 200,
+        "{url} answered {}",
+        response.status()
+    );
+    let inject = response
+        .headers()
+        .get(INJECT_HEADER)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let mut bytes = 0;
+    while let Some(chunk) = response.chunk().await? {
+        bytes += chunk.len();
+    }
+    Ok(Fetched {
+        took: started.elapsed(),
+        bytes,
+        inject,
+    })
+}
+
+/// Fetch times of the same page directly and through the proxy.
+struct Pairs {
+    direct: Vec<Duration>,
+    proxy: Vec<Duration>,
+    direct_bytes: usize,
+    proxy_bytes: usize,
+    outcomes: Outcomes,
+}
+
+/// `iterations` direct fetches each followed by a proxied one, after `warm_up` pairs
+/// that are not kept.
+async fn interleaved(
+    client: &reqwest::Client,
+    urls: &Urls,
+    warm_up: usize,
+    iterations: usize,
+) -> Result<Pairs> {
+    let mut pairs = Pairs {
+        direct: Vec::new(),
+        proxy: Vec::new(),
+        direct_bytes: 0,
+        proxy_bytes: 0,
+        outcomes: Outcomes::default(),
+    };
+    for i in 0..warm_up + iterations {
+        let direct = fetch(client, &urls.direct).await?;
+        let proxied = fetch(client, &urls.proxy).await?;
+        if i < warm_up {
+            continue;
+        }
+        pairs.direct.push(direct.took);
+        pairs.proxy.push(proxied.took);
+        pairs.direct_bytes = direct.bytes;
+        pairs.proxy_bytes = proxied.bytes;
+        pairs.outcomes.count(proxied.inject.as_deref());
+    }
+    Ok(pairs)
+}
+
+/// What the proxied answers' `x-ogshot-inject` headers said.
+#[derive(Debug, Default)]
+struct Outcomes {
+    injected: usize,
+    /// (reason, answers)
+    passthrough: Vec<(String, usize)>,
+    without: usize,
+}
+
+impl Outcomes {
+    fn count(&mut self, header: Option<&str>) {
+        match header {
+            Some("injected") => self.injected += 1,
+            Some(value) if value.starts_with("passthrough") => {
+                let reason = value
+                    .split_once("reason=")
+                    .map_or("none given", |(_, reason)| reason.trim());
+                self.passthrough_by(reason, 1);
+            }
+            _ => self.without += 1,
+        }
+    }
+
+    fn passthrough_by(&mut self, reason: &str, answers: usize) {
+        match self
+            .passthrough
+            .iter_mut()
+            .find(|(known, _)| known == reason)
+        {
+            Some((_, n)) => *n += answers,
+            None => self.passthrough.push((reason.to_owned(), answers)),
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.injected += other.injected;
+        self.without += other.without;
+        for (reason, answers) in &other.passthrough {
+            self.passthrough_by(reason, *answers);
+        }
+    }
+
+    fn shown(&self) -> String {
+        let mut kinds = Vec::new();
+        if self.injected > 0 {
+            kinds.push(format!("{} injected", self.injected));
+        }
+        for (reason, answers) in &self.passthrough {
+            kinds.push(format!("{answers} passthrough: {reason}"));
+        }
+        if self.without > 0 {
+            kinds.push(format!("{} without {INJECT_HEADER}", self.without));
+        }
+        kinds.join(", ")
+    }
+}
+
+/// The main-site binary next to this one.
+fn main_site_binary() -> Result<PathBuf> {
+    let binary = std::env::current_exe()?.with_file_name("main-site");
+    if !binary.is_file() {
+        let release = binary.parent().is_some_and(|dir| dir.ends_with("release"));
+        bail!(
+            "{} is missing: build it first with `cargo build -p main-site{}`",
+            binary.display(),
+            if release { " --release" } else { "" }
+        );
+    }
+    Ok(binary)
+}
+
+/// One page streamed through a main-site process, and its RSS meanwhile.
+struct Streamed {
+    before: u64,
+    peak: u64,
+    samples: u64,
+    fetched: Fetched,
+    outcomes: Outcomes,
+}
+
+/// Starts `binary` in front of `origin`, warms it up, then streams a page of `bytes`
+/// through it (a share if `share`) while sampling its RSS.
+async fn streamed(
+    binary: &Path,
+    origin: SocketAddr,
+    client: &reqwest::Client,
+    bytes: usize,
+    share: bool,
+) -> Result<Streamed> {
+    let addr = format!("127.0.0.1:{}", test_kit::lambda::free_port());
+    let mut child = tokio::process::Command::new(binary)
+        .arg("--upstream")
+        .arg(format!("http://{origin}"))
+        .env("MAIN_SITE_ADDR", &addr)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let pid = child.id().context("a started child has a pid")?;
+    let query = if share {
+        format!("?{SHARE_QUERY}")
+    } else {
+        String::new()
+    };
+    let started = Instant::now();
+    while fetch(client, &format!("http://{addr}/{query}"))
+        .await
+        .is_err()
+    {
+        if let Some(status) = child.try_wait()? {
+            bail!("main-site exited before it served: {status}");
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("main-site served nothing within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The streaming path warmed too, so its first allocations are in `before`.
+    fetch(
+        client,
+        &format!("http://{addr}/stream/{PADDED_BYTES}{query}"),
+    )
+    .await?;
+    let before = rss(pid);
+
+    let peak = Arc::new(AtomicU64::new(before));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop) = (Arc::clone(&peak), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut samples = 0;
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss(pid), Ordering::Relaxed);
+                samples += 1;
+                std::thread::sleep(RSS_SAMPLE_EVERY);
+            }
+            samples
+        })
+    };
+    let fetched = fetch(client, &format!("http://{addr}/stream/{bytes}{query}")).await;
+    stop.store(true, Ordering::Relaxed);
+    let samples = sampler.join().unwrap_or(0);
+    let still_running = child.try_wait()?.is_none();
+    child.kill().await?;
+    let fetched = fetched?;
+    anyhow::ensure!(still_running, "main-site exited during the transfer");
+    // Only the head may change, and shrink if the engine puts shorter tags in its place.
+    anyhow::ensure!(
+        fetched.bytes + STREAMED_HEAD.len() >= bytes,
+        "main-site sent {} of the page's {bytes} bytes",
+        fetched.bytes
+    );
+    let mut outcomes = Outcomes::default();
+    outcomes.count(fetched.inject.as_deref());
+    Ok(Streamed {
+        before,
+        peak: peak.load(Ordering::Relaxed),
+        samples,
+        fetched,
+        outcomes,
+    })
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `p`th percentile of signed samples, ranked as [`percentile`] ranks.
+fn signed_percentile(samples: &[f64], p: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Milliseconds to the hundredth: a small page's fetch is well under one.
+fn fine_ms(ms: f64) -> String {
+    format!("{ms:.2} ms")
+}
+
+fn fine_mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn kb(bytes: usize) -> String {
+    format!("{:.0} KB", bytes as f64 / 1000.0)
+}
+
+fn mb_per_s(bytes: usize, took: Duration) -> String {
+    format!("{:.0} MB/s", bytes as f64 / 1e6 / took.as_secs_f64())
+}
