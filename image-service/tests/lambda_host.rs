@@ -9,8 +9,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -18,10 +16,10 @@ use image_service::DEFAULT_IMAGE;
 use image_service::cache_policy::CACHE_STATUS_HEADER;
 use shared_ids::CURRENT_DESIGN;
 use test_kit::card_path;
+use test_kit::process::{Process, free_port};
 use test_kit::raw_http::{Reply, send_raw};
 use test_kit::s3::{S3Fault, TestS3};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 /// The response budget the function runs with here.
 const BUDGET: Duration = Duration::from_millis(2000);
@@ -54,94 +52,6 @@ fn cargo_lambda() -> PathBuf {
     venv.filter(|venv| venv.is_file())
         .or(on_path)
         .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
-}
-
-/// A child process in its own process group, killed with its whole group when dropped,
-/// with its output kept for the failure message.
-struct Process {
-    name: &'static str,
-    child: Child,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl Process {
-    fn spawn(name: &'static str, command: &mut Command) -> Self {
-        let mut child = command
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let output = Arc::new(Mutex::new(Vec::new()));
-        keep_lines(child.stdout.take().expect("piped"), Arc::clone(&output));
-        keep_lines(child.stderr.take().expect("piped"), Arc::clone(&output));
-        Self {
-            name,
-            child,
-            output,
-        }
-    }
-
-    fn output(&self) -> Vec<String> {
-        self.output.lock().expect("output lock").clone()
-    }
-
-    /// Waits until a line of output contains `marker`.
-    async fn wait_for(&mut self, marker: &str, timeout: Duration) {
-        let started = Instant::now();
-        while !self.output().iter().any(|line| line.contains(marker)) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} exited ({status}): {:#?}", self.name, self.output());
-            }
-            assert!(
-                started.elapsed() < timeout,
-                "{} printed no {marker:?} within {timeout:?}: {:#?}",
-                self.name,
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Process {
-    /// SIGTERM to the group, then up to 5 s to exit: the image service kills and
-    /// reaps its browser (a process group of its own) on SIGTERM, which a SIGKILL would
-    /// leave behind.
-    fn drop(&mut self) {
-        let Some(pid) = self.child.id() else {
-            return;
-        };
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pid}")])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn keep_lines(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            into.lock().expect("output lock").push(line);
-        }
-    });
-}
-
-/// A free loopback port, for a process that must be told its port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
 }
 
 /// The emulator, and the `AWS_LAMBDA_*` variables it says the function needs.
