@@ -76,3 +76,24 @@ async fn an_axum_apps_page_shared_carries_our_card_and_is_untouched_otherwise() 
     assert_eq!(json.status, 200);
     assert_eq!(json.body, FEED.as_bytes(), "a JSON answer was rewritten");
 }
+
+/// The HEAD of a share once said `Content-Length: 0` (axum's router made it from the
+/// layer's empty body), telling a crawler that checks with HEAD that the page is empty.
+#[tokio::test]
+async fn a_head_of_a_share_says_no_length_that_its_get_does_not() {
+    let addr = app().await;
+    let target = format!("/post?social={ID}");
+
+    let get = request(addr, "GET", &target, &[]).await;
+    let head = request(addr, "HEAD", &target, &[]).await;
+
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "{} body bytes", head.body.len());
+    assert_eq!(head.header(INJECT_HEADER), get.header(INJECT_HEADER));
+    assert_eq!(
+        get.header("content-length"),
+        None,
+        "a rewritten page streams"
+    );
+    assert_eq!(head.header("content-length"), None);
+}
