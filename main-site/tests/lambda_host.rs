@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use axum::response::IntoResponse;
 use futures::StreamExt as _;
-use scraper::{Html, Selector};
 use shared_ids::{BaseUrl, SocialId};
-use test_kit::lambda::{Process, invoke, start_emulator};
+use test_kit::lambda::{invoke, start_emulator};
+use test_kit::meta::meta_contents;
+use test_kit::process::Process;
 use tokio::process::Command;
 
 /// The recorded Function URL event (payload format 2.0) of a share link.
@@ -83,14 +84,7 @@ async fn a_share_link_streams_through_the_lambda_host_with_the_cards_tags() {
     );
 
     let body = String::from_utf8_lossy(&reply.body);
-    let page = Html::parse_document(&body);
-    let content = |key: &str| -> Vec<String> {
-        let selector = Selector::parse(&format!("meta[property='{key}'], meta[name='{key}']"))
-            .expect("a selector");
-        page.select(&selector)
-            .filter_map(|tag| tag.value().attr("content").map(str::to_owned))
-            .collect()
-    };
+    let content = |key: &str| meta_contents(&body, key);
     let id = SocialId::parse("12-34-10").expect("an id");
     let card = BaseUrl::parse(IMAGE_BASE).expect("a base").card_url(id);
     assert_eq!(

@@ -208,7 +208,7 @@ where
                 .headers
                 .insert(INJECT_HEADER, passthrough_value(reason));
             let body = if wanted.head {
-                empty_body()
+                head_body()
             } else {
                 box_body(body)
             };
@@ -282,7 +282,7 @@ where
         HeaderValue::from_static(outcome.header_value()),
     );
     if wanted.head {
-        return Response::from_parts(parts, empty_body());
+        return Response::from_parts(parts, head_body());
     }
     let head = futures::stream::iter(ready.into_iter().map(Ok));
     let body = match tail {
@@ -508,6 +508,31 @@ where
     B::Error: Into<BoxError>,
 {
     body.map_err(Into::into).boxed_unsync()
+}
+
+/// The body of an answer to HEAD: no bytes, and no length said. An `Empty` body says it
+/// is exactly 0 bytes long, which axum's router writes out as `Content-Length: 0`: a
+/// length that is not the GET's.
+fn head_body() -> InjectBody {
+    NoBody.boxed_unsync()
+}
+
+struct NoBody;
+
+impl Body for NoBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        true
+    }
 }
 
 fn empty_body() -> InjectBody {

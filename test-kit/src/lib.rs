@@ -1,8 +1,8 @@
 //! ogshot's shared test helpers: an in-process S3 server that fails the way S3 does
-//! ([`s3`]), a raw HTTP/1.1 client ([`raw_http`]), Lambda's Runtime API emulator
-//! ([`lambda`]), and the few checks every suite makes
-//! (a card's path, a real card's pixels, a `max-age`, Chromium being installed, logs
-//! under `TEST_LOG`).
+//! ([`s3`]), a raw HTTP/1.1 client ([`raw_http`]), a binary run as a child process
+//! ([`process`]), Lambda's Runtime API emulator ([`lambda`]), a page's meta tags as
+//! crawlers read them ([`meta`]), and the few checks every suite makes (a card's path,
+//! a real card's pixels, a `max-age`, Chromium being installed, logs under `TEST_LOG`).
 //!
 //! It never depends on an app crate, so no app depends on itself to test itself and no
 //! app type exists in two copies; what it needs from an app comes in as a parameter. It
@@ -19,6 +19,8 @@
 //! - A helper that more than one of those uses sits here, once, and nowhere else.
 
 pub mod lambda;
+pub mod meta;
+pub mod process;
 pub mod raw_http;
 pub mod s3;
 

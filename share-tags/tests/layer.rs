@@ -1,0 +1,99 @@
+//! `InjectLayer` as another app uses it: an axum app's own router wrapped in the layer,
+//! as the crate's doc example wraps it, served on a real listener and asked over raw
+//! HTTP. No main-site: the layer needs no ogshot app to work.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use share_tags::{INJECT_HEADER, InjectLayer, InjectLimits, Injector, ShareSite};
+use shared_ids::{BaseUrl, SocialId};
+use test_kit::meta::meta_contents;
+use test_kit::raw_http::request;
+
+const PAGE: &str = include_str!("pages/telegram__post-full-image.html");
+const FEED: &str = r#"{"items":["<head><meta property=\"og:image\" content=\"x\">"]}"#;
+const ID: &str = "12-34-10";
+
+async fn app() -> SocketAddr {
+    let site = ShareSite {
+        site_name: "Example".to_owned(),
+        public_url: BaseUrl::parse("https://www.example.com").expect("a base"),
+        image_base: BaseUrl::parse("https://img.example.com").expect("a base"),
+    };
+    let router: Router = Router::new()
+        .route("/post", get(|| async { Html(PAGE) }))
+        .route(
+            "/feed.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    FEED,
+                )
+            }),
+        )
+        .layer(InjectLayer::new(Injector::new(
+            site,
+            InjectLimits::default(),
+        )));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    addr
+}
+
+#[tokio::test]
+async fn an_axum_apps_page_shared_carries_our_card_and_is_untouched_otherwise() {
+    let addr = app().await;
+    let card = BaseUrl::parse("https://img.example.com")
+        .expect("a base")
+        .image_url(Some(SocialId::parse(ID).expect("an id")));
+
+    let shared = request(addr, "GET", &format!("/post?social={ID}"), &[]).await;
+    assert_eq!(shared.status, 200);
+    assert_eq!(shared.header(INJECT_HEADER), Some("injected"));
+    let html = String::from_utf8(shared.body).expect("UTF-8");
+    assert_eq!(meta_contents(&html, "og:image"), [card.as_str()]);
+    assert_eq!(meta_contents(&html, "twitter:image"), [card.as_str()]);
+    assert_eq!(
+        meta_contents(&html, "og:url"),
+        [format!("https://www.example.com/?social={ID}")]
+    );
+    let after_head = &PAGE[PAGE.find("</head>").expect("a head")..];
+    assert!(
+        html.ends_with(after_head),
+        "the page after its head changed"
+    );
+
+    let plain = request(addr, "GET", "/post", &[]).await;
+    assert_eq!(plain.header(INJECT_HEADER), None);
+    assert_eq!(plain.body, PAGE.as_bytes());
+
+    let json = request(addr, "GET", &format!("/feed.json?social={ID}"), &[]).await;
+    assert_eq!(json.status, 200);
+    assert_eq!(json.body, FEED.as_bytes(), "a JSON answer was rewritten");
+}
+
+/// The HEAD of a share once said `Content-Length: 0` (axum's router made it from the
+/// layer's empty body), telling a crawler that checks with HEAD that the page is empty.
+#[tokio::test]
+async fn a_head_of_a_share_says_no_length_that_its_get_does_not() {
+    let addr = app().await;
+    let target = format!("/post?social={ID}");
+
+    let get = request(addr, "GET", &target, &[]).await;
+    let head = request(addr, "HEAD", &target, &[]).await;
+
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "{} body bytes", head.body.len());
+    assert_eq!(head.header(INJECT_HEADER), get.header(INJECT_HEADER));
+    assert_eq!(
+        get.header("content-length"),
+        None,
+        "a rewritten page streams"
+    );
+    assert_eq!(head.header("content-length"), None);
+}
