@@ -521,7 +521,7 @@ async fn streamed(
     bytes: usize,
     share: bool,
 ) -> Result<Streamed> {
-    let addr = format!("127.0.0.1:{}", test_kit::lambda::free_port());
+    let addr = format!("127.0.0.1:{}", test_kit::process::free_port());
     let mut child = tokio::process::Command::new(binary)
         .arg("--upstream")
         .arg(format!("http://{origin}"))
