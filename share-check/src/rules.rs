@@ -609,13 +609,24 @@ mod tests {
     use crate::finding::Level;
 
     const PUBLIC_PAGE: &str = "https://www.example.com/?social=12-34-10";
-    const OG_IMAGE: &str = "https://img.example.com/v1/12-34-10.jpg";
+
+    /// 12-34-10's card path in the current design, e.g. `/v2/12-34-10.jpg`.
+    fn card_path() -> String {
+        let id = shared_ids::SocialId::parse("12-34-10").unwrap();
+        shared_ids::card_path(shared_ids::CURRENT_DESIGN, id)
+    }
+
+    /// The page's og:image: 12-34-10's card on a public image host.
+    fn og_image_url() -> String {
+        format!("https://img.example.com{}", card_path())
+    }
 
     /// The findings of `rule`, and the image Twitterbot would fetch, for `page` whose
-    /// og:image is [`OG_IMAGE`] and whose twitter:image tags are `twitter_images`.
+    /// og:image is [`og_image_url`] and whose twitter:image tags are `twitter_images`.
     fn seen_by_x(page: &str, twitter_images: &[&str], rule: &str) -> (Vec<Level>, Option<Url>) {
         let profile = profile("Twitterbot");
-        let mut head = format!(r#"<meta property="og:image" content="{OG_IMAGE}">"#);
+        let og_image = og_image_url();
+        let mut head = format!(r#"<meta property="og:image" content="{og_image}">"#);
         for image in twitter_images {
             head.push_str(&format!(r#"<meta name="twitter:image" content="{image}">"#));
         }
@@ -633,7 +644,7 @@ mod tests {
     }
 
     fn og_image() -> Option<Url> {
-        Some(Url::parse(OG_IMAGE).unwrap())
+        Some(image())
     }
 
     #[test]
@@ -649,9 +660,10 @@ mod tests {
 
     #[test]
     fn a_relative_twitter_image_is_refused() {
+        let absolute_path = card_path();
         for relative in [
-            "/v1/12-34-10.jpg",
-            "v1/12-34-10.jpg",
+            absolute_path.as_str(),
+            &absolute_path[1..],
             "//img.example.com/a.jpg",
         ] {
             let (levels, fetched) = seen_by_x(PUBLIC_PAGE, &[relative], "tags.twitter:image");
@@ -662,8 +674,9 @@ mod tests {
 
     #[test]
     fn a_twitter_image_on_this_machine_or_a_private_network_is_refused() {
+        let loopback_card = format!("http://127.0.0.1:3001{}", card_path());
         for local in [
-            "http://127.0.0.1:3001/v1/12-34-10.jpg",
+            loopback_card.as_str(),
             "http://127.8.9.10/a.jpg",
             "http://localhost:3001/a.jpg",
             "https://[::1]/a.jpg",
@@ -682,10 +695,9 @@ mod tests {
         }
         // A page on this machine (a local run, the tests) may show its own images.
         let local_page = "http://127.0.0.1:3000/?social=12-34-10";
-        let image = "http://127.0.0.1:3001/v1/12-34-10.jpg";
-        let (levels, fetched) = seen_by_x(local_page, &[image], "tags.twitter:image");
+        let (levels, fetched) = seen_by_x(local_page, &[&loopback_card], "tags.twitter:image");
         assert_eq!(levels, []);
-        assert_eq!(fetched, Some(Url::parse(image).unwrap()));
+        assert_eq!(fetched, Some(Url::parse(&loopback_card).unwrap()));
         // A public address that only looks near a private range is public.
         let (levels, _) = seen_by_x(
             PUBLIC_PAGE,
@@ -727,9 +739,10 @@ mod tests {
     #[test]
     fn og_image_is_checked_by_the_same_rules() {
         let profile = &crate::profiles::all()[0];
+        let (og_image, path) = (og_image_url(), card_path());
         for (image, failed) in [
-            (OG_IMAGE, false),
-            ("/v1/12-34-10.jpg", true),
+            (og_image.as_str(), false),
+            (path.as_str(), true),
             ("http://10.0.0.7/a.jpg", true),
             ("ftp://img.example.com/a.jpg", true),
         ] {
@@ -771,7 +784,7 @@ mod tests {
     }
 
     fn image() -> Url {
-        Url::parse(OG_IMAGE).unwrap()
+        Url::parse(&og_image_url()).unwrap()
     }
 
     fn fetched(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Fetched {
