@@ -16,6 +16,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
+use share_tags::gateway_error;
 use shared_ids::BaseUrl;
 
 /// The origin and the client that reaches it.
@@ -63,11 +64,11 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, request: Request) ->
         Ok(Err(error)) if !error.is_timeout() => {
             let error = error.without_url();
             tracing::warn!(%error, "the origin did not answer");
-            return gateway_error(StatusCode::BAD_GATEWAY);
+            return gateway_error(StatusCode::BAD_GATEWAY).into_response();
         }
         Ok(Err(_)) | Err(_) => {
             tracing::warn!(timeout = ?origin.timeout, "the origin did not answer in time");
-            return gateway_error(StatusCode::GATEWAY_TIMEOUT);
+            return gateway_error(StatusCode::GATEWAY_TIMEOUT).into_response();
         }
     };
     let status = answer.status();
@@ -171,17 +172,6 @@ where
             }
         }
     })
-}
-
-/// A clear gateway answer that no cache keeps: the next request tries the origin again.
-pub(crate) fn gateway_error(status: StatusCode) -> Response {
-    let reason = status.canonical_reason().unwrap_or("gateway error");
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        format!("{reason}\n"),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -16,9 +16,8 @@ use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use share_tags::gateway_error;
 use tokio::sync::OnceCell;
-
-use crate::proxy::gateway_error;
 
 /// The bucket, and the client made on first use (the SDK reads its configuration
 /// asynchronously, the router is built before any runtime work).
@@ -99,8 +98,8 @@ pub async fn serve(State(bucket): State<Arc<Bucket>>, request: Request) -> Respo
         Err(Fetch::Missing) => StatusCode::NOT_FOUND.into_response(),
         Err(Fetch::NotModified) => StatusCode::NOT_MODIFIED.into_response(),
         Err(Fetch::Unsatisfiable) => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
-        Err(Fetch::TimedOut) => gateway_error(StatusCode::GATEWAY_TIMEOUT),
-        Err(Fetch::Failed) => gateway_error(StatusCode::BAD_GATEWAY),
+        Err(Fetch::TimedOut) => gateway_error(StatusCode::GATEWAY_TIMEOUT).into_response(),
+        Err(Fetch::Failed) => gateway_error(StatusCode::BAD_GATEWAY).into_response(),
     }
 }
 

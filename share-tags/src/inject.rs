@@ -209,11 +209,10 @@ impl Injector {
 }
 
 fn fingerprint(site: &ShareSite, limits: InjectLimits) -> String {
-    let mut hash = Sha256::new();
     // The default share's block stands for the tags' wording and escaping, which change
     // the injected bytes without any configuration changing.
     let default_block = ShareTags::new(site, None).image_tags_html();
-    for part in [
+    let parts = [
         ENGINE_VERSION,
         CURRENT_DESIGN.as_str(),
         &site.site_name,
@@ -222,14 +221,21 @@ fn fingerprint(site: &ShareSite, limits: InjectLimits) -> String {
         &limits.head_window.to_string(),
         &limits.rewriter_memory.to_string(),
         &default_block,
-    ] {
-        // Length-prefixed, so that no two different configurations hash the same bytes.
+    ];
+    digest_hex(&parts.map(str::as_bytes), 8)
+}
+
+/// The first `len` bytes of SHA-256 over `parts`, in hex. Each part is length-prefixed,
+/// so that no two different lists of parts hash the same bytes.
+pub(crate) fn digest_hex(parts: &[&[u8]], len: usize) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
         hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part.as_bytes());
+        hash.update(part);
     }
-    hash.finalize()[..8]
+    hash.finalize()[..len]
         .iter()
-        .fold(String::with_capacity(16), |mut hex, byte| {
+        .fold(String::with_capacity(2 * len), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
             hex
         })

@@ -34,10 +34,11 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyDataStream, BodyExt, Empty, StreamBody};
-use sha2::{Digest, Sha256};
 use shared_ids::SocialId;
 
-use crate::{Injector, Rewrite, SOCIAL_PARAM, social_id_from_query};
+use crate::inject::digest_hex;
+use crate::query::has_social_param;
+use crate::{Injector, Rewrite, social_id_from_query};
 
 /// The response header that says what the injector did with a share's answer.
 pub const INJECT_HEADER: &str = "x-ogshot-inject";
@@ -145,7 +146,7 @@ where
             let deadline = tokio::time::Instant::now() + layer.decision_deadline;
             let answer = tokio::time::timeout_at(deadline, inner.call(request)).await;
             let Ok(response) = answer else {
-                return Ok(gateway_error(
+                return Ok(share_gateway_error(
                     StatusCode::GATEWAY_TIMEOUT,
                     "upstream-timeout",
                 ));
@@ -262,10 +263,10 @@ where
     })
     .await;
     let ended = match decided {
-        Err(_) => return gateway_error(StatusCode::GATEWAY_TIMEOUT, "upstream-timeout"),
+        Err(_) => return share_gateway_error(StatusCode::GATEWAY_TIMEOUT, "upstream-timeout"),
         Ok(Err(error)) => {
             tracing::warn!(%error, "the page's body failed before its head was read");
-            return gateway_error(StatusCode::BAD_GATEWAY, "upstream-error");
+            return share_gateway_error(StatusCode::BAD_GATEWAY, "upstream-error");
         }
         Ok(Ok(ended)) => ended,
     };
@@ -333,15 +334,14 @@ fn push(ready: &mut Vec<Bytes>, chunk: Bytes) {
 /// The content codings the layer decodes before rewriting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Coding {
-    Identity,
     Gzip,
     Deflate,
     Brotli,
 }
 
-/// Whether a share's answer is a page to rewrite, and in which coding it comes, or why
-/// it goes through as it is.
-fn rewritable<B>(response: &Response<B>) -> Result<Coding, &'static str> {
+/// Whether a share's answer is a page to rewrite, and in which coding it comes (`None`:
+/// as it is), or why it goes through untouched.
+fn rewritable<B>(response: &Response<B>) -> Result<Option<Coding>, &'static str> {
     if response.status() != StatusCode::OK {
         return Err("status");
     }
@@ -375,12 +375,12 @@ fn rewritable<B>(response: &Response<B>) -> Result<Coding, &'static str> {
         .filter(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
         .collect();
     match codings.as_slice() {
-        [] => Ok(Coding::Identity),
+        [] => Ok(None),
         [one] if one.eq_ignore_ascii_case("gzip") || one.eq_ignore_ascii_case("x-gzip") => {
-            Ok(Coding::Gzip)
+            Ok(Some(Coding::Gzip))
         }
-        [one] if one.eq_ignore_ascii_case("deflate") => Ok(Coding::Deflate),
-        [one] if one.eq_ignore_ascii_case("br") => Ok(Coding::Brotli),
+        [one] if one.eq_ignore_ascii_case("deflate") => Ok(Some(Coding::Deflate)),
+        [one] if one.eq_ignore_ascii_case("br") => Ok(Some(Coding::Brotli)),
         _ => Err("content-encoding"),
     }
 }
@@ -394,50 +394,41 @@ fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
 
 type Decoded = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 
-fn decoded<B>(body: B, coding: Coding) -> Decoded
+fn decoded<B>(body: B, coding: Option<Coding>) -> Decoded
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder};
-    use tokio_util::io::{ReaderStream, StreamReader};
+    use tokio_util::io::StreamReader;
 
     let raw = BodyDataStream::new(body).map_err(Into::<BoxError>::into);
-    if coding == Coding::Identity {
+    let Some(coding) = coding else {
         return raw.boxed();
-    }
+    };
     let reader = StreamReader::new(raw.map_err(std::io::Error::other));
     match coding {
-        Coding::Gzip => ReaderStream::new(GzipDecoder::new(reader))
-            .map_err(BoxError::from)
-            .boxed(),
-        Coding::Deflate => ReaderStream::new(ZlibDecoder::new(reader))
-            .map_err(BoxError::from)
-            .boxed(),
-        Coding::Brotli | Coding::Identity => ReaderStream::new(BrotliDecoder::new(reader))
-            .map_err(BoxError::from)
-            .boxed(),
+        Coding::Gzip => decoder_stream(GzipDecoder::new(reader)),
+        Coding::Deflate => decoder_stream(ZlibDecoder::new(reader)),
+        Coding::Brotli => decoder_stream(BrotliDecoder::new(reader)),
     }
+}
+
+fn decoder_stream(decoder: impl tokio::io::AsyncRead + Send + 'static) -> Decoded {
+    tokio_util::io::ReaderStream::new(decoder)
+        .map_err(BoxError::from)
+        .boxed()
 }
 
 /// The validator of a rewritten page: it changes with the upstream's page, the share and
 /// everything in the engine that changes the injected bytes. Weak, since the bytes are
 /// not the upstream's.
 fn derived_etag(upstream: &HeaderValue, share: Option<SocialId>, engine: &str) -> HeaderValue {
-    let mut hash = Sha256::new();
-    for part in [
-        upstream.as_bytes(),
-        share
-            .map(|id| id.to_string())
-            .unwrap_or_default()
-            .as_bytes(),
-        engine.as_bytes(),
-    ] {
-        hash.update((part.len() as u64).to_be_bytes());
-        hash.update(part);
-    }
-    let digest = hash.finalize();
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let share = share.map(|id| id.to_string()).unwrap_or_default();
+    let hex = digest_hex(
+        &[upstream.as_bytes(), share.as_bytes(), engine.as_bytes()],
+        12,
+    );
     HeaderValue::from_str(&format!("W/\"ogshot-{hex}\"")).expect("hex is a valid header value")
 }
 
@@ -470,8 +461,10 @@ fn not_modified(headers: HeaderMap) -> Response<InjectBody> {
     response
 }
 
-/// A clear gateway answer that no cache keeps: the next crawler tries the origin again.
-fn gateway_error(status: StatusCode, reason: &'static str) -> Response<InjectBody> {
+/// A clear gateway answer (a 502 or 504) that no cache keeps: the next request tries the
+/// origin again. What the layer and every upstream in front of which it runs answer when
+/// that upstream fails or is too slow.
+pub fn gateway_error(status: StatusCode) -> Response<InjectBody> {
     let body = format!("{}\n", status.canonical_reason().unwrap_or("gateway error"));
     let mut response = Response::new(
         http_body_util::Full::new(Bytes::from(body))
@@ -485,21 +478,21 @@ fn gateway_error(status: StatusCode, reason: &'static str) -> Response<InjectBod
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    headers.insert(INJECT_HEADER, passthrough_value(reason));
+    response
+}
+
+/// The gateway answer to a share, saying why its page did not come.
+fn share_gateway_error(status: StatusCode, reason: &'static str) -> Response<InjectBody> {
+    let mut response = gateway_error(status);
+    response
+        .headers_mut()
+        .insert(INJECT_HEADER, passthrough_value(reason));
     response
 }
 
 fn passthrough_value(reason: &'static str) -> HeaderValue {
     HeaderValue::from_str(&format!("passthrough; reason={reason}"))
         .expect("reasons are header-safe")
-}
-
-fn has_social_param(query: Option<&str>) -> bool {
-    query.is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.split('=').next() == Some(SOCIAL_PARAM))
-    })
 }
 
 fn box_body<B>(body: B) -> InjectBody

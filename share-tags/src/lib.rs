@@ -24,7 +24,9 @@ use shared_ids::BaseUrl;
 pub use inject::{
     ENGINE_VERSION, InjectLimits, InjectStats, Injector, Outcome, PassReason, Rewrite,
 };
-pub use layer::{BoxError, DECODED_CODINGS, INJECT_HEADER, InjectBody, InjectLayer, InjectService};
+pub use layer::{
+    BoxError, DECODED_CODINGS, INJECT_HEADER, InjectBody, InjectLayer, InjectService, gateway_error,
+};
 pub use query::{SOCIAL_PARAM, social_id_from_query};
 pub use tags::{MetaAttr, MetaTag, OG_TYPE, ShareTags, TWITTER_CARD, is_replaced_key};
 pub use text::ShareText;

@@ -14,18 +14,28 @@ pub const SOCIAL_PARAM: &str = "social";
 /// Exactly one `social` parameter must be present; repeating it (parameter pollution)
 /// yields no id, whatever the values.
 pub fn social_id_from_query(raw_query: Option<&str>) -> Option<SocialId> {
-    let mut values = raw_query?
-        .split('&')
-        .filter_map(|pair| match pair.split_once('=') {
-            Some((key, value)) if key == SOCIAL_PARAM => Some(value),
-            None if pair == SOCIAL_PARAM => Some(""),
-            _ => None,
-        });
+    let mut values = social_values(raw_query?);
     let only = values.next()?;
     if values.next().is_some() {
         return None;
     }
     SocialId::parse(only).ok()
+}
+
+/// Whether the query carries a `social` parameter at all, an id or not.
+pub(crate) fn has_social_param(raw_query: Option<&str>) -> bool {
+    raw_query.is_some_and(|query| social_values(query).next().is_some())
+}
+
+/// The raw value of every `social` parameter (a bare `social` has the empty value).
+fn social_values(raw_query: &str) -> impl Iterator<Item = &str> {
+    raw_query
+        .split('&')
+        .filter_map(|pair| match pair.split_once('=') {
+            Some((key, value)) if key == SOCIAL_PARAM => Some(value),
+            None if pair == SOCIAL_PARAM => Some(""),
+            _ => None,
+        })
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ const PAGE: &str = include_str!("pages/telegram__post-full-image.html");
 const FEED: &str = r#"{"items":["<head><meta property=\"og:image\" content=\"x\">"]}"#;
 const ID: &str = "12-34-10";
 
-async fn app() -> SocketAddr {
+/// The app, its layer giving a junk `social` the default image when `default_for_invalid`.
+async fn app(default_for_invalid: bool) -> SocketAddr {
     let site = ShareSite {
         site_name: "Example".to_owned(),
         public_url: BaseUrl::parse("https://www.example.com").expect("a base"),
@@ -33,10 +34,10 @@ async fn app() -> SocketAddr {
                 )
             }),
         )
-        .layer(InjectLayer::new(Injector::new(
-            site,
-            InjectLimits::default(),
-        )));
+        .layer(
+            InjectLayer::new(Injector::new(site, InjectLimits::default()))
+                .default_image_for_invalid(default_for_invalid),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -47,7 +48,7 @@ async fn app() -> SocketAddr {
 
 #[tokio::test]
 async fn an_axum_apps_page_shared_carries_our_card_and_is_untouched_otherwise() {
-    let addr = app().await;
+    let addr = app(false).await;
     let card = BaseUrl::parse("https://img.example.com")
         .expect("a base")
         .image_url(Some(SocialId::parse(ID).expect("an id")));
@@ -81,7 +82,7 @@ async fn an_axum_apps_page_shared_carries_our_card_and_is_untouched_otherwise() 
 /// layer's empty body), telling a crawler that checks with HEAD that the page is empty.
 #[tokio::test]
 async fn a_head_of_a_share_says_no_length_that_its_get_does_not() {
-    let addr = app().await;
+    let addr = app(false).await;
     let target = format!("/post?social={ID}");
 
     let get = request(addr, "GET", &target, &[]).await;
@@ -96,4 +97,26 @@ async fn a_head_of_a_share_says_no_length_that_its_get_does_not() {
         "a rewritten page streams"
     );
     assert_eq!(head.header("content-length"), None);
+}
+
+/// Opted in, a `social` that is no id gets the default image's tags; no `social` at all
+/// still leaves the page alone, and without the opt-in a junk `social` does too.
+#[tokio::test]
+async fn a_junk_social_gets_the_default_image_only_when_opted_in() {
+    let default_image = BaseUrl::parse("https://img.example.com")
+        .expect("a base")
+        .image_url(None);
+    let opted_in = app(true).await;
+    let junk = request(opted_in, "GET", "/post?social=%3Cx%3E", &[]).await;
+    assert_eq!(junk.header(INJECT_HEADER), Some("injected"));
+    let html = String::from_utf8(junk.body).expect("UTF-8");
+    assert_eq!(meta_contents(&html, "og:image"), [default_image.as_str()]);
+    assert!(!html.contains("%3Cx%3E"), "the junk value was reflected");
+    let plain = request(opted_in, "GET", "/post", &[]).await;
+    assert_eq!(plain.body, PAGE.as_bytes());
+
+    let not_opted_in = app(false).await;
+    let junk = request(not_opted_in, "GET", "/post?social=%3Cx%3E", &[]).await;
+    assert_eq!(junk.header(INJECT_HEADER), None);
+    assert_eq!(junk.body, PAGE.as_bytes());
 }
