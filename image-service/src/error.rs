@@ -20,6 +20,10 @@ pub enum RenderError {
     NotACard,
     #[error("the render site showed the card of {design}/{id}, not the one asked for")]
     WrongCard { design: String, id: String },
+    /// A card whose text was not drawable when it would have been captured: a capture
+    /// then could show it without some of its text, so it is never taken.
+    #[error("the card's text was not drawn: {0}")]
+    TextNotDrawn(String),
     #[error("the render site keeps failing; renders are refused until it answers again")]
     RenderSiteDown,
     #[error("the render took longer than the {0:?} it had")]

@@ -443,7 +443,12 @@ impl Pipeline {
         let jpeg = self.chromium.screenshot(card, render_deadline).await;
         self.record_site(&jpeg);
         let rendering = started.elapsed();
-        let jpeg = jpeg.inspect_err(|error| tracing::warn!(%error, "render failed"))?;
+        let jpeg = jpeg.inspect_err(|error| {
+            tracing::warn!(%error, "render failed");
+            if matches!(error, RenderError::TextNotDrawn(_)) {
+                self.metrics.text_not_drawn();
+            }
+        })?;
         jpeg::validate_card(&jpeg)
             .inspect_err(|error| tracing::warn!(%error, "render rejected"))?;
         self.metrics.rendered();

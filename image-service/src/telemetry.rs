@@ -29,6 +29,7 @@ pub struct Metrics {
     storage_write_circuit_opens: AtomicU64,
     render_site_circuit_opens: AtomicU64,
     unstored_served: AtomicU64,
+    text_not_drawn: AtomicU64,
     /// Set on Lambda, to the function's name: each count is also printed as an EMF line
     /// for CloudWatch, with that name as its dimension.
     emf: Option<String>,
@@ -59,6 +60,9 @@ pub struct Counts {
     pub render_site_circuit_opens: u64,
     /// Answers with a card that is rendered but could not be stored, kept in memory.
     pub unstored_served: u64,
+    /// Renders refused at the capture because the card's text was not drawable (a face
+    /// still loading, text not laid out): each answered with the fallback, never stored.
+    pub text_not_drawn: u64,
 }
 
 /// CloudWatch namespace of the EMF metrics; infra's alarms read the same name.
@@ -126,6 +130,9 @@ impl Metrics {
     pub fn unstored_served(&self) {
         self.bump(&self.unstored_served, "UnstoredServed");
     }
+    pub fn text_not_drawn(&self) {
+        self.bump(&self.text_not_drawn, "TextNotDrawn");
+    }
 
     /// The counters now.
     pub fn counts(&self) -> Counts {
@@ -143,6 +150,7 @@ impl Metrics {
             storage_write_circuit_opens: self.storage_write_circuit_opens.load(Ordering::Relaxed),
             render_site_circuit_opens: self.render_site_circuit_opens.load(Ordering::Relaxed),
             unstored_served: self.unstored_served.load(Ordering::Relaxed),
+            text_not_drawn: self.text_not_drawn.load(Ordering::Relaxed),
         }
     }
 }

@@ -1,22 +1,23 @@
 // The screenshotter's swap: image-service's renderer evaluates this file as a function
 // expression and calls it with a card page's full URL, a frame tag when it captures by
-// screencast, and the [design, id] it expects. It replaces the live card with the card
-// at `url` and resolves to that card's [design, id] once it is ready to capture (another
-// design or id is refused untouched), or to false when `url` is not a card.
+// screencast, the [design, id] it expects and drawn.js. It replaces the live card with
+// the card at `url` and resolves to that card's [design, id, verdict] once it is ready
+// to capture (another design or id is refused untouched, as [design, id]), or to false
+// when `url` is not a card; the verdict is drawn.js's.
 //
 // It fetches the card page (same origin, so the session cookie goes along and the CSP
 // allows it) and changes as little of the live document as it can, because Chromium
 // re-rasterises only what changed: an unchanged stylesheet keeps its <style> element
 // and the fonts already loaded; a body of the same shape gets only its differing text
-// and attributes rewritten; anything else is replaced whole. It then waits as ready.js
-// does (fonts, images, a drawn frame). The result is the DOM that loading the card page
+// and attributes rewritten; anything else is replaced whole. It then waits with
+// drawn.js until the text is drawn in its faces. The result is the DOM that loading the card page
 // builds; the end-to-end test of swapped against freshly loaded cards proves it, which
 // is why this file is not part of the design fingerprint.
 //
 // The frame tag is explained in image-service/src/browser/screencast.rs. To scroll
 // without moving a pixel, the page is armed once with an adopted sheet of its own: the
 // body is fixed to the viewport and an invisible box gives the page room to scroll.
-async (url, tag, expected) => {
+async (url, tag, expected, drawn) => {
   const tagged = typeof tag === "number";
   // A scroll to where the page already is draws no frame, and the frame of the card
   // before would carry the tag.
@@ -67,22 +68,7 @@ async (url, tag, expected) => {
   } else {
     document.replaceChild(document.adoptNode(next.documentElement), root);
   }
-  // Every face the new text needs, asked for by name and text: a face that layout has
-  // not requested yet (another unicode-range) is not in document.fonts.status.
-  const faces = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (!node.nodeValue.trim()) continue;
-    const style = getComputedStyle(node.parentElement);
-    const font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-    if (!document.fonts.check(font, node.nodeValue)) faces.push(document.fonts.load(font, node.nodeValue));
-  }
-  if (tagged && faces.length === 0 && document.images.length === 0) window.scrollTo(0, tag);
-  await Promise.all(faces);
-  await Promise.all(Array.from(document.images, (img) => img.decode().catch(() => undefined)));
-  await document.fonts.ready;
-  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-  if (tagged && window.scrollY !== tag) window.scrollTo(0, tag);
+  const verdict = await drawn(tag);
   document.documentElement.dataset.ready = "true";
-  return [document.documentElement.dataset.design, document.documentElement.dataset.id];
+  return [document.documentElement.dataset.design, document.documentElement.dataset.id, verdict];
 }

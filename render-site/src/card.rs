@@ -18,13 +18,20 @@ pub const READY_SCRIPT_PATH: &str = "/assets/ready.js";
 /// JavaScript expression a screenshotter awaits before capturing the card.
 pub const READY_EXPRESSION: &str = "window.ogshotReady";
 
-/// A JavaScript function expression, `async (url, tag, [design, id]) => [design, id] |
-/// false`, that swaps the card at `url` (a card page's full URL) into a page already
+/// A JavaScript function expression, `async (url, tag, [design, id], drawn) => [design,
+/// id, verdict] | false`, that swaps the card at `url` (a card page's full URL) into a page already
 /// showing a card and resolves once it is ready to capture (`assets/swap.js`): the
 /// screenshotter's fast path, part of the card page's contract like `ready.js`. With a
 /// numeric `tag` it also scrolls the page to `tag` for a tagged screencast frame (see
 /// image-service's `browser::screencast`). Not served to browsers.
 pub const SWAP_FUNCTION: &str = include_str!("../assets/swap.js");
+
+/// A JavaScript function expression, `async (tag) => null | reason`, that a screenshotter
+/// awaits on a card whose document is final (loaded and ready, or swapped in): it
+/// resolves once every glyph of the card's text can be drawn in its own face, scrolls
+/// to a numeric `tag` in the first frame painted after that, and says why the card
+/// must not be captured, if it must not (`assets/drawn.js`). Not served to browsers.
+pub const DRAWN_FUNCTION: &str = include_str!("../assets/drawn.js");
 
 /// A static file the render site serves under `/assets/`.
 #[derive(Debug, Clone, Copy)]

@@ -27,7 +27,7 @@ use shared_ids::{BaseUrl, SocialId};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::RenderToken;
-pub use card::{READY_EXPRESSION, SWAP_FUNCTION, card_page_path};
+pub use card::{DRAWN_FUNCTION, READY_EXPRESSION, SWAP_FUNCTION, card_page_path};
 pub use config::{Args, Config, ConfigError, DesignSource, RenderSiteConfig, ShareSource};
 use content::Content;
 

@@ -8,4 +8,5 @@ mod crawler;
 mod drills;
 mod lambda_chromium;
 mod previews;
+mod slow_fonts;
 mod tidy;

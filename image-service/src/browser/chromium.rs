@@ -111,8 +111,13 @@ impl Chromium {
             let result = render_on(shared, &live, card, deadline).await;
             match result {
                 Ok(jpeg) => return Ok(jpeg),
-                // The render site's answer, not the browser's fault: nothing to probe.
-                Err(error @ (RenderError::NotACard | RenderError::WrongCard { .. })) => {
+                // The render site's answer, or a card caught before its text was
+                // drawable: not the browser's fault, nothing to probe.
+                Err(
+                    error @ (RenderError::NotACard
+                    | RenderError::WrongCard { .. }
+                    | RenderError::TextNotDrawn(_)),
+                ) => {
                     return Err(error);
                 }
                 Err(error) => {

@@ -191,28 +191,32 @@ pub fn swap_expression(url: &str, card: CardRequest, tag: Option<u32>) -> String
     let url = serde_json::to_string(url).expect("a string serialises");
     let tag = tag.map_or_else(|| "undefined".to_owned(), |tag| tag.to_string());
     format!(
-        "({})({url}, {tag}, [\"{}\", \"{}\"])",
+        "({})({url}, {tag}, [\"{}\", \"{}\"], {})",
         render_site::SWAP_FUNCTION,
         card.design.as_str(),
-        card.id
+        card.id,
+        render_site::DRAWN_FUNCTION,
     )
 }
 
-/// What a navigated card page is evaluated with: like `swap.js`, its ready promise
-/// resolves to the `[design, id]` its `<html>` names, or false (a 401, 404 or error
-/// page has no ready signal).
+/// What a navigated card page is evaluated with: like `swap.js`, once the page is ready
+/// and `drawn.js` has waited for its text, it resolves to the `[design, id, verdict]`
+/// its `<html>` names, or false (a 401, 404 or error page has no ready signal).
 fn loaded_card_expression() -> String {
     format!(
-        "Promise.resolve({}).then((ready) => ready === true && \
-         [document.documentElement.dataset.design, document.documentElement.dataset.id])",
-        render_site::READY_EXPRESSION
+        "Promise.resolve({}).then(async (ready) => ready === true && \
+         [document.documentElement.dataset.design, document.documentElement.dataset.id, \
+          await ({})(undefined)])",
+        render_site::READY_EXPRESSION,
+        render_site::DRAWN_FUNCTION,
     )
 }
 
 /// Evaluates `ready` (a loaded card's ready promise, or a swap) on `page`, and checks
-/// that the card it shows is `card`: a page without a ready signal is not a card, and
-/// one of another design or id (a render site a deploy behind, a wrong route) is never
-/// captured.
+/// that the card it shows is `card`, whole: a page without a ready signal is not a
+/// card, one of another design or id (a render site a deploy behind, a wrong route) is
+/// never captured, and neither is one whose text `drawn.js` found not drawable (a face
+/// still loading, text not laid out).
 async fn until_card_ready(
     page: &Page,
     ready: String,
@@ -231,19 +235,29 @@ async fn until_card_ready(
     let Some(serde_json::Value::Array(shown)) = ready.value() else {
         return Err(RenderError::NotACard);
     };
-    let [
+    let ([
         serde_json::Value::String(design),
         serde_json::Value::String(id),
-    ] = shown.as_slice()
+    ]
+    | [
+        serde_json::Value::String(design),
+        serde_json::Value::String(id),
+        _,
+    ]) = shown.as_slice()
     else {
         return Err(RenderError::NotACard);
     };
-    if design == card.design.as_str() && *id == card.id.to_string() {
-        Ok(())
-    } else {
-        Err(RenderError::WrongCard {
+    if design != card.design.as_str() || *id != card.id.to_string() {
+        return Err(RenderError::WrongCard {
             design: design.chars().take(32).collect(),
             id: id.chars().take(32).collect(),
-        })
+        });
+    }
+    match shown.get(2) {
+        Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::String(why)) => {
+            Err(RenderError::TextNotDrawn(why.chars().take(120).collect()))
+        }
+        _ => Err(RenderError::NotACard),
     }
 }

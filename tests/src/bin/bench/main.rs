@@ -7,6 +7,7 @@
 
 mod capture;
 mod faults;
+mod identity;
 mod inject;
 
 use std::path::{Path, PathBuf};
@@ -481,9 +482,9 @@ async fn article_flow(card_url: &str, token: &RenderToken) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-/// What `--only` can name: the image service's figures, its fault drills, and the
-/// main site's injector in front of an existing site.
-const SECTIONS: [&str; 3] = ["images", "faults", "inject"];
+/// What `--only` can name: the image service's figures, its fault drills, the identity
+/// of cards stored under load, and the main site's injector in front of an existing site.
+const SECTIONS: [&str; 4] = ["images", "faults", "identity", "inject"];
 
 /// What this run measures, from the command line.
 struct Run {
@@ -532,7 +533,7 @@ impl Run {
 #[tokio::main]
 async fn main() -> Result<()> {
     let run = Run::from_args()?;
-    if run.has("images") || run.has("faults") {
+    if run.has("images") || run.has("faults") || run.has("identity") {
         test_kit::require_chromium(e2e::CHROMIUM, image_service::browser::INSTALL_HINT);
     }
     test_kit::init_logs();
@@ -550,6 +551,11 @@ async fn main() -> Result<()> {
         // Always the production configuration; --quick asks for fewer cards.
         let fault_requests = if run.quick { 8 } else { 40 };
         faults::section(&mut table, &client, fault_requests).await?;
+    }
+    if run.has("identity") {
+        // Three runs of 200 cards, 24 of them needing a new face; --quick one short run.
+        let (runs, cards, new_face) = if run.quick { (1, 16, 4) } else { (3, 200, 24) };
+        identity::section(&mut table, &client, runs, cards, new_face).await?;
     }
     if run.has("inject") {
         inject::section(&mut table, &client, run.quick).await?;
