@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use shared_ids::{BaseUrl, DesignToken, SocialId};
+use shared_ids::{BaseUrl, DesignToken};
 use url::Url;
 
 use crate::render::RenderLimits;
@@ -29,22 +29,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Fill storage ahead of a campaign: render every listed id that is not stored yet.
-    Prerender(PrerenderArgs),
-    /// See share links the way each platform's crawler sees them (crawlers.toml):
-    /// the page, its tags and the image, per crawler; exits non-zero on any ✗.
-    /// The same as the `share-check` command.
-    Check(share_check::CheckArgs),
-}
-
-/// Which ids `prerender` renders: one per line from a file or stdin, or a range.
-#[derive(Debug, Clone, clap::Args)]
-pub struct PrerenderArgs {
-    /// File with one id (DD-DD-DD) per line; `-` or no file reads stdin.
-    #[arg(long, conflicts_with = "range")]
-    pub ids_file: Option<PathBuf>,
-    /// Inclusive range of ids, e.g. `12-34-00..12-34-99`, counting DD-DD-DD as one number.
-    #[arg(long)]
-    pub range: Option<String>,
+    Prerender(crate::prerender::PrerenderArgs),
 }
 
 /// Service settings, each also read from the environment.
@@ -222,8 +207,6 @@ pub enum ConfigError {
     Bucket,
     #[error("HONOURED_DESIGNS: {0}")]
     Design(#[from] shared_ids::NotADesignToken),
-    #[error("the id range must look like 12-34-00..12-34-99, low to high")]
-    Range,
     #[error("{0}")]
     Flags(String),
 }
@@ -345,35 +328,6 @@ impl Config {
     }
 }
 
-/// Parses `12-34-00..12-34-99` into every id from low to high, inclusive.
-pub fn id_range(raw: &str) -> Result<Vec<SocialId>, ConfigError> {
-    let (low, high) = raw.split_once("..").ok_or(ConfigError::Range)?;
-    let number = |raw: &str| {
-        SocialId::parse(raw).map(|id| {
-            let [a, b, c] = id.parts();
-            u32::from(a) * 10_000 + u32::from(b) * 100 + u32::from(c)
-        })
-    };
-    let (low, high) = (
-        number(low).map_err(|_| ConfigError::Range)?,
-        number(high).map_err(|_| ConfigError::Range)?,
-    );
-    if low > high {
-        return Err(ConfigError::Range);
-    }
-    Ok((low..=high)
-        .map(|n| {
-            SocialId::parse(&format!(
-                "{:02}-{:02}-{:02}",
-                n / 10_000,
-                n / 100 % 100,
-                n % 100
-            ))
-            .expect("every number below 1000000 is an id")
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,27 +336,6 @@ mod tests {
         let mut argv = vec!["image-service"];
         argv.extend_from_slice(flags);
         Config::try_from(Cli::try_parse_from(argv).unwrap().service)
-    }
-
-    /// `image-service check` keeps working for those who run it: its flags are
-    /// share-check's, parsed by share-check's own `CheckArgs`.
-    #[test]
-    fn check_is_share_checks_command() {
-        let cli = Cli::try_parse_from([
-            "image-service",
-            "check",
-            "--profiles",
-            "Twitterbot,WhatsApp",
-            "--strict",
-            "12-34-10",
-        ])
-        .unwrap();
-        let Some(Command::Check(args)) = cli.command else {
-            panic!("not the check command: {:?}", cli.command);
-        };
-        assert_eq!(args.targets, ["12-34-10"]);
-        assert_eq!(args.profiles, ["Twitterbot", "WhatsApp"]);
-        assert!(args.strict && !args.json);
     }
 
     #[test]
@@ -531,15 +464,5 @@ mod tests {
             number(function, "RENDER_QUEUE_TIMEOUT_MS:") < number(budget, "MinValue:"),
             "the service refuses a queue timeout beyond its budget"
         );
-    }
-
-    #[test]
-    fn ranges_count_ids_as_numbers() {
-        let ids = id_range("12-34-98..12-35-01").unwrap();
-        let shown: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, ["12-34-98", "12-34-99", "12-35-00", "12-35-01"]);
-        assert!(id_range("12-34-99..12-34-00").is_err());
-        assert!(id_range("12-34-99").is_err());
-        assert!(id_range("1-2-3..4-5-6").is_err());
     }
 }

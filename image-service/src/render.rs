@@ -9,6 +9,8 @@
 //! that gives up cancels nothing; locally they go on in the background, bounded by
 //! their own timeouts, and what they produce serves the next request.
 
+mod site_circuit;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,12 +22,12 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::browser::{CardRequest, Chromium, RenderOrigin};
-use crate::circuit::{Change, Circuit};
+use crate::browser::{CardRequest, Chromium};
 use crate::error::RenderError;
 use crate::jpeg;
 use crate::storage::{GuardedStorage, Lookup, Storage, StorageKey, Stored, StoredImage};
 use crate::telemetry::Metrics;
+use site_circuit::SiteCircuit;
 
 /// The default response budget. Crawlers wait a few seconds for an image before they
 /// cache the share without one; 3 s is inside that, and ten times a warm miss here
@@ -38,16 +40,6 @@ const LOOKUP_SHARE: u32 = 3;
 
 /// Longest write of a card that is stored after its answer (off the request's path).
 const STORE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Renders in a row that the render site failed (no answer in time, not a card, the
-/// wrong card) before renders are refused at once: one may be a blip, three in a row
-/// at these timeouts mean the site is down, hung or a deploy behind.
-const SITE_CIRCUIT_OPEN_AFTER: u32 = 3;
-
-/// How often an open render-site circuit asks the site for a card page, and how long
-/// that request may take.
-const SITE_PROBE_INTERVAL: Duration = Duration::from_secs(1);
-const SITE_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long a rendered card that storage refused is served from memory, and how much
 /// memory such cards may hold (about 128 cards).
@@ -162,8 +154,7 @@ struct Pipeline {
     metrics: Arc<Metrics>,
     in_flight: Mutex<HashMap<StorageKey, Flight>>,
     /// Whether renders are refused at once because the render site keeps failing.
-    site: Circuit,
-    site_probe: SiteProbe,
+    site: Arc<SiteCircuit>,
 }
 
 /// Serves cards from storage and renders the missing ones.
@@ -172,9 +163,9 @@ pub struct Cards {
     inner: Arc<Pipeline>,
 }
 
-/// What `prerender` makes of one id.
+/// What [`Cards::ensure_stored`] made of one key.
 #[derive(Debug)]
-pub enum Prerendered {
+pub enum Ensured {
     /// It was stored already.
     AlreadyStored,
     /// Rendered and stored now.
@@ -212,8 +203,7 @@ impl Cards {
                     ByteWeight,
                 ),
                 storage: GuardedStorage::new(storage, Arc::clone(&metrics)),
-                site: Circuit::new("render site", SITE_CIRCUIT_OPEN_AFTER),
-                site_probe: SiteProbe::new(chromium.origin()),
+                site: Arc::new(SiteCircuit::new(chromium.origin(), Arc::clone(&metrics))),
                 chromium,
                 permits: Semaphore::new(limits.concurrency.max(1)),
                 limits,
@@ -315,28 +305,28 @@ impl Cards {
     /// Renders and stores `key` unless it is stored, waiting as long as the render and
     /// the write take (no response budget: nobody is waiting), and says what happened,
     /// including a write that failed.
-    pub async fn prerender(&self, key: StorageKey) -> Prerendered {
+    pub async fn ensure_stored(&self, key: StorageKey) -> Ensured {
         let inner = &self.inner;
         let patient = Instant::now()
             + inner.limits.queue_timeout
             + inner.limits.render_timeout
             + STORE_TIMEOUT;
         match inner.storage.lookup(&key, patient).await {
-            Lookup::Found(_) => return Prerendered::AlreadyStored,
+            Lookup::Found(_) => return Ensured::AlreadyStored,
             Lookup::Absent | Lookup::Failed | Lookup::Skipped => {}
         }
         let flight = match self.join_flight(&key, patient) {
-            Joined::Hot(_) => return Prerendered::AlreadyStored,
+            Joined::Hot(_) => return Ensured::AlreadyStored,
             Joined::Flight(flight) => flight,
         };
         match flight.render.await {
             Ok(_) => match flight.stored.await {
-                Some(Stored::Written) => Prerendered::Stored,
-                Some(Stored::AlreadyThere) => Prerendered::AlreadyStored,
-                Some(Stored::Failed(why)) => Prerendered::StoreFailed(why),
-                None => Prerendered::StoreFailed("the card was not written".to_owned()),
+                Some(Stored::Written) => Ensured::Stored,
+                Some(Stored::AlreadyThere) => Ensured::AlreadyStored,
+                Some(Stored::Failed(why)) => Ensured::StoreFailed(why),
+                None => Ensured::StoreFailed("the card was not written".to_owned()),
             },
-            Err(error) => Prerendered::Failed(error),
+            Err(error) => Ensured::Failed(error),
         }
     }
 
@@ -441,7 +431,7 @@ impl Pipeline {
         };
         let render_deadline = deadline.min(started + self.limits.render_timeout);
         let jpeg = self.chromium.screenshot(card, render_deadline).await;
-        self.record_site(&jpeg);
+        self.site.record_site(&jpeg);
         let rendering = started.elapsed();
         let jpeg = jpeg.inspect_err(|error| {
             tracing::warn!(%error, "render failed");
@@ -458,37 +448,6 @@ impl Pipeline {
             rendering,
             unstored: false,
         })
-    }
-
-    /// Counts a render's outcome towards the render site's circuit, and probes the site
-    /// from the moment the circuit opens.
-    fn record_site(self: &Arc<Self>, outcome: &Result<bytes::Bytes, RenderError>) {
-        let change = match outcome {
-            Ok(_) => self.site.succeeded(),
-            Err(
-                RenderError::Timeout(_) | RenderError::NotACard | RenderError::WrongCard { .. },
-            ) => self.site.failed(),
-            // The browser's own faults are the supervisor's to handle.
-            Err(_) => Change::None,
-        };
-        if change == Change::Opened {
-            self.metrics.render_site_circuit_opened();
-            tokio::spawn(Arc::clone(self).probe_site_until_closed());
-        }
-    }
-
-    /// Asks the render site for a card page every [`SITE_PROBE_INTERVAL`] until it
-    /// serves one of the current design, then closes the circuit.
-    async fn probe_site_until_closed(self: Arc<Self>) {
-        while self.site.is_open() {
-            tokio::time::sleep(SITE_PROBE_INTERVAL).await;
-            match self.site_probe.check().await {
-                Ok(()) => {
-                    self.site.succeeded();
-                }
-                Err(why) => tracing::debug!(why, "render site probe failed"),
-            }
-        }
     }
 
     /// A card that storage refused, if it was rendered recently enough.
@@ -541,52 +500,5 @@ impl Pipeline {
             Stored::Failed(_) => self.unstored.insert(key.clone(), (image, Instant::now())),
         }
         stored
-    }
-}
-
-/// The render site's health as a render would find it: a card page of the current
-/// design, fetched with the render cookie.
-#[derive(Debug)]
-struct SiteProbe {
-    client: reqwest::Client,
-    url: String,
-    cookie: String,
-    design: String,
-}
-
-impl SiteProbe {
-    fn new(origin: &RenderOrigin) -> Self {
-        let id = shared_ids::SocialId::parse("00-00-00").expect("a valid id");
-        Self {
-            client: reqwest::Client::builder()
-                .timeout(SITE_PROBE_TIMEOUT)
-                .build()
-                .expect("a client with a timeout builds"),
-            url: format!("{}{}", origin.base, render_site::card_page_path(id)),
-            cookie: format!("{}={}", origin.cookie_name, origin.cookie_value),
-            design: format!("data-design=\"{}\"", shared_ids::CURRENT_DESIGN),
-        }
-    }
-
-    async fn check(&self) -> Result<(), String> {
-        let response = self
-            .client
-            .get(&self.url)
-            .header(reqwest::header::COOKIE, &self.cookie)
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("status {}", response.status()));
-        }
-        let page = response
-            .text()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
-        if page.contains(&self.design) {
-            Ok(())
-        } else {
-            Err("the card page is not of the current design".to_owned())
-        }
     }
 }

@@ -9,6 +9,12 @@ use clap::Parser;
 use share_tags::ShareSite;
 use shared_ids::{BaseUrl, BaseUrlError};
 
+/// How long an upstream may keep the injector waiting, at any one step (connecting,
+/// the answer's head, each later piece of its body, the page up to where the tags go);
+/// past it the client gets a 504 (`no-store`), or a body cut off, never shortened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamTimeout(pub Duration);
+
 /// Command-line flags and environment variables, as typed by an operator.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -66,7 +72,7 @@ pub struct Config {
     pub site: ShareSite,
     /// The existing site the tags go into; none serves ogshot's own share page.
     pub upstream: Option<Upstream>,
-    pub upstream_timeout: Duration,
+    pub upstream_timeout: UpstreamTimeout,
     pub default_image_for_invalid: bool,
 }
 
@@ -124,7 +130,7 @@ impl TryFrom<Args> for Config {
                 .as_deref()
                 .map(|raw| Upstream::parse(raw, args.upstream_region.clone()))
                 .transpose()?,
-            upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
+            upstream_timeout: UpstreamTimeout(Duration::from_millis(args.upstream_timeout_ms)),
             default_image_for_invalid: args.default_image_for_invalid,
         })
     }

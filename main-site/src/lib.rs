@@ -4,16 +4,14 @@
 //! hydration) page whose `og:image` / `twitter:image` point at the image service's card
 //! for a valid id, or at the default image for anything else. With one (`--upstream`),
 //! every request goes to the existing site (an HTTP origin, an S3 bucket or a
-//! directory) and share-tags' inject layer puts the share's tags into its pages. Either
+//! directory) and share-inject's layer puts the share's tags into its pages. Either
 //! way it never echoes the raw query value, never redirects of its own, and takes hosts
 //! only from configuration, never from request headers.
 
 pub mod config;
 pub mod page;
-pub mod proxy;
-pub mod s3_site;
 pub mod security;
-pub mod static_dir;
+pub mod upstream;
 
 use std::sync::Arc;
 
@@ -24,7 +22,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 pub use config::{Args, Config, ConfigError, Upstream};
-use share_tags::{InjectLayer, InjectLimits, Injector, ShareTags, social_id_from_query};
+use share_tags::{ShareTags, social_id_from_query};
 
 /// Crawlers re-read the page rarely and the page only depends on configuration and
 /// the id, so a short shared cache lifetime is safe and spares the site bursts.
@@ -34,41 +32,8 @@ const PAGE_CACHE_CONTROL: &str = "public, max-age=300";
 pub fn router(config: Config) -> Router {
     match config.upstream.clone() {
         None => share_page_router(config),
-        Some(upstream) => upstream_router(&config, upstream),
+        Some(upstream) => upstream::router(&config, upstream),
     }
-}
-
-/// The existing site, through the inject layer.
-fn upstream_router(config: &Config, upstream: Upstream) -> Router {
-    let site = match upstream {
-        Upstream::Http(base) => {
-            Router::new()
-                .fallback(proxy::forward)
-                .with_state(Arc::new(proxy::HttpOrigin::new(
-                    base,
-                    config.upstream_timeout,
-                )))
-        }
-        Upstream::S3 {
-            bucket,
-            prefix,
-            region,
-        } => Router::new()
-            .fallback(s3_site::serve)
-            .with_state(Arc::new(s3_site::Bucket::new(
-                bucket,
-                prefix,
-                region,
-                config.upstream_timeout,
-            ))),
-        Upstream::Dir(dir) => Router::new().fallback_service(static_dir::service(&dir)),
-    };
-    let injector = Injector::new(config.site.clone(), InjectLimits::default());
-    let inject = InjectLayer::new(injector)
-        .decision_deadline(config.upstream_timeout)
-        .default_image_for_invalid(config.default_image_for_invalid);
-    site.layer(inject)
-        .layer(app_host::route_trace_layer("upstream"))
 }
 
 fn share_page_router(config: Config) -> Router {

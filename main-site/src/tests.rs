@@ -415,11 +415,9 @@ async fn a_lambda_function_url_event_gets_the_same_page() {
 async fn a_100_kb_value_over_real_http_gets_a_clear_4xx() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, router(Config::local_defaults())).into_future());
+    let site = test_kit::serve(router(Config::local_defaults())).await;
     let payload = "%3Cscript%3E".repeat(100 * 1024 / 12);
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(site.addr).await.unwrap();
     let request =
         format!("GET /?social={payload} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();

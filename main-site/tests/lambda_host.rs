@@ -3,13 +3,13 @@
 //! page comes from a real HTTP origin, streams out through lambda_http's streaming
 //! runner (the function URL's `RESPONSE_STREAM` mode), and carries the card's tags.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use axum::response::IntoResponse;
 use futures::StreamExt as _;
 use shared_ids::{BaseUrl, SocialId};
+use test_kit::Served;
 use test_kit::lambda::{invoke, start_emulator};
 use test_kit::meta::meta_contents;
 use test_kit::process::Process;
@@ -20,9 +20,10 @@ const FUNCTION_URL_EVENT: &str = include_str!("../testdata/function-url-event.js
 
 const IMAGE_BASE: &str = "https://img.example.com";
 
-/// A real page, sent in two pieces with a pause between, as an origin streams it.
-async fn start_origin() -> SocketAddr {
-    let page = include_str!("../../share-tags/tests/pages/bluesky__post.html");
+/// A real page, sent in two pieces with a pause between, as an origin streams it; served
+/// while the test holds it.
+async fn start_origin() -> Served {
+    let page = include_str!("../../crates/share-inject/tests/pages/bluesky__post.html");
     let app = axum::Router::new().fallback(move || async move {
         let (head, rest) = page.split_at(page.len() / 2);
         let pieces = futures::stream::iter([head, rest]).then(|piece| async move {
@@ -35,12 +36,7 @@ async fn start_origin() -> SocketAddr {
         )
             .into_response()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("a bound address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    test_kit::serve(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +48,7 @@ async fn a_share_link_streams_through_the_lambda_host_with_the_cards_tags() {
         "main-site (Lambda host)",
         Command::new(env!("CARGO_BIN_EXE_main-site"))
             .envs(variables.iter().map(|(k, v)| (k, v)))
-            .env("UPSTREAM", format!("http://{origin}"))
+            .env("UPSTREAM", origin.base())
             .env("PUBLIC_URL", "https://www.example.com")
             .env("IMAGE_BASE_URL", IMAGE_BASE)
             .env("RUST_LOG", "info"),

@@ -10,15 +10,13 @@ use render_site::{READY_EXPRESSION, RenderSiteConfig, RenderToken};
 async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     test_kit::require_chromium(CHROMIUM, INSTALL_HINT);
     let token = RenderToken::generate();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let site = render_site::router(RenderSiteConfig::in_process(token.clone()));
-    let server = tokio::spawn(async move { axum::serve(listener, site).await });
+    let server = test_kit::serve(site).await;
 
     let browser = TokenBrowser::launch(&token).await;
     let page = browser.page.clone();
     // The CJK and emoji card (render-site/content/cards.toml).
-    page.goto(format!("http://{addr}/card/07-01-42"))
+    page.goto(format!("{}/card/07-01-42", server.base()))
         .await
         .unwrap();
 
@@ -53,5 +51,5 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
     test_kit::assert_real_card(&screenshot_bytes(&data).unwrap(), "the screenshot");
 
     browser.close().await;
-    server.abort();
+    server.stop();
 }

@@ -1,6 +1,6 @@
-//! share-check (`image-service check`) against the running system: every crawler sees
+//! share-check against the running system: every crawler sees
 //! a valid share link's card, and an invalid link's default image. Its findings on
-//! broken pages and images are share-check's own tests (`share-check/tests/`).
+//! broken pages and images are share-check's own tests (`crates/share-check/tests/`).
 
 use std::path::Path;
 

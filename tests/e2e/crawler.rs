@@ -4,8 +4,8 @@ use e2e::{Options, System, http_client};
 use futures::StreamExt;
 use image_service::browser::SwapCapture;
 use reqwest::header;
-use scraper::{Html, Selector};
 use shared_ids::DesignToken;
+use test_kit::meta::{OtherShareTags, share_tag_problems};
 
 /// User agents of the crawlers that matter, as they send them.
 const CRAWLERS: [&str; 5] = [
@@ -16,14 +16,11 @@ const CRAWLERS: [&str; 5] = [
     "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
 ];
 
-/// Reads the page the way a crawler does: the `og:image` meta tags.
-fn og_images(html: &str) -> Vec<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(r#"meta[property="og:image"]"#).expect("a selector");
-    document
-        .select(&selector)
-        .filter_map(|m| m.value().attr("content").map(str::to_owned))
-        .collect()
+/// Reads the page the way a crawler does: its one `og:image` must be `image`.
+#[track_caller]
+fn assert_og_image(html: &str, image: &str, what: &str) {
+    let problems = share_tag_problems(html, &[("og:image", image)], OtherShareTags::Unchecked);
+    assert!(problems.is_empty(), "{what}: {problems:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -45,19 +42,15 @@ async fn every_crawler_gets_the_same_real_card() {
                 .to_ascii_lowercase()
                 .contains("user-agent")
         }));
-        let images = og_images(&page.text().await.unwrap());
-        assert_eq!(
-            images,
-            [format!(
-                "{}{}",
-                system.image_service,
-                test_kit::card_path("12-34-10")
-            )],
-            "{agent}"
+        let card = format!(
+            "{}{}",
+            system.image_service,
+            test_kit::card_path("12-34-10")
         );
+        assert_og_image(&page.text().await.unwrap(), &card, agent);
 
         let image = client
-            .get(&images[0])
+            .get(&card)
             .header(header::USER_AGENT, agent)
             .send()
             .await
@@ -131,13 +124,9 @@ async fn hostile_share_links_point_crawlers_at_the_default_image() {
             .await
             .unwrap();
         assert_eq!(page.status(), 200);
-        let images = og_images(&page.text().await.unwrap());
-        assert_eq!(
-            images,
-            [format!("{}/default.jpg", system.image_service)],
-            "{query}"
-        );
-        let image = client.get(&images[0]).send().await.unwrap();
+        let default = format!("{}/default.jpg", system.image_service);
+        assert_og_image(&page.text().await.unwrap(), &default, query);
+        let image = client.get(&default).send().await.unwrap();
         assert_eq!(image.headers()["x-ogshot-cache"], "default");
         assert!(
             image.bytes().await.unwrap() == image_service::DEFAULT_IMAGE,

@@ -56,9 +56,7 @@ async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_
 
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let site = render_site::router(RenderSiteConfig::in_process(token));
-    let site_task = tokio::spawn(async move {
-        let _ = axum::serve(listener, site).await;
-    });
+    let site_server = test_kit::serve_on(listener, site);
     let back = get(&url).await;
     assert_eq!(back.headers()["x-ogshot-cache"], "miss");
     assert_eq!(max_age(&back), 31_536_000);
@@ -67,6 +65,6 @@ async fn render_site_down_gives_a_short_lived_fallback_then_the_card_once_it_is_
         "the card once the site is back",
     );
     assert_eq!(system.stored_keys().await, [&path[1..]]);
-    site_task.abort();
+    site_server.stop();
     system.stop().await;
 }

@@ -9,4 +9,3 @@ mod drills;
 mod lambda_chromium;
 mod previews;
 mod slow_fonts;
-mod tidy;

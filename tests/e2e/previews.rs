@@ -56,9 +56,8 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
         share_text: ShareSource::MainSite(BaseUrl::parse(&system.main_site).unwrap()),
         secure_cookie: false,
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, site).await });
+    let server = test_kit::serve(site).await;
+    let base = server.base();
 
     // Like every render-site page, refused without the token.
     let refused = http_client()
@@ -154,6 +153,6 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
     );
 
     browser.close().await;
-    server.abort();
+    server.stop();
     system.stop().await;
 }

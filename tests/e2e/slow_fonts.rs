@@ -16,6 +16,7 @@ use e2e::{Options, System, http_client};
 use image_service::RenderTarget;
 use image_service::browser::SwapCapture;
 use render_site::{RenderSiteConfig, RenderToken};
+use test_kit::Served;
 
 /// How long each new face's response is held back: long enough that no capture can take the
 /// face by chance, well inside the block period (3 s) and the response budget.
@@ -36,14 +37,8 @@ enum NewFaces {
 }
 
 /// The render site, served on loopback as a remote one, answering new faces as `faces`
-/// says. Its base URL and token.
-async fn render_site_with(
-    faces: NewFaces,
-) -> (
-    shared_ids::BaseUrl,
-    RenderToken,
-    tokio::task::JoinHandle<()>,
-) {
+/// says. Its base URL, its token, and the server, serving until dropped.
+async fn render_site_with(faces: NewFaces) -> (shared_ids::BaseUrl, RenderToken, Served) {
     let hold_fonts = move |request: Request, next: Next| async move {
         let path = request.uri().path();
         let new_face = path.starts_with("/assets/fonts/") && !path.contains("-latin-wght-");
@@ -62,13 +57,9 @@ async fn render_site_with(
     let token = RenderToken::generate();
     let site = render_site::router(RenderSiteConfig::in_process(token.clone()))
         .layer(axum::middleware::from_fn(hold_fonts));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base =
-        shared_ids::BaseUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, site).await;
-    });
-    (base, token, task)
+    let served = test_kit::serve(site).await;
+    let base = shared_ids::BaseUrl::parse(&served.base()).unwrap();
+    (base, token, served)
 }
 
 /// The decoded pixels of the card for `id`, which the image service at `base` must
@@ -136,7 +127,7 @@ async fn slow_faces_are_drawn(after_latin: bool, screenshot_swaps: bool) {
         assert_eq!(system.service.chromium().swap_capture(), Some(expected));
     }
     system.stop().await;
-    site.abort();
+    site.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,5 +178,5 @@ async fn a_card_whose_face_fails_to_load_is_never_stored() {
     );
     assert_eq!(system.service.metrics().counts().text_not_drawn, 2);
     system.stop().await;
-    site.abort();
+    site.stop();
 }

@@ -6,7 +6,6 @@
 //! Nothing here is a stand-in: the routers are the apps' own, the browser is the real
 //! one, and storage goes through aws-sdk-s3 to a real S3 server.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,6 +14,7 @@ use image_service::storage::{S3Storage, Storage};
 use image_service::telemetry::Metrics;
 use image_service::{Config as ImageConfig, ImageService, RenderTarget};
 use shared_ids::DesignToken;
+use test_kit::Served;
 use test_kit::s3::TestS3;
 use tokio::task::JoinHandle;
 
@@ -44,19 +44,8 @@ pub struct System {
     pub image_service: String,
     pub service: ImageService,
     pub s3: TestS3,
-    servers: Vec<JoinHandle<()>>,
+    servers: Vec<Served>,
     _dirs: tempfile::TempDir,
-}
-
-async fn serve(router: axum::Router) -> (SocketAddr, JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("a bound address");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    (addr, task)
 }
 
 impl Options {
@@ -98,8 +87,8 @@ impl System {
             ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
                 .await
                 .expect("the image service starts");
-        let (image_addr, image_task) = serve(service.router()).await;
-        let image_service = format!("http://{image_addr}");
+        let image_server = test_kit::serve(service.router()).await;
+        let image_service = image_server.base();
 
         // The main site's public URL must be known before it listens: bind first.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -113,16 +102,13 @@ impl System {
             ..main_site::Args::defaults()
         })
         .expect("a valid main-site configuration");
-        let main_router = main_site::router(main_config);
-        let main_task = tokio::spawn(async move {
-            let _ = axum::serve(listener, main_router).await;
-        });
+        let main_server = test_kit::serve_on(listener, main_site::router(main_config));
         Self {
             main_site: format!("http://{main_addr}"),
             image_service,
             service,
             s3,
-            servers: vec![image_task, main_task],
+            servers: vec![image_server, main_server],
             _dirs: dirs,
         }
     }
@@ -142,20 +128,20 @@ impl System {
             ..main_site::Args::defaults()
         })
         .expect("a valid injector configuration");
-        let router = main_site::router(config);
-        self.servers.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        }));
-        format!("http://{addr}")
+        let injector = test_kit::serve_on(listener, main_site::router(config));
+        let base = injector.base();
+        self.servers.push(injector);
+        base
     }
 
     /// `dir` served as a plain static origin, untouched: what an existing site is before
     /// the injector stands in front of it. Its base URL.
     pub async fn start_plain_origin(&mut self, dir: &Path) -> String {
         let files = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
-        let (addr, task) = serve(files).await;
-        self.servers.push(task);
-        format!("http://{addr}")
+        let origin = test_kit::serve(files).await;
+        let base = origin.base();
+        self.servers.push(origin);
+        base
     }
 
     /// The keys stored in the bucket, sorted, once every card rendered so far is stored.
@@ -166,9 +152,7 @@ impl System {
 
     /// Stops the servers and the browser.
     pub async fn stop(mut self) {
-        for task in &self.servers {
-            task.abort();
-        }
+        self.servers.clear();
         self.s3.stop().await;
         self.service.shutdown().await;
     }

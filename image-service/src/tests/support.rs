@@ -12,10 +12,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use render_site::{RenderSiteConfig, RenderToken};
 use shared_ids::BaseUrl;
+use test_kit::Served;
 pub(super) use test_kit::raw_http::{Reply, request, send_raw};
 use test_kit::s3::TestS3;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::cache_policy::CACHE_STATUS_HEADER;
 use crate::storage::{LocalDirStorage, S3Storage, Storage};
@@ -155,7 +155,8 @@ pub(super) struct RenderSite {
     base: BaseUrl,
     token: RenderToken,
     switch: Switch,
-    task: JoinHandle<()>,
+    /// Serving while the site lives.
+    _served: Served,
 }
 
 #[derive(Debug, Clone)]
@@ -175,20 +176,12 @@ impl RenderSite {
         let site = render_site::router(RenderSiteConfig::in_process(token.clone())).layer(
             axum::middleware::from_fn_with_state(switch.clone(), switched),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the test render site");
-        let addr = listener.local_addr().expect("the listener has an address");
-        let task = tokio::spawn(async move {
-            axum::serve(listener, site)
-                .await
-                .expect("the test render site runs");
-        });
+        let served = test_kit::serve(site).await;
         Self {
-            base: BaseUrl::parse(&format!("http://{addr}")).expect("a loopback base URL"),
+            base: BaseUrl::parse(&served.base()).expect("a loopback base URL"),
             token,
             switch,
-            task,
+            _served: served,
         }
     }
 
@@ -209,12 +202,6 @@ impl RenderSite {
             .wait_for(|&hanging| hanging >= n)
             .await
             .expect("the switch lives as long as the site");
-    }
-}
-
-impl Drop for RenderSite {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
@@ -357,11 +344,12 @@ impl Setup {
 /// A started image service, served over HTTP on 127.0.0.1, with its storage.
 #[derive(Debug)]
 pub(super) struct Harness {
+    /// First, so that serving stops before the rest goes.
+    server: Served,
     pub(super) addr: SocketAddr,
     pub(super) store: Store,
     pub(super) site: Option<RenderSite>,
     service: Option<ImageService>,
-    server: JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -385,22 +373,13 @@ impl Harness {
             ImageService::start_with_storage(config, storage, Arc::new(Metrics::new(false)))
                 .await
                 .unwrap_or_else(|e| panic!("the image service did not start: {e}"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the image service");
-        let addr = listener.local_addr().expect("the listener has an address");
-        let router = service.router();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .await
-                .expect("the image service serves");
-        });
+        let server = test_kit::serve(service.router()).await;
         Self {
-            addr,
+            addr: server.addr,
+            server,
             store,
             site: setup.site,
             service: Some(service),
-            server,
             _dir: dir,
         }
     }
@@ -451,16 +430,10 @@ impl Harness {
 
     /// Closes the browser (and its profile directory) and stops serving.
     pub(super) async fn stop(mut self) {
-        self.server.abort();
+        self.server.stop();
         if let Some(service) = self.service.take() {
             service.shutdown().await;
         }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 

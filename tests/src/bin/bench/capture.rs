@@ -24,7 +24,7 @@ use image_service::browser::{
 use render_site::RenderToken;
 use shared_ids::{CURRENT_DESIGN, SocialId};
 
-use super::{JPEG_QUALITY, authorize};
+use crate::browser::{JPEG_QUALITY, authorize};
 
 /// Longest any one step may take before the method counts as hanging here.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);

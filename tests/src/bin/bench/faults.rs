@@ -16,7 +16,7 @@ use test_kit::s3::S3Fault;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::{Ids, Table, ms};
+use crate::measure::{Ids, Table, ms};
 
 /// Crawlers asking at once.
 const CRAWLERS: usize = 8;

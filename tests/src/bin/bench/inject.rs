@@ -1,28 +1,25 @@
 //! The benchmark's injector section: what putting the main site (`--upstream`) in front
 //! of an existing site costs. A test origin (real HTTP, in-process, pages from memory)
-//! serves share-tags' corpus of real pages; each is fetched directly and through the
+//! serves share-inject's corpus of real pages; each is fetched directly and through the
 //! main site's router, interleaved on one keep-alive client, so both see the same
 //! machine at the same moment. Then a 1 MB page's throughput both ways, and the
 //! main-site binary's RSS while a page far larger than its buffers streams through it,
 //! injected and passed through. Printed, never asserted.
 
+mod origin;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use bytes::Bytes;
-use share_tags::INJECT_HEADER;
+use share_inject::INJECT_HEADER;
 
-use super::{Table, percentile, rss};
+use crate::measure::{Table, percentile};
+use crate::memory::rss;
+use origin::{Origin, Page, STREAMED_HEAD, corpus, median, padded};
 
 /// How much of each measurement to run.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +51,6 @@ const QUICK: Sizes = Sizes {
 /// The share every proxied request asks for.
 const SHARE_QUERY: &str = "social=12-34-10";
 
-const HTML: &str = "text/html; charset=utf-8";
-
 const ADDED_GOAL: Duration = Duration::from_millis(2);
 
 /// What a streamed page may add to the process: its buffers, not the page.
@@ -74,15 +69,15 @@ pub(crate) async fn section(
     let sizes = if quick { QUICK } else { FULL };
     let corpus = corpus()?;
     let median = median(&corpus);
-    let origin = Origin::start(median.bytes.clone()).await?;
+    let origin = Origin::start(median.bytes.clone()).await;
     let config = main_site::Config::try_from(main_site::Args {
-        upstream: Some(format!("http://{}", origin.addr)),
+        upstream: Some(origin.served.base()),
         ..main_site::Args::defaults()
     })?;
-    let proxy = serve(main_site::router(config)).await?;
+    let proxy = test_kit::serve(main_site::router(config)).await;
     let urls = Urls {
-        direct: format!("http://{}/?{SHARE_QUERY}", origin.addr),
-        proxy: format!("http://{proxy}/?{SHARE_QUERY}"),
+        direct: format!("{}/?{SHARE_QUERY}", origin.served.base()),
+        proxy: format!("{}/?{SHARE_QUERY}", proxy.base()),
     };
     latency(table, client, &origin, &urls, &corpus, sizes).await?;
     throughput(table, client, &origin, &urls, median, sizes).await?;
@@ -203,7 +198,14 @@ async fn memory(
 ) -> Result<()> {
     let binary = main_site_binary()?;
     for share in [true, false] {
-        let streamed = streamed(&binary, origin.addr, client, sizes.streamed_bytes, share).await?;
+        let streamed = streamed(
+            &binary,
+            origin.served.addr,
+            client,
+            sizes.streamed_bytes,
+            share,
+        )
+        .await?;
         let growth = streamed.peak.saturating_sub(streamed.before);
         let (kind, target, met) = if share {
             ("as a share", "growth ≤ 16 MiB", Some(growth <= GROWTH_GOAL))
@@ -229,137 +231,6 @@ async fn memory(
         );
     }
     Ok(())
-}
-
-/// A corpus page.
-struct Page {
-    name: String,
-    bytes: Bytes,
-}
-
-/// share-tags' corpus of real pages, smallest first.
-fn corpus() -> Result<Vec<Page>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../share-tags/tests/pages");
-    let mut pages = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "html") {
-            pages.push(Page {
-                name: path
-                    .file_stem()
-                    .map(|stem| stem.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                bytes: std::fs::read(&path)?.into(),
-            });
-        }
-    }
-    anyhow::ensure!(!pages.is_empty(), "no pages in {}", dir.display());
-    pages.sort_by_key(|page| page.bytes.len());
-    Ok(pages)
-}
-
-/// The corpus's median page by size (the smaller of the two middle ones).
-fn median(corpus: &[Page]) -> &Page {
-    &corpus[(corpus.len() - 1) / 2]
-}
-
-/// The existing site: the current page at every path but `/stream/<bytes>`, a page of
-/// that many bytes generated as it is sent.
-#[derive(Clone)]
-struct Origin {
-    addr: SocketAddr,
-    page: Arc<RwLock<Bytes>>,
-}
-
-impl Origin {
-    async fn start(page: Bytes) -> Result<Self> {
-        let page = Arc::new(RwLock::new(page));
-        let router = Router::new()
-            .route("/stream/{bytes}", get(stream_page))
-            .fallback(current_page)
-            .with_state(Arc::clone(&page));
-        let addr = serve(router).await?;
-        Ok(Self { addr, page })
-    }
-
-    fn set_page(&self, page: Bytes) {
-        *self.page.write().expect("the page lock is never poisoned") = page;
-    }
-}
-
-async fn current_page(State(page): State<Arc<RwLock<Bytes>>>) -> Response {
-    let page = page
-        .read()
-        .expect("the page lock is never poisoned")
-        .clone();
-    ([(header::CONTENT_TYPE, HTML)], page).into_response()
-}
-
-/// A long page's head: the site's own tags, which a share's replace or join.
-const STREAMED_HEAD: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-    <title>A long page</title>\
-    <meta property=\"og:title\" content=\"A long page\">\
-    <meta property=\"og:image\" content=\"https://www.example.com/cover.jpg\">\
-    </head><body>\n";
-
-/// A page with its own tags up front, then `bytes` in all of paragraphs, every chunk a
-/// slice of one 64 KiB buffer: the origin holds no more of the page than that.
-async fn stream_page(UrlPath(bytes): UrlPath<usize>) -> Response {
-    const TAIL: &str = "</body></html>\n";
-    let filler = Bytes::from(PARAGRAPH.repeat(64 * 1024 / PARAGRAPH.len()));
-    let body_bytes = bytes.saturating_sub(STREAMED_HEAD.len() + TAIL.len());
-    let body = (0..body_bytes)
-        .step_by(filler.len())
-        .map(move |at| filler.slice(..filler.len().min(body_bytes - at)));
-    let chunks = std::iter::once(Bytes::from_static(STREAMED_HEAD.as_bytes()))
-        .chain(body)
-        .chain(std::iter::once(Bytes::from_static(TAIL.as_bytes())))
-        .map(Ok::<_, std::io::Error>);
-    (
-        [(header::CONTENT_TYPE, HTML)],
-        Body::from_stream(futures::stream::iter(chunks)),
-    )
-        .into_response()
-}
-
-const PARAGRAPH: &str = "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do \
-    eiusmod tempor incididunt ut labore et dolore magna aliqua.</p>\n";
-
-/// `page` grown to at least `size` bytes by repeating its body before `</body>` (or
-/// paragraphs, for a page with no body to repeat).
-fn padded(page: &[u8], size: usize) -> Bytes {
-    let lower = page.to_ascii_lowercase();
-    let find = |needle: &[u8], from: usize| {
-        lower[from..]
-            .windows(needle.len())
-            .position(|window| window == needle)
-            .map(|at| at + from)
-    };
-    let close = lower
-        .windows(7)
-        .rposition(|window| window == b"</body>")
-        .unwrap_or(page.len());
-    let open = find(b"<body", 0)
-        .and_then(|at| find(b">", at))
-        .map_or(close, |at| (at + 1).min(close));
-    let content = if open < close {
-        &page[open..close]
-    } else {
-        PARAGRAPH.as_bytes()
-    };
-    let mut grown = page[..close].to_vec();
-    while grown.len() + (page.len() - close) < size {
-        grown.extend_from_slice(content);
-    }
-    grown.extend_from_slice(&page[close..]);
-    grown.into()
-}
-
-async fn serve(router: Router) -> Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(addr)
 }
 
 /// One GET, its body read to the end and dropped as it arrives.

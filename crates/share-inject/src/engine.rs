@@ -1,0 +1,489 @@
+//! The injection engine: rewrites any site's HTML response, as it streams, so that a
+//! crawler sees exactly one image tag set, ogshot's card for the share, early in the head.
+//!
+//! It owns the decision (inject, or pass the page through and why), the bounded holding of
+//! input until that decision, the encoding of the block into the page's charset, and the
+//! streamed removal of the page's own image tags after it. It never builds a tag
+//! (`ShareTags` does), never sees a request, and never drops or reorders a page byte:
+//! whatever goes wrong, the page comes through whole.
+//!
+//! How a body goes through: input is held (at most the head window) while the charset is
+//! sniffed and the scan module looks for the insertion point. Found, the held bytes up to it
+//! go out as they came, then the block, then everything after it through a second lol_html
+//! rewriter whose only selector is `meta`, so that no other tag is ever buffered whole and
+//! a huge `<img src="data:...">` streams like text. That rewriter starts at a tag boundary
+//! in the data state, where a fresh tokenizer is in the same state as a continuing one.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::mem;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use encoding_rs::Encoding;
+use lol_html::errors::RewritingError;
+use lol_html::send::{SendHandlerTypes, Settings};
+use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element};
+use sha2::{Digest, Sha256};
+use shared_ids::{CURRENT_DESIGN, SocialId};
+
+use share_tags::{ShareSite, ShareTags};
+
+use crate::charset::{self, PRESCAN_BYTES, Sniffed};
+use crate::outcome::{Counters, InjectStats, Outcome, PassReason};
+use crate::scan::{Scanner, is_share_tag};
+
+/// Changes whenever the engine would write different bytes for the same configuration,
+/// so that ETags derived from `Injector::fingerprint` change with it.
+pub const ENGINE_VERSION: &str = "inject-1";
+
+/// Limits of one rewrite; `Default` gives the production values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InjectLimits {
+    /// Input bytes within which the insertion point must be found, else passthrough.
+    pub head_window: usize,
+    /// lol_html's `max_allowed_memory_usage` for each of a rewrite's two rewriters, with
+    /// graceful bail-out on.
+    pub rewriter_memory: usize,
+}
+
+impl Default for InjectLimits {
+    /// 256 KiB of window is far past where any real page in `tests/pages` shows its head
+    /// (within its first 1.3 KB), so only a page with no head in reach is held that long.
+    /// 1 MiB of rewriter memory is four windows: the scan never reaches it before the
+    /// window runs out, and one tag after the insertion point can be that long before the
+    /// stream bails out.
+    fn default() -> Self {
+        Self {
+            head_window: 256 * 1024,
+            rewriter_memory: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    site: ShareSite,
+    limits: InjectLimits,
+    fingerprint: String,
+    counters: Counters,
+}
+
+/// The engine: built once from validated configuration; cheap to clone; `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Injector {
+    inner: Arc<Inner>,
+}
+
+impl Injector {
+    pub fn new(site: ShareSite, limits: InjectLimits) -> Self {
+        let fingerprint = fingerprint(&site, limits);
+        Self {
+            inner: Arc::new(Inner {
+                site,
+                limits,
+                fingerprint,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// A short stable hex string of everything that changes the injected bytes: the site
+    /// configuration, the limits, `ENGINE_VERSION` and the current design token.
+    pub fn fingerprint(&self) -> &str {
+        &self.inner.fingerprint
+    }
+
+    /// Starts rewriting one response body for the share of `id` (`None`: the default
+    /// image). `content_type` is the response's Content-Type value; its charset is honoured.
+    pub fn start(&self, id: Option<SocialId>, content_type: Option<&str>) -> Rewrite {
+        Rewrite {
+            inner: Arc::clone(&self.inner),
+            block: ShareTags::new(&self.inner.site, id).image_tags_html(),
+            stage: Stage::Holding(Holding {
+                held: Vec::new(),
+                from_header: content_type.and_then(charset::from_content_type),
+                scan: None,
+            }),
+            outcome: None,
+        }
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> InjectStats {
+        self.inner.counters.stats()
+    }
+
+    /// Counts an outcome the layer decided without the engine (a status, a coding).
+    pub(crate) fn count(&self, outcome: Outcome) {
+        self.inner.counters.count(outcome);
+    }
+}
+
+fn fingerprint(site: &ShareSite, limits: InjectLimits) -> String {
+    // The default share's block stands for the tags' wording and escaping, which change
+    // the injected bytes without any configuration changing.
+    let default_block = ShareTags::new(site, None).image_tags_html();
+    let parts = [
+        ENGINE_VERSION,
+        CURRENT_DESIGN.as_str(),
+        &site.site_name,
+        site.public_url.as_str(),
+        site.image_base.as_str(),
+        &limits.head_window.to_string(),
+        &limits.rewriter_memory.to_string(),
+        &default_block,
+    ];
+    digest_hex(&parts.map(str::as_bytes), 8)
+}
+
+/// The first `len` bytes of SHA-256 over `parts`, in hex. Each part is length-prefixed,
+/// so that no two different lists of parts hash the same bytes.
+pub(crate) fn digest_hex(parts: &[&[u8]], len: usize) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    hash.finalize()[..len]
+        .iter()
+        .fold(String::with_capacity(2 * len), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// One response body being rewritten.
+#[derive(Debug)]
+pub struct Rewrite {
+    inner: Arc<Inner>,
+    /// The tags to insert, as HTML, not yet in the page's encoding.
+    block: String,
+    stage: Stage,
+    outcome: Option<Outcome>,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// Undecided: the input so far, none of it sent.
+    Holding(Holding),
+    /// Injected: the rest of the page streams through the tag remover.
+    Streaming(Stream),
+    /// Decided, and every further byte goes out as it came.
+    Raw,
+}
+
+#[derive(Debug)]
+struct Holding {
+    held: Vec<u8>,
+    from_header: Option<&'static Encoding>,
+    /// Once the charset is known and rewritable.
+    scan: Option<Scan>,
+}
+
+#[derive(Debug)]
+struct Scan {
+    sniffed: Sniffed,
+    encoding: AsciiCompatibleEncoding,
+    scanner: Scanner,
+    /// How many of the held bytes the scanner has seen.
+    scanned: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    Inject(usize),
+    Pass(PassReason),
+}
+
+impl Holding {
+    /// Sniffs the charset once enough bytes are held, then scans what the window allows:
+    /// the decision, or `None` while it needs more input (never at the end of it).
+    fn advance(&mut self, limits: InjectLimits, at_end: bool) -> Option<Decision> {
+        if self.scan.is_none() {
+            if self.held.len() < PRESCAN_BYTES && !at_end {
+                return None;
+            }
+            let sniffed = charset::sniff(self.from_header, &self.held);
+            let Some(encoding) = AsciiCompatibleEncoding::new(sniffed.encoding) else {
+                return Some(Decision::Pass(PassReason::UnsupportedCharset));
+            };
+            self.scan = Some(Scan {
+                sniffed,
+                encoding,
+                scanner: Scanner::new(encoding, limits.rewriter_memory, sniffed.meta_end),
+                scanned: 0,
+            });
+        }
+        let scan = self.scan.as_mut()?;
+        let upto = self.held.len().min(limits.head_window);
+        if scan.scanned < upto {
+            match scan.scanner.write(&self.held[scan.scanned..upto]) {
+                Ok(Some(at)) => return Some(Decision::Inject(at)),
+                Ok(None) => scan.scanned = upto,
+                Err(error) => return Some(Decision::Pass(early_reason(&error))),
+            }
+        }
+        if at_end || scan.scanned >= limits.head_window {
+            return Some(scan.scanner.best_so_far().map_or(
+                Decision::Pass(PassReason::NoInsertionPoint),
+                Decision::Inject,
+            ));
+        }
+        None
+    }
+
+    /// How many bytes may be held: the window, and never less than the prescan reads.
+    fn capacity(limits: InjectLimits) -> usize {
+        limits.head_window.max(PRESCAN_BYTES)
+    }
+}
+
+fn early_reason(error: &RewritingError) -> PassReason {
+    match error {
+        RewritingError::MemoryLimitExceeded(_) => PassReason::MemoryLimit,
+        _ => PassReason::RewriterError,
+    }
+}
+
+impl Rewrite {
+    /// Feeds upstream bytes; returns the bytes ready to go out now. Returns empty bytes
+    /// while the outcome is undecided (input is held until the insertion point is seen or
+    /// the window runs out); never returns a non-empty chunk before `outcome()` is `Some`.
+    pub fn write(&mut self, chunk: &[u8]) -> Bytes {
+        match mem::replace(&mut self.stage, Stage::Raw) {
+            Stage::Raw => Bytes::copy_from_slice(chunk),
+            Stage::Streaming(mut stream) => {
+                let result = stream.rewriter.write(chunk);
+                let out = stream.take();
+                match result {
+                    Ok(()) => self.stage = Stage::Streaming(stream),
+                    Err(error) => self.late_bailout(&error),
+                }
+                Bytes::from(out)
+            }
+            Stage::Holding(mut holding) => {
+                let limits = self.inner.limits;
+                let room = Holding::capacity(limits) - holding.held.len();
+                let (now, rest) = chunk.split_at(room.min(chunk.len()));
+                holding.held.extend_from_slice(now);
+                match holding.advance(limits, false) {
+                    None => {
+                        debug_assert!(rest.is_empty(), "a full hold always decides");
+                        self.stage = Stage::Holding(holding);
+                        Bytes::new()
+                    }
+                    Some(decision) => self.decide(holding, decision, rest, false),
+                }
+            }
+        }
+    }
+
+    /// Known once decided (always before the first non-empty output).
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// End of input: the remaining output and the final outcome.
+    pub fn finish(mut self) -> (Bytes, Outcome) {
+        let out = match mem::replace(&mut self.stage, Stage::Raw) {
+            Stage::Raw => Bytes::new(),
+            Stage::Streaming(stream) => {
+                let (out, result) = stream.end();
+                if let Err(error) = result {
+                    self.late_bailout(&error);
+                }
+                Bytes::from(out)
+            }
+            Stage::Holding(mut holding) => {
+                let decision = holding
+                    .advance(self.inner.limits, true)
+                    .unwrap_or(Decision::Pass(PassReason::NoInsertionPoint));
+                self.decide(holding, decision, &[], true)
+            }
+        };
+        let outcome = self
+            .outcome
+            .take()
+            .unwrap_or(Outcome::Passthrough(PassReason::NoInsertionPoint));
+        (out, outcome)
+    }
+
+    /// Ends the hold: what goes out first, with the rest of this call's input after it.
+    fn decide(&mut self, holding: Holding, decision: Decision, rest: &[u8], at_end: bool) -> Bytes {
+        let (at, scan) = match (decision, holding.scan) {
+            (Decision::Inject(at), Some(scan)) => (at, scan),
+            (Decision::Pass(reason), _) => return self.pass(holding.held, rest, reason),
+            // `advance` decides to inject only after it has started a scan.
+            (Decision::Inject(_), None) => {
+                return self.pass(holding.held, rest, PassReason::RewriterError);
+            }
+        };
+        let held = holding.held;
+        let mut stream = Stream::new(scan.encoding, self.inner.limits.rewriter_memory);
+        let mut result = stream
+            .rewriter
+            .write(&held[at..])
+            .and_then(|()| stream.rewriter.write(rest));
+        let mut tail = stream.take();
+        let stream = match result {
+            Ok(()) if at_end => {
+                let (end, ended) = stream.end();
+                tail.extend_from_slice(&end);
+                result = ended;
+                None
+            }
+            _ => Some(stream),
+        };
+        if let Err(error) = result {
+            // Nothing has gone out yet, so the page can still go out exactly as it came.
+            return self.pass(held, rest, early_reason(&error));
+        }
+        let block = encode_block(&self.block, scan.sniffed);
+        let mut out = Vec::with_capacity(at + block.len() + tail.len());
+        out.extend_from_slice(&held[..at]);
+        out.extend_from_slice(&block);
+        out.extend_from_slice(&tail);
+        self.record(Outcome::Injected);
+        if let Some(stream) = stream {
+            self.stage = Stage::Streaming(stream);
+        }
+        Bytes::from(out)
+    }
+
+    fn pass(&mut self, mut held: Vec<u8>, rest: &[u8], reason: PassReason) -> Bytes {
+        // A page without a head, or in a charset the rewriter cannot write, is the page's
+        // own affair; a rewriter failure is the engine's, worth a warning.
+        if matches!(reason, PassReason::MemoryLimit | PassReason::RewriterError) {
+            tracing::warn!(
+                reason = reason.as_str(),
+                "og tags not injected: the page passes through"
+            );
+        } else {
+            tracing::info!(
+                reason = reason.as_str(),
+                "og tags not injected: the page passes through"
+            );
+        }
+        self.record(Outcome::Passthrough(reason));
+        held.extend_from_slice(rest);
+        Bytes::from(held)
+    }
+
+    fn record(&mut self, outcome: Outcome) {
+        self.inner.counters.count(outcome);
+        self.outcome = Some(outcome);
+    }
+
+    /// After injecting: lol_html has flushed the input it held, unchanged (graceful bail-out
+    /// covers both errors this rewriter can raise), and the rest goes out raw.
+    fn late_bailout(&mut self, error: &RewritingError) {
+        self.inner.counters.late_bailout();
+        let kind = match error {
+            RewritingError::MemoryLimitExceeded(_) => "memory-limit",
+            RewritingError::ContentHandlerError(_) => "content-handler",
+            _ => "other",
+        };
+        tracing::warn!(
+            error = kind,
+            "og-tag rewrite bailed out after injecting: the rest of the page passes through unchanged"
+        );
+    }
+}
+
+/// The block in the page's charset. A character the charset lacks becomes a numeric
+/// character reference (encoding_rs does this for HTML); in a page that declares no charset
+/// every non-ASCII character does, as a crawler may read it as UTF-8 or windows-1252.
+fn encode_block(html: &str, sniffed: Sniffed) -> Cow<'_, [u8]> {
+    if sniffed.declared {
+        return sniffed.encoding.encode(html).0;
+    }
+    if html.is_ascii() {
+        return Cow::Borrowed(html.as_bytes());
+    }
+    let mut ascii = String::with_capacity(html.len() + 16);
+    for c in html.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            let _ = write!(ascii, "&#{};", u32::from(c));
+        }
+    }
+    Cow::Owned(ascii.into_bytes())
+}
+
+/// Collects a rewriter's output until the caller takes it.
+#[derive(Debug, Clone, Default)]
+struct Collect(Arc<Mutex<Vec<u8>>>);
+
+impl OutputSink for Collect {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(chunk);
+    }
+}
+
+/// The page after the insertion point, through a rewriter that removes the page's own
+/// image tags and touches nothing else.
+#[derive(Debug)]
+struct Stream {
+    rewriter: HtmlRewriter<'static, Collect, SendHandlerTypes>,
+    out: Collect,
+}
+
+impl Stream {
+    fn new(encoding: AsciiCompatibleEncoding, memory: usize) -> Self {
+        let out = Collect::default();
+        let settings = Settings::new_send()
+            .with_encoding(encoding)
+            // Strict mode refuses markup like `<select><style>` by failing mid-stream, and a
+            // parsing-ambiguity error is the one kind lol_html cannot bail out of gracefully:
+            // the bytes it held would be lost. Guessing the text type there can at worst
+            // leave or take a share tag that a browser would read as text.
+            .with_strict(false)
+            .with_memory_settings(
+                MemorySettings::new()
+                    .with_max_allowed_memory_usage(memory)
+                    .with_graceful_bail_out_on_memory_limit_exceeded(true),
+            )
+            .with_graceful_bail_out_on_content_handler_error(true)
+            // `meta` only: lol_html buffers a start tag whole only when a selector may match
+            // it, so every other tag, however long, streams through.
+            .append_element_content_handler(element!("meta", |el| {
+                if is_share_tag(el) {
+                    el.remove();
+                }
+                Ok(())
+            }));
+        Self {
+            rewriter: HtmlRewriter::new(settings, out.clone()),
+            out,
+        }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        mem::take(&mut *self.out.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn end(self) -> (Vec<u8>, Result<(), RewritingError>) {
+        let result = self.rewriter.end();
+        let out = mem::take(&mut *self.out.0.lock().unwrap_or_else(PoisonError::into_inner));
+        (out, result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn the_engine_is_shareable_and_a_rewrite_can_move_between_threads() {
+        send_sync::<Injector>();
+        send::<Rewrite>();
+    }
+}
