@@ -177,8 +177,9 @@ pub(crate) async fn measure(
             } else {
                 step("swapping a card", swap).await?
             };
+            // The swap's answer: the card it shows, and drawn.js's verdict (null: drawn).
             anyhow::ensure!(
-                swapped == serde_json::json!([CURRENT_DESIGN.as_str(), id.to_string()]),
+                swapped == serde_json::json!([CURRENT_DESIGN.as_str(), id.to_string(), null]),
                 "the swap failed: {swapped}"
             );
             let started = Instant::now();
