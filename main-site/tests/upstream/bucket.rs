@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use share_inject::INJECT_HEADER;
 
 use crate::support::{
-    DOCS_PAGE, ID, IMAGE_BASE, PUBLIC_URL, SHARED_PAGE, assert_same_after_head, assert_shared,
+    DOCS_PAGE, ID, IMAGE_BASE, PUBLIC_URL, SHARED_PAGE, assert_share_links_get_their_pages,
     get_from, page,
 };
 
@@ -108,15 +108,7 @@ impl BucketSite {
 async fn a_bucket_sites_share_links_get_the_page_they_name_injected() {
     let site = BucketSite::start().await;
 
-    for (target, file) in [
-        (format!("/?social={ID}"), SHARED_PAGE),
-        (format!("/some/route?social={ID}"), SHARED_PAGE),
-        (format!("/docs/?social={ID}"), DOCS_PAGE),
-    ] {
-        let answer = get_from(site.addr, &target).await;
-        assert_shared(&answer, ID);
-        assert_same_after_head(&page(file), &answer.body);
-    }
+    assert_share_links_get_their_pages(site.addr).await;
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use test_kit::meta::meta_contents;
 
 use crate::support::{
-    DOCS_PAGE, ID, SHARED_PAGE, assert_same_after_head, assert_shared, get_from, page, site,
+    DOCS_PAGE, ID, SHARED_PAGE, assert_share_links_get_their_pages, get_from, page, site,
 };
 
 /// A site's build output: a real page as the app's index, a docs page, an asset.
@@ -23,15 +23,7 @@ async fn a_directory_sites_share_links_get_the_page_they_name_injected() {
     let dir = site_dir();
     let site = site(dir.path().to_str().expect("a UTF-8 path")).await;
 
-    for (target, file) in [
-        (format!("/?social={ID}"), SHARED_PAGE),
-        (format!("/some/route?social={ID}"), SHARED_PAGE),
-        (format!("/docs/?social={ID}"), DOCS_PAGE),
-    ] {
-        let answer = get_from(site.addr, &target).await;
-        assert_shared(&answer, ID);
-        assert_same_after_head(&page(file), &answer.body);
-    }
+    assert_share_links_get_their_pages(site.addr).await;
     let route = get_from(site.addr, "/some/route").await;
     assert_eq!(route.status, StatusCode::OK);
     assert!(

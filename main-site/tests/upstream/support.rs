@@ -163,6 +163,20 @@ pub(crate) fn assert_same_after_head(page: &[u8], body: &[u8]) {
     );
 }
 
+/// A static site's share links (the root, a client-side route, a directory's index), as
+/// the directory and bucket kinds serve them: each gets the page it names, injected.
+pub(crate) async fn assert_share_links_get_their_pages(addr: SocketAddr) {
+    for (target, file) in [
+        (format!("/?social={ID}"), SHARED_PAGE),
+        (format!("/some/route?social={ID}"), SHARED_PAGE),
+        (format!("/docs/?social={ID}"), DOCS_PAGE),
+    ] {
+        let answer = get_from(addr, &target).await;
+        assert_shared(&answer, ID);
+        assert_same_after_head(&page(file), &answer.body);
+    }
+}
+
 // ---------------------------------------------------------------- real pages
 
 pub(crate) fn pages_dir() -> PathBuf {
