@@ -86,7 +86,7 @@ async fn pumping<T>(page: &Page, work: impl Future<Output = Result<T>>) -> Resul
     }
 }
 
-async fn evaluate(page: &Page, expression: String) -> Result<serde_json::Value> {
+pub(crate) async fn evaluate(page: &Page, expression: String) -> Result<serde_json::Value> {
     let params = EvaluateParams::builder()
         .expression(expression)
         .await_promise(true)

@@ -18,6 +18,7 @@ use render_site::{DesignSource, RenderSiteConfig, RenderToken, ShareSource};
 use test_kit::process::Process;
 
 use crate::browser::{JPEG_QUALITY, authorize, launch};
+use crate::capture::evaluate;
 use crate::measure::{Ids, Table};
 
 /// Crawlers asking at once.
@@ -188,6 +189,16 @@ async fn one_run(
         page.evaluate(render_site::READY_EXPRESSION)
             .await
             .with_context(|| format!("{id}: the reference never became ready"))?;
+        // Then the wait every capture makes, so the reference is whole too.
+        let drawn = evaluate(
+            &page,
+            format!("({})(undefined)", render_site::DRAWN_FUNCTION),
+        )
+        .await?;
+        anyhow::ensure!(
+            drawn.is_null(),
+            "{id}: the reference's text was not drawn: {drawn}"
+        );
         let data = page
             .execute(capture_params(JPEG_QUALITY))
             .await?
