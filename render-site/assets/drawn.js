@@ -37,7 +37,7 @@ async (tag) => {
       if (!document.fonts.check(font, text)) loads.push(document.fonts.load(font, text));
     }
     if (loads.length === 0) break;
-    await Promise.all(loads.map((load) => Promise.resolve(load).catch(() => undefined)));
+    await Promise.all(loads.map((load) => load.catch(() => undefined)));
   }
   await Promise.all(Array.from(document.images, (img) => img.decode().catch(() => undefined)));
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));

@@ -10,9 +10,9 @@
 // re-rasterises only what changed: an unchanged stylesheet keeps its <style> element
 // and the fonts already loaded; a body of the same shape gets only its differing text
 // and attributes rewritten; anything else is replaced whole. It then waits with
-// drawn.js until the text is drawn in its faces. The result is the DOM that loading the card page
-// builds; the end-to-end test of swapped against freshly loaded cards proves it, which
-// is why this file is not part of the design fingerprint.
+// drawn.js until the text is drawn in its faces. The result is the DOM that loading the
+// card page builds; the end-to-end test of swapped against freshly loaded cards proves
+// it, which is why this file is not part of the design fingerprint.
 //
 // The frame tag is explained in image-service/src/browser/screencast.rs. To scroll
 // without moving a pixel, the page is armed once with an adopted sheet of its own: the

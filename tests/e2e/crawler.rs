@@ -1,6 +1,6 @@
 //! What a social crawler sees: the share page, its og:image, and the image itself.
 
-use e2e::{Options, System, http_client};
+use e2e::{Options, System, http_client, rendered_pixels};
 use futures::StreamExt;
 use image_service::browser::SwapCapture;
 use reqwest::header;
@@ -273,14 +273,4 @@ async fn cards_captured_two_at_a_time_are_each_their_own() {
     }
     // Distinct ids make distinct cards, so a card taken from the other page would show.
     assert!(together.windows(2).all(|pair| pair[0] != pair[1]));
-}
-
-/// The decoded pixels of the card for `id`, which the image service at `base` must
-/// render now.
-async fn rendered_pixels(client: &reqwest::Client, base: &str, id: &str) -> Vec<u8> {
-    let url = format!("{base}{}", test_kit::card_path(id));
-    let response = client.get(&url).send().await.unwrap();
-    assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
-    let jpeg = response.bytes().await.unwrap();
-    jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
 }

@@ -12,7 +12,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::IntoResponse;
-use e2e::{Options, System, http_client};
+use e2e::{Options, System, http_client, rendered_pixels};
 use image_service::RenderTarget;
 use image_service::browser::SwapCapture;
 use render_site::{RenderSiteConfig, RenderToken};
@@ -62,23 +62,13 @@ async fn render_site_with(faces: NewFaces) -> (shared_ids::BaseUrl, RenderToken,
     (base, token, served)
 }
 
-/// The decoded pixels of the card for `id`, which the image service at `base` must
-/// render now and store.
-async fn rendered_pixels(base: &str, id: &str) -> Vec<u8> {
-    let url = format!("{base}{}", test_kit::card_path(id));
-    let response = http_client().get(&url).send().await.unwrap();
-    assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
-    let jpeg = response.bytes().await.unwrap();
-    jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
-}
-
 /// The cards for `ids`, each rendered unhurried: fonts served at once, each on a page
 /// of its own system that loads it fresh.
 async fn unhurried(ids: &[&str]) -> Vec<Vec<u8>> {
     let mut cards = Vec::new();
     for id in ids {
         let system = System::start().await;
-        cards.push(rendered_pixels(&system.image_service, id).await);
+        cards.push(rendered_pixels(&http_client(), &system.image_service, id).await);
         system.stop().await;
     }
     cards
@@ -104,10 +94,10 @@ async fn slow_faces_are_drawn(after_latin: bool, screenshot_swaps: bool) {
     if after_latin {
         // A Latin card first, so every card below is swapped into a page whose document
         // has only the Latin faces.
-        rendered_pixels(&system.image_service, "12-34-10").await;
+        rendered_pixels(&http_client(), &system.image_service, "12-34-10").await;
     }
     for (id, expected) in NEW_FACE_IDS.iter().zip(&expected) {
-        let card = rendered_pixels(&system.image_service, id).await;
+        let card = rendered_pixels(&http_client(), &system.image_service, id).await;
         assert!(
             card == *expected,
             "{id}: the card rendered while its face was slow is not the unhurried one \

@@ -206,6 +206,19 @@ impl TokenBrowser {
     }
 }
 
+/// The decoded pixels of the card for `id`, which the image service at `base` must
+/// render now (`x-ogshot-cache: miss`).
+///
+/// # Panics
+/// If the card does not come, is not rendered now, or is not a JPEG.
+pub async fn rendered_pixels(client: &reqwest::Client, base: &str, id: &str) -> Vec<u8> {
+    let url = format!("{base}{}", test_kit::card_path(id));
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.headers()["x-ogshot-cache"], "miss", "{url}");
+    let jpeg = response.bytes().await.unwrap();
+    jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
+}
+
 /// A plain-http client that neither follows redirects nor pools connections across
 /// tests; redirects must be seen, not followed.
 pub fn http_client() -> reqwest::Client {

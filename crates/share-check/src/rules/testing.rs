@@ -11,7 +11,7 @@ pub(super) const X: &str = "Twitterbot";
 pub(super) const FAIL: Level = Level::Fail;
 pub(super) const WARN: Level = Level::Warn;
 
-/// 12-34-10's card path in the current design, e.g. `/v2/12-34-10.jpg`.
+/// 12-34-10's card path in the current design (`/<design>/12-34-10.jpg`).
 pub(super) fn card_path() -> String {
     let id = shared_ids::SocialId::parse("12-34-10").unwrap();
     shared_ids::card_path(shared_ids::CURRENT_DESIGN, id)
