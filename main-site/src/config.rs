@@ -1,12 +1,14 @@
 //! The main site's configuration: flags and environment as typed, then the validated
 //! `Config` the site starts with. Nothing here is ever read from a request.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use share_tags::ShareSite;
+use ipnet::IpNet;
+use share_tags::{ShareSite, TrackingParamError, TrackingParams};
 use shared_ids::{BaseUrl, BaseUrlError};
 
 /// How long an upstream may keep the injector waiting, at any one step (connecting,
@@ -29,8 +31,9 @@ pub struct Args {
 
     /// Public URL of this site, used for og:url, the canonical link and share links.
     /// Absolute http(s), no query or fragment. Never taken from the Host header.
-    #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    pub public_url: String,
+    /// Required with --upstream; without one it defaults to http://127.0.0.1:3000.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     /// Public base URL of the image service (the CloudFront domain in production).
     /// Absolute http(s), no query or fragment.
@@ -58,11 +61,39 @@ pub struct Args {
     #[arg(long, env = "DEFAULT_IMAGE_FOR_INVALID")]
     pub default_image_for_invalid: bool,
 
+    /// With an upstream: query parameters `og:url` leaves out besides the standard
+    /// tracking ones (`utm_*`, `fbclid`, `gclid`, `msclkid`, ...; see docs/injector.md),
+    /// comma-separated; a trailing `*` names a prefix (`hs_*`).
+    #[arg(long, env = "TRACKING_PARAMS", value_delimiter = ',')]
+    pub tracking_params: Vec<String>,
+
+    /// With a directory or `s3://` upstream: the site is a single-page app, so a path
+    /// without a file extension that names no file gets its `index.html` (else the
+    /// site's `404.html`, with status 404).
+    #[arg(long, env = "UPSTREAM_SPA")]
+    pub spa: bool,
+
     /// The region of an `s3://` upstream's bucket; default: the SDK's own chain. On Lambda
     /// `AWS_REGION` is the function's, and may not be the bucket's.
     #[arg(long, env = "UPSTREAM_REGION")]
     pub upstream_region: Option<String>,
+
+    /// With an HTTP upstream: the proxies in front of this one whose `X-Forwarded-For`,
+    /// `Forwarded` and `X-Real-IP` reach the origin (appended to), as comma-separated
+    /// CIDRs or addresses (`10.0.0.0/8,::1`); from any other client they are dropped.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// With an HTTP upstream: send the origin `PUBLIC_URL`'s host as `Host`, for an
+    /// origin that routes by it (else it gets its own name, as `UPSTREAM` has it).
+    #[arg(long, env = "UPSTREAM_PUBLIC_HOST")]
+    pub upstream_public_host: bool,
 }
+
+/// ogshot's own share page, run locally, is on this URL unless `PUBLIC_URL` says
+/// otherwise. An injector has no such default: its pages are another site's, whose
+/// address nobody here can guess, and a wrong one would go out in every `og:url`.
+const LOCAL_PUBLIC_URL: &str = "http://127.0.0.1:3000";
 
 /// Validated configuration: every URL the site will ever emit derives from these.
 #[derive(Debug, Clone)]
@@ -74,6 +105,36 @@ pub struct Config {
     pub upstream: Option<Upstream>,
     pub upstream_timeout: UpstreamTimeout,
     pub default_image_for_invalid: bool,
+    /// Whose forwarding headers an HTTP origin gets.
+    pub trusted_proxies: TrustedProxies,
+    /// Whether an HTTP origin gets the public `Host` rather than its own.
+    pub upstream_public_host: bool,
+}
+
+/// The networks of the proxies in front of the injector (`TRUSTED_PROXIES`); empty, the
+/// default, trusts no client's word about who it forwards for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    fn parse(raw: &[String]) -> Result<Self, ConfigError> {
+        let networks = (raw.iter().map(|entry| entry.trim()))
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                (entry.parse::<IpNet>())
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| ConfigError::TrustedProxies(entry.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self(networks))
+    }
+
+    /// Whether `peer` is one of them; an IPv4 address seen as IPv6 (`::ffff:10.0.0.1`)
+    /// counts as the IPv4 one.
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.0.iter().any(|network| network.contains(&peer))
+    }
 }
 
 /// Where an existing site's pages come from.
@@ -86,9 +147,28 @@ pub enum Upstream {
         bucket: String,
         prefix: String,
         region: Option<String>,
+        /// Whether an extensionless path that names no object gets `index.html`.
+        spa: bool,
     },
     /// A directory of the site's files.
-    Dir(PathBuf),
+    Dir {
+        /// Canonical (symlinks resolved), so a file's canonical path can be held to it.
+        root: PathBuf,
+        /// Whether an extensionless path that names no file gets `index.html`.
+        spa: bool,
+    },
+}
+
+/// Where the pages come from, as an operator would write it (for the logs).
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Http(base) => write!(f, "{base}"),
+            Self::S3 { bucket, prefix, .. } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
+            Self::Dir { root, .. } => write!(f, "{}", root.display()),
+        }
+    }
 }
 
 /// A configuration the site refuses to start with.
@@ -96,6 +176,11 @@ pub enum Upstream {
 pub enum ConfigError {
     #[error("PUBLIC_URL is not usable: {0}")]
     PublicUrl(#[source] BaseUrlError),
+    #[error(
+        "PUBLIC_URL (--public-url) must be set with an upstream: the address the site is \
+         shared at, e.g. https://www.example.com, on which every og:url is built"
+    )]
+    PublicUrlMissing,
     #[error("IMAGE_BASE_URL is not usable: {0}")]
     ImageBaseUrl(#[source] BaseUrlError),
     #[error("SITE_NAME must be 1 to 80 characters")]
@@ -104,6 +189,15 @@ pub enum ConfigError {
     Upstream(String),
     #[error("UPSTREAM_TIMEOUT_MS must be 100 to 60000")]
     UpstreamTimeout,
+    #[error("TRUSTED_PROXIES is not usable: {0:?} is no CIDR (10.0.0.0/8) or address")]
+    TrustedProxies(String),
+    #[error("TRACKING_PARAMS is not usable: {0}")]
+    TrackingParams(#[source] TrackingParamError),
+    #[error(
+        "UPSTREAM_SPA (--spa) needs a directory or an s3:// UPSTREAM: an HTTP origin \
+         answers its own routes"
+    )]
+    Spa,
 }
 
 impl TryFrom<Args> for Config {
@@ -117,27 +211,45 @@ impl TryFrom<Args> for Config {
         if !(100..=60_000).contains(&args.upstream_timeout_ms) {
             return Err(ConfigError::UpstreamTimeout);
         }
+        let upstream = args
+            .upstream
+            .as_deref()
+            .map(|raw| Upstream::parse(raw, args.upstream_region.clone(), args.spa))
+            .transpose()?;
+        if args.spa && matches!(upstream, None | Some(Upstream::Http(_))) {
+            return Err(ConfigError::Spa);
+        }
+        let public_url = match (&args.public_url, &upstream) {
+            (Some(raw), _) => raw.as_str(),
+            (None, None) => LOCAL_PUBLIC_URL,
+            (None, Some(_)) => return Err(ConfigError::PublicUrlMissing),
+        };
+        let names: Vec<String> = (args.tracking_params.iter())
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .collect();
+        let site = ShareSite {
+            tracking: TrackingParams::with(&names).map_err(ConfigError::TrackingParams)?,
+            ..ShareSite::new(
+                site_name,
+                BaseUrl::parse(public_url).map_err(ConfigError::PublicUrl)?,
+                BaseUrl::parse(&args.image_base_url).map_err(ConfigError::ImageBaseUrl)?,
+            )
+        };
         Ok(Self {
             addr: args.addr,
-            site: ShareSite {
-                site_name,
-                public_url: BaseUrl::parse(&args.public_url).map_err(ConfigError::PublicUrl)?,
-                image_base: BaseUrl::parse(&args.image_base_url)
-                    .map_err(ConfigError::ImageBaseUrl)?,
-            },
-            upstream: args
-                .upstream
-                .as_deref()
-                .map(|raw| Upstream::parse(raw, args.upstream_region.clone()))
-                .transpose()?,
+            site,
+            upstream,
             upstream_timeout: UpstreamTimeout(Duration::from_millis(args.upstream_timeout_ms)),
             default_image_for_invalid: args.default_image_for_invalid,
+            trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
+            upstream_public_host: args.upstream_public_host,
         })
     }
 }
 
 impl Upstream {
-    fn parse(raw: &str, region: Option<String>) -> Result<Self, ConfigError> {
+    fn parse(raw: &str, region: Option<String>, spa: bool) -> Result<Self, ConfigError> {
         let refuse = |why: &str| ConfigError::Upstream(format!("{raw}: {why}"));
         if let Some(rest) = raw.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -153,6 +265,7 @@ impl Upstream {
                 bucket: bucket.to_owned(),
                 prefix: prefix.trim_matches('/').to_owned(),
                 region,
+                spa,
             });
         }
         if raw.contains("://") {
@@ -160,11 +273,11 @@ impl Upstream {
                 .map(Self::Http)
                 .map_err(|error| refuse(&error.to_string()));
         }
-        let dir = std::fs::canonicalize(raw).map_err(|error| refuse(&error.to_string()))?;
-        if !dir.is_dir() {
+        let root = std::fs::canonicalize(raw).map_err(|error| refuse(&error.to_string()))?;
+        if !root.is_dir() {
             return Err(refuse("not a directory"));
         }
-        Ok(Self::Dir(dir))
+        Ok(Self::Dir { root, spa })
     }
 }
 
@@ -203,6 +316,17 @@ mod tests {
     }
 
     #[test]
+    fn tracking_params_extend_the_standard_list_and_a_bad_name_is_refused() {
+        let upstream = ["--upstream", ".", "--public-url", "https://www.example.com"];
+        let c = config(&[&upstream[..], &["--tracking-params", "ref, hs_*"]].concat()).unwrap();
+        let names = c.site.tracking.names();
+        assert!(names.ends_with(&["ref".to_owned(), "hs_*".to_owned()]));
+        assert!(names.contains(&"fbclid".to_owned()));
+        let err = config(&[&upstream[..], &["--tracking-params", "a=b"]].concat()).unwrap_err();
+        assert!(err.to_string().contains("TRACKING_PARAMS"), "{err}");
+    }
+
+    #[test]
     fn unusable_bases_are_refused_with_the_variable_named() {
         let err = config(&["--image-base-url", "img.example.com"]).unwrap_err();
         assert!(err.to_string().contains("IMAGE_BASE_URL"), "{err}");
@@ -213,7 +337,10 @@ mod tests {
 
     #[test]
     fn an_upstream_is_an_origin_a_bucket_or_a_directory_and_nothing_else() {
-        let upstream = |raw: &str| config(&["--upstream", raw]).map(|c| c.upstream);
+        let upstream = |raw: &str| {
+            config(&["--upstream", raw, "--public-url", "https://www.example.com"])
+                .map(|c| c.upstream)
+        };
         assert!(matches!(
             upstream("https://origin.example.com/"),
             Ok(Some(Upstream::Http(base))) if base.as_str() == "https://origin.example.com"
@@ -224,10 +351,11 @@ mod tests {
                 bucket: "my-site".to_owned(),
                 prefix: "www".to_owned(),
                 region: None,
+                spa: false,
             })
         );
         let here = env!("CARGO_MANIFEST_DIR");
-        assert!(matches!(upstream(here), Ok(Some(Upstream::Dir(_)))));
+        assert!(matches!(upstream(here), Ok(Some(Upstream::Dir { .. }))));
         for refused in [
             "ftp://origin.example.com",
             "https://origin.example.com/?x=1",
@@ -240,5 +368,81 @@ mod tests {
         }
         assert!(config(&["--upstream-timeout-ms", "0"]).is_err());
         assert_eq!(Config::local_defaults().upstream, None);
+    }
+
+    #[test]
+    fn an_upstream_without_a_public_url_is_refused_naming_it() {
+        let here = env!("CARGO_MANIFEST_DIR");
+        for upstream in [here, "https://origin.example.com", "s3://my-site"] {
+            let error = config(&["--upstream", upstream]).unwrap_err().to_string();
+            assert!(
+                error.contains("PUBLIC_URL") && error.contains("--public-url"),
+                "{upstream}: {error}"
+            );
+        }
+        let injector = config(&[
+            "--upstream",
+            here,
+            "--public-url",
+            "https://www.example.com",
+        ]);
+        assert_eq!(
+            injector.unwrap().site.public_url.as_str(),
+            "https://www.example.com"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses_and_nothing_else() {
+        let trusted = config(&["--trusted-proxies", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"])
+            .unwrap()
+            .trusted_proxies;
+        for (peer, expected) in [
+            ("10.1.2.3", true),
+            ("::ffff:10.1.2.3", true),
+            ("192.0.2.7", true),
+            ("192.0.2.8", false),
+            ("2001:db8::1", true),
+            ("127.0.0.1", false),
+        ] {
+            assert_eq!(trusted.contains(peer.parse().unwrap()), expected, "{peer}");
+        }
+        assert_eq!(
+            Config::local_defaults().trusted_proxies,
+            TrustedProxies::default()
+        );
+        for refused in ["10.0.0.0/33", "example.com", "10.0.0.0/8/1"] {
+            let error = config(&["--trusted-proxies", refused]).unwrap_err();
+            assert!(
+                error.to_string().contains("TRUSTED_PROXIES"),
+                "{refused}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_single_page_app_switch_is_for_files_only() {
+        let here = env!("CARGO_MANIFEST_DIR");
+        let with_spa = |upstream: &str| {
+            config(&[
+                "--spa",
+                "--public-url",
+                "https://www.example.com",
+                "--upstream",
+                upstream,
+            ])
+        };
+        assert!(matches!(
+            with_spa(here).unwrap().upstream,
+            Some(Upstream::Dir { spa: true, .. })
+        ));
+        assert!(matches!(
+            with_spa("s3://my-site").unwrap().upstream,
+            Some(Upstream::S3 { spa: true, .. })
+        ));
+        let error = with_spa("https://origin.example.com").unwrap_err();
+        assert!(error.to_string().contains("--spa"), "{error}");
+        let error = config(&["--spa"]).unwrap_err();
+        assert!(error.to_string().contains("UPSTREAM_SPA"), "{error}");
     }
 }

@@ -5,8 +5,9 @@
 //! for a valid id, or at the default image for anything else. With one (`--upstream`),
 //! every request goes to the existing site (an HTTP origin, an S3 bucket or a
 //! directory) and share-inject's layer puts the share's tags into its pages. Either
-//! way it never echoes the raw query value, never redirects of its own, and takes hosts
-//! only from configuration, never from request headers.
+//! way it never echoes the raw query value, redirects only as a static host does
+//! (`/docs` to `/docs/`, relative), and takes hosts only from configuration, never from
+//! request headers.
 
 pub mod config;
 pub mod page;

@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use scraper::{Html, Selector};
 use share_tags::{ShareTags, social_id_from_query};
-use shared_ids::CURRENT_DESIGN;
+use shared_ids::{CURRENT_DESIGN, SocialId};
 use tower::ServiceExt;
 
 use crate::{Args, Config, router};
@@ -91,7 +91,15 @@ async fn a_valid_id_gets_its_card_in_every_image_tag() {
     );
     assert_eq!(page.meta("property", "og:type"), ["website"]);
     assert_eq!(page.meta("property", "og:site_name"), ["ogshot"]);
-    assert_eq!(page.meta("property", "og:image:alt").len(), 1);
+    // What the card shows, in the design's words, for screen readers.
+    let wording = Config::local_defaults().site.wording;
+    let alt = wording.image_alt(SocialId::parse("12-34-10").unwrap());
+    assert!(alt.starts_with("The launch card"), "{alt}");
+    assert_eq!(
+        page.meta("property", "og:image:alt"),
+        std::slice::from_ref(&alt)
+    );
+    assert_eq!(page.meta("name", "twitter:image:alt"), [alt]);
     assert_eq!(page.meta("property", "og:title").len(), 1);
     assert_eq!(page.meta("property", "og:description").len(), 1);
     assert!(page.meta("property", "og:image:secure_url").is_empty());

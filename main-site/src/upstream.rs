@@ -1,7 +1,11 @@
 //! The existing site the injector stands in front of, of one of three kinds: an HTTP
 //! origin (`origin`, a reverse proxy), an S3 bucket (`bucket`) or a directory
-//! (`directory`); and the router that puts share-inject's layer around it. Each kind only
-//! moves bytes; which requests are shares, decoding and validators are the layer's.
+//! (`directory`), the last two served as a static host serves files (`static_site`); and
+//! the router that puts share-inject's layer around it. Each kind only moves bytes;
+//! which requests are shares, decoding and validators are the layer's.
+//!
+//! Every log line of a request names the upstream (a span around it), so a 502 or 504
+//! says which site failed, whichever part logs it.
 //!
 //! One setting, `UPSTREAM_TIMEOUT_MS` (config's `UpstreamTimeout`), bounds every wait on
 //! an upstream: connecting, its answer's head, each later piece of its body, and the
@@ -10,31 +14,41 @@
 pub mod bucket;
 pub mod directory;
 pub mod origin;
+pub mod static_site;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
 use share_inject::{InjectLayer, InjectLimits, Injector};
+use tracing::Instrument;
 
 use crate::config::{Config, Upstream};
 
 /// The existing site, through the inject layer.
 pub fn router(config: &Config, upstream: Upstream) -> Router {
     let timeout = config.upstream_timeout;
+    let name: Arc<str> = upstream.to_string().into();
+    let public_url = &config.site.public_url;
+    tracing::info!("putting share tags into the pages of {name}, shared as {public_url}");
     let site = match upstream {
         Upstream::Http(base) => Router::new()
             .fallback(origin::forward)
-            .with_state(Arc::new(origin::HttpOrigin::new(base, timeout))),
+            .with_state(Arc::new(origin::HttpOrigin::new(base, config))),
         Upstream::S3 {
             bucket,
             prefix,
             region,
+            spa,
         } => Router::new()
             .fallback(bucket::serve)
             .with_state(Arc::new(bucket::Bucket::new(
-                bucket, prefix, region, timeout,
+                bucket, prefix, region, spa, timeout,
             ))),
-        Upstream::Dir(dir) => Router::new().fallback_service(directory::service(&dir)),
+        Upstream::Dir { root, spa } => Router::new()
+            .fallback(directory::serve)
+            .with_state(Arc::new(directory::Directory::new(root, spa))),
     };
     let injector = Injector::new(config.site.clone(), InjectLimits::default());
     let inject = InjectLayer::new(injector)
@@ -42,4 +56,10 @@ pub fn router(config: &Config, upstream: Upstream) -> Router {
         .default_image_for_invalid(config.default_image_for_invalid);
     site.layer(inject)
         .layer(app_host::route_trace_layer("upstream"))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let span = tracing::info_span!("upstream", upstream = %name);
+                next.run(request).instrument(span)
+            },
+        ))
 }

@@ -8,7 +8,7 @@ use clap::Parser;
 use shared_ids::{BaseUrl, BaseUrlError};
 
 use crate::auth::{RenderToken, TokenError};
-use crate::content::{Content, ContentError, REPO_CONTENT_PATH};
+use card_wording::{Content, ContentError, REPO_CONTENT_PATH};
 
 /// Command-line flags and environment variables, as typed by an operator.
 #[derive(Debug, Clone, Parser)]
@@ -48,7 +48,7 @@ pub struct Args {
     pub public_url: String,
 
     /// Content file with the card wording, with --dev only (default: the repository's
-    /// render-site/content/cards.toml). Outside --dev the compiled-in wording is used:
+    /// crates/card-wording/cards.toml). Outside --dev the compiled-in wording is used:
     /// it is part of the design fingerprint, so no card changes without a new token.
     #[arg(long, env = "CONTENT_FILE")]
     pub content_file: Option<PathBuf>,
@@ -149,7 +149,7 @@ pub enum ConfigError {
     #[error(
         "CONTENT_FILE is only read with --dev: outside designer mode the compiled-in wording \
          is served, because a card whose wording changes under an unchanged design token is \
-         served stale from crawler caches for a year. Edit render-site/content/cards.toml and \
+         served stale from crawler caches for a year. Edit crates/card-wording/cards.toml and \
          run scripts/new-design instead"
     )]
     ContentFileOutsideDev,

@@ -10,7 +10,6 @@
 pub mod auth;
 pub mod card;
 pub mod config;
-pub mod content;
 pub mod gallery;
 pub mod networks;
 pub mod signin;
@@ -28,8 +27,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::RenderToken;
 pub use card::{DRAWN_FUNCTION, READY_EXPRESSION, SWAP_FUNCTION, card_page_path};
+use card_wording::Content;
 pub use config::{Args, Config, ConfigError, DesignSource, RenderSiteConfig, ShareSource};
-use content::Content;
 
 /// Card and sign-in pages load only same-origin resources. Inline `<style>` needs
 /// `'unsafe-inline'` for styles only; scripts stay `'self'`, and sanitised content can
@@ -168,10 +167,11 @@ async fn network_preview(State(state): State<SiteState>, uri: Uri) -> Response {
         return (StatusCode::NOT_FOUND, "no such card").into_response();
     };
     // Re-read under --dev, so a broken edit shows here as on every other page.
-    if let Err(e) = state.design() {
-        return e.into_response();
-    }
-    let share = share_text(&state, id).await;
+    let content = match state.design() {
+        Ok((content, _)) => content.into_owned(),
+        Err(e) => return e.into_response(),
+    };
+    let share = share_text(&state, &content, id).await;
     let image = state.image_base.as_ref().map(|base| base.card_url(id));
     let dev = matches!(state.design.as_ref(), DesignSource::Reload { .. });
     let html = networks::render(id, &share, image.as_deref(), dev);
@@ -185,12 +185,13 @@ async fn network_preview(State(state): State<SiteState>, uri: Uri) -> Response {
 /// What a share of `id` says: the main site's own share page when it is configured and
 /// answers, otherwise the same text from share-tags, which the main site's page uses.
 /// Nothing of the request goes into it.
-async fn share_text(state: &SiteState, id: SocialId) -> networks::Share {
+async fn share_text(state: &SiteState, content: &Content, id: SocialId) -> networks::Share {
     let built = |site_name: &str, public_url: &BaseUrl, origin: String| {
-        let text = share_tags::ShareText::new(site_name, Some(id));
+        let text = share_tags::ShareText::new(site_name, content, Some(id));
         networks::Share {
             title: text.title,
             description: text.description,
+            image_alt: text.image_alt,
             domain: networks::domain(public_url.origin()),
             origin,
         }

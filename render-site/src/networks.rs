@@ -170,6 +170,8 @@ pub const READING_WIDTHS: [u32; 3] = [500, 360, 80];
 pub struct Share {
     pub title: String,
     pub description: String,
+    /// `og:image:alt`: what a screen reader says for the card.
+    pub image_alt: String,
     pub domain: String,
     /// Where the text came from, for the page to say.
     pub origin: String,
@@ -214,6 +216,7 @@ pub async fn fetch_share(main: &shared_ids::BaseUrl, id: SocialId) -> Result<Sha
     Ok(Share {
         title,
         description: tag("og:description").unwrap_or_default(),
+        image_alt: tag("og:image:alt").unwrap_or_default(),
         domain: domain(
             page.split('/')
                 .take(3)
@@ -268,6 +271,7 @@ pub fn render(id: SocialId, share: &Share, image: Option<&str>, dev: bool) -> St
                 <p><a href="/preview">"← Card gallery"</a></p>
                 <h1>{format!("{id} as each network shows it")}</h1>
                 <p class="mode">{mode} " Text: " {share.origin.clone()} "."</p>
+                <p class="alt">"Alt text (what screen readers say for the card): " <q>{share.image_alt.clone()}</q></p>
                 {no_image}
                 <input type="checkbox" id="safe-zones"/>
                 <label for="safe-zones">"Show what each network crops or covers"</label>
@@ -313,8 +317,7 @@ fn frame(network: &Network, share: &Share, image: Option<&str>) -> impl IntoView
     });
     let img = image.map(|src| {
         view! {
-            <img class="card-image" src=src.to_owned()
-                 alt=format!("The card as {} shows it", network.label)/>
+            <img class="card-image" src=src.to_owned() alt=share.image_alt.clone()/>
         }
     });
     let caveat = if network.unverified {

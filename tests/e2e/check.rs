@@ -71,10 +71,10 @@ async fn every_crawler_sees_a_valid_share_link_and_an_invalid_one_gets_the_defau
 async fn every_crawler_sees_the_card_of_an_existing_site_through_the_proxy_and_the_static_site() {
     let mut system = System::start().await;
     let spa = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
-    let origin = system.start_plain_origin(&spa).await;
-    let proxy = system.start_injector(&origin).await;
+    let origin = system.start_plain_origin(&spa, true).await;
+    let proxy = system.start_injector(&origin, false).await;
     let static_site = system
-        .start_injector(spa.to_str().expect("a UTF-8 path"))
+        .start_injector(spa.to_str().expect("a UTF-8 path"), true)
         .await;
     render_beforehand(&system).await;
     for site in [proxy, static_site] {

@@ -2,10 +2,16 @@
 //! server, real HTTP; and the Chromium that ships to AWS Lambda, rendering under the
 //! service's own renderer. One test binary, so the suite links once.
 
+mod byte_budget;
 mod card;
 mod check;
 mod crawler;
 mod drills;
+mod glow;
+mod headline;
 mod lambda_chromium;
 mod previews;
+mod real_sites;
+mod scripts;
+mod signin;
 mod slow_fonts;

@@ -11,7 +11,7 @@ use shared_ids::BaseUrl;
 /// A character in Unicode's private use area: no font the card loads draws it.
 const UNCOVERED: char = '\u{E123}';
 
-async fn evaluate(page: &Page, expression: &str) -> serde_json::Value {
+pub(crate) async fn evaluate(page: &Page, expression: &str) -> serde_json::Value {
     page.evaluate(expression)
         .await
         .unwrap_or_else(|e| panic!("{expression}: {e}"))
@@ -21,7 +21,7 @@ async fn evaluate(page: &Page, expression: &str) -> serde_json::Value {
 }
 
 /// Waits until `expression` is true in `page`.
-async fn until(page: &Page, expression: &str) {
+pub(crate) async fn until(page: &Page, expression: &str) {
     for _ in 0..200 {
         if evaluate(page, expression).await == true {
             return;
@@ -41,7 +41,7 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
         &content,
         format!(
             "{}\n[ids.\"44-44-44\"]\nheadline = \"Tofu {UNCOVERED} here\"\n",
-            render_site::content::EMBEDDED_CONTENT
+            card_wording::EMBEDDED_CONTENT
         ),
     )
     .unwrap();
@@ -115,6 +115,26 @@ async fn each_network_frames_the_real_jpeg_and_missing_glyphs_are_flagged() {
             network.name
         );
     }
+    // Every frame's card says, to a screen reader, what the main site's share says.
+    let shared = http_client()
+        .get(format!("{}/?social=12-34-10", system.main_site))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let alt = test_kit::meta::meta_contents(&shared, "og:image:alt");
+    assert!(
+        alt.len() == 1 && alt[0].ends_with("Round 12 · Table 34 · Seat 10"),
+        "{alt:?}"
+    );
+    let alts = evaluate(
+        &page,
+        "[...document.querySelectorAll('.card-image')].map(i => i.alt)",
+    )
+    .await;
+    assert_eq!(alts, serde_json::json!(vec![&alt[0]; NETWORKS.len()]));
     let overlay = "getComputedStyle(document.querySelector('[data-network=\"x\"] .safe')).display";
     assert_eq!(evaluate(&page, overlay).await, "none");
     evaluate(&page, "document.getElementById('safe-zones').click()").await;

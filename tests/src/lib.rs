@@ -97,7 +97,7 @@ impl System {
         let main_addr = listener.local_addr().expect("a bound address");
         let main_config = main_site::Config::try_from(main_site::Args {
             addr: main_addr,
-            public_url: format!("http://{main_addr}"),
+            public_url: Some(format!("http://{main_addr}")),
             image_base_url: image_service.clone(),
             ..main_site::Args::defaults()
         })
@@ -114,17 +114,19 @@ impl System {
     }
 
     /// The injector (`main-site --upstream upstream`) in front of an existing site, with
-    /// this system's image service: its base URL, which is also its `PUBLIC_URL`.
-    pub async fn start_injector(&mut self, upstream: &str) -> String {
+    /// this system's image service: its base URL, which is also its `PUBLIC_URL`. With
+    /// `spa`, a directory upstream is a single-page app's host (`--spa`).
+    pub async fn start_injector(&mut self, upstream: &str, spa: bool) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
         let addr = listener.local_addr().expect("a bound address");
         let config = main_site::Config::try_from(main_site::Args {
             addr,
-            public_url: format!("http://{addr}"),
+            public_url: Some(format!("http://{addr}")),
             image_base_url: self.image_service.clone(),
             upstream: Some(upstream.to_owned()),
+            spa,
             ..main_site::Args::defaults()
         })
         .expect("a valid injector configuration");
@@ -135,9 +137,33 @@ impl System {
     }
 
     /// `dir` served as a plain static origin, untouched: what an existing site is before
-    /// the injector stands in front of it. Its base URL.
-    pub async fn start_plain_origin(&mut self, dir: &Path) -> String {
-        let files = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+    /// the injector stands in front of it: a missing file is its `404.html` (a 404), or,
+    /// as a single-page app's host (`spa`), its `index.html`. Its base URL.
+    pub async fn start_plain_origin(&mut self, dir: &Path, spa: bool) -> String {
+        use tower_http::services::{ServeDir, ServeFile};
+        let files = ServeDir::new(dir);
+        let files = if spa {
+            // The app's routes have no extension; a missing asset stays a 404.
+            let index = ServeFile::new(dir.join("index.html"));
+            let route = tower::service_fn(move |request: axum::extract::Request| {
+                let index = index.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    use tower::ServiceExt;
+                    let last = request.uri().path().rsplit('/').next().unwrap_or_default();
+                    if last.contains('.') {
+                        return Ok(axum::http::StatusCode::NOT_FOUND.into_response());
+                    }
+                    let answer = index.oneshot(request).await?;
+                    Ok::<_, std::convert::Infallible>(answer.map(axum::body::Body::new))
+                }
+            });
+            axum::Router::new().fallback_service(files.fallback(route))
+        } else {
+            // A static host's own 404 page, as nginx's `error_page 404` serves it.
+            let not_found = ServeFile::new(dir.join("404.html"));
+            axum::Router::new().fallback_service(files.not_found_service(not_found))
+        };
         let origin = test_kit::serve(files).await;
         let base = origin.base();
         self.servers.push(origin);
@@ -175,14 +201,19 @@ pub struct TokenBrowser {
 
 impl TokenBrowser {
     pub async fn launch(token: &render_site::RenderToken) -> Self {
+        test_kit::require_chromium(CHROMIUM, INSTALL_HINT);
+        Self::launch_with(Path::new(CHROMIUM), token).await
+    }
+
+    /// The same with the browser at `executable` (the Lambda layer's launcher, say).
+    pub async fn launch_with(executable: &Path, token: &render_site::RenderToken) -> Self {
         use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
         use futures::StreamExt;
-        test_kit::require_chromium(CHROMIUM, INSTALL_HINT);
         let image_service::browser::Launched {
             browser,
             mut handler,
             process,
-        } = image_service::browser::launch(Path::new(CHROMIUM), &[])
+        } = image_service::browser::launch(executable, &[])
             .await
             .expect("Chromium launches");
         let events = tokio::spawn(async move { while handler.next().await.is_some() {} });

@@ -69,7 +69,10 @@ async fn serve_locally(router: Router, addr: SocketAddr, name: &str) -> Result<(
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(ServeError::Local)?;
     tracing::info!("{name} listening on http://{local}");
-    axum::serve(listener, router)
+    // The peer's address reaches handlers (`ConnectInfo`): a proxy tells its origin who
+    // asked.
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServeError::Local)

@@ -1,17 +1,22 @@
 //! What a page and an image are: the share tags a page declares, and the format, pixel
 //! size and integrity of an image's bytes (never its Content-Type's word for it).
 
-/// Every `<meta property|name=… content=…>` of a page, in document order.
+/// What a page says about itself: every `<meta property|name=… content=…>`, in document
+/// order, its first `<link rel=canonical>` and its `<title>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tags(Vec<(String, String)>);
+pub struct Tags {
+    meta: Vec<(String, String)>,
+    canonical: Option<String>,
+    title: Option<String>,
+}
 
 impl Tags {
     /// The tags of an HTML document. Keys are lower-cased, as crawlers compare them.
     pub fn parse(html: &str) -> Self {
         let document = scraper::Html::parse_document(html);
-        let selector = scraper::Selector::parse("meta").expect("a valid selector");
-        let tags = document
-            .select(&selector)
+        let selector = |css| scraper::Selector::parse(css).expect("a valid selector");
+        let meta = document
+            .select(&selector("meta"))
             .filter_map(|meta| {
                 let element = meta.value();
                 let key = element.attr("property").or_else(|| element.attr("name"))?;
@@ -19,12 +24,45 @@ impl Tags {
                 Some((key.trim().to_ascii_lowercase(), content.to_owned()))
             })
             .collect();
-        Self(tags)
+        // `rel` is a set of case-insensitive tokens: `rel="Canonical"` and
+        // `rel="canonical alternate"` name it too.
+        let canonical = document
+            .select(&selector("link[rel][href]"))
+            .find(|link| {
+                let rel = link.value().attr("rel").unwrap_or_default();
+                rel.split_ascii_whitespace()
+                    .any(|token| token.eq_ignore_ascii_case("canonical"))
+            })
+            .and_then(|link| link.value().attr("href"))
+            .map(|href| href.trim().to_owned());
+        let title = document.select(&selector("title")).next().map(|title| {
+            // As a browser shows it: runs of whitespace are one space.
+            let text: String = title.text().collect();
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        });
+        Self {
+            meta,
+            canonical,
+            title,
+        }
+    }
+
+    /// The `href` of the page's first `<link rel=canonical>`, as written.
+    pub fn canonical(&self) -> Option<&str> {
+        self.canonical.as_deref()
+    }
+
+    /// The title a share shows: `og:title`, else the page's `<title>`.
+    pub fn title(&self) -> Option<&str> {
+        self.one("og:title")
+            .or(self.title.as_deref())
+            .map(str::trim)
+            .filter(|title| !title.is_empty())
     }
 
     /// Every value of `key`.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0
+        self.meta
             .iter()
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
@@ -41,7 +79,7 @@ impl Tags {
 
     /// The share tags only (og:*, twitter:*), for comparing what two crawlers got.
     pub fn share_tags(&self) -> Vec<(String, String)> {
-        self.0
+        self.meta
             .iter()
             .filter(|(k, _)| k.starts_with("og:") || k.starts_with("twitter:"))
             .cloned()
@@ -212,6 +250,26 @@ mod tests {
         assert_eq!(tags.one("og:image"), None);
         assert_eq!(tags.one("twitter:card"), Some("summary_large_image"));
         assert_eq!(tags.one("og:title"), None);
+    }
+
+    #[test]
+    fn the_canonical_link_and_the_title_are_read_as_a_browser_reads_them() {
+        let tags = Tags::parse(
+            "<html><head><title>\n  Deep   guide\n</title>\
+             <link rel=\"stylesheet\" href=\"/a.css\">\
+             <link rel=\"Alternate CANONICAL\" href=\" /guide/deep/ \">\
+             <link rel=\"canonical\" href=\"/second\"></head></html>",
+        );
+        assert_eq!(tags.canonical(), Some("/guide/deep/"));
+        assert_eq!(tags.title(), Some("Deep guide"));
+        let titled = Tags::parse(r#"<title>Page</title><meta property="og:title" content="Card">"#);
+        assert_eq!(
+            titled.title(),
+            Some("Card"),
+            "og:title is what a share shows"
+        );
+        assert_eq!(Tags::parse("<p>no head</p>").title(), None);
+        assert_eq!(Tags::parse("<p>no head</p>").canonical(), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! share-check: fetches share links the way each platform's link-preview crawler does
 //! (`crawlers.toml`) and reports, per link and crawler, whether the card would show:
-//! the page, its share tags, and the image as that crawler fetches it. Any site's links
-//! can be checked; it is a binary of its own (`cargo install --path crates/share-check`).
+//! the page, its share tags, and the image as that crawler fetches it; and, once per
+//! link, where the page's `og:url` leads when Facebook follows it. Any site's links can
+//! be checked; it is a binary of its own (`cargo install --path crates/share-check`).
 //!
 //! It only reads: every request is a GET, as a crawler's is, and nothing is rendered,
 //! stored or changed anywhere. Every fetch is bounded (bytes read, one deadline for the
@@ -16,6 +17,7 @@ pub mod inspect;
 pub mod profiles;
 pub mod robots;
 pub mod rules;
+pub mod same_page;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -26,6 +28,11 @@ use url::Url;
 pub use finding::{Finding, Level};
 pub use profiles::Profile;
 pub use robots::RobotsCache;
+pub use same_page::PublicOrigins;
+
+/// The table's column, and the name in [`Report::problems`], of the findings about a
+/// link whatever crawler fetches it.
+pub const PAGE_COLUMN: &str = "page";
 
 /// What `check` is asked to look at, and how to report it.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,7 +52,12 @@ pub struct CheckArgs {
     /// Only these crawler profiles (comma-separated names from crawlers.toml).
     #[arg(long, value_delimiter = ',')]
     pub profiles: Vec<String>,
-    /// One JSON record per finding on stdout instead of the table.
+    /// The site's public URL (its PUBLIC_URL), when the links are checked on another
+    /// origin (a local or staging copy): an og:url on it is read on the link's origin and
+    /// followed there. Repeatable.
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub public_url: Vec<Url>,
+    /// One JSON record per link on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
     /// Warnings fail too.
@@ -67,6 +79,7 @@ impl CheckArgs {
             sitemap: None,
             site: "http://127.0.0.1:9".into(),
             profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+            public_url: Vec::new(),
             json: false,
             strict: false,
             concurrency: 4,
@@ -94,17 +107,23 @@ pub enum CheckError {
 pub struct Report {
     pub profiles: Vec<String>,
     pub links: Vec<String>,
+    /// What each crawler found, per link.
     pub findings: Vec<Finding>,
+    /// What holds for a link whatever crawler fetches it (where its `og:url` leads), once
+    /// per link; `profile` is the crawler whose view of the page they read.
+    pub page_findings: Vec<Finding>,
 }
 
 impl Report {
-    /// Every ⚠ and ✗, as (profile, rule, level), sorted, each once.
+    /// Every ⚠ and ✗, as (crawler, rule, level), sorted, each once; a finding of
+    /// [`Report::page_findings`] is under [`PAGE_COLUMN`] instead of a crawler.
     pub fn problems(&self) -> Vec<(String, String, Level)> {
-        let mut problems: Vec<_> = self
-            .findings
-            .iter()
-            .filter(|f| f.level != Level::Pass)
-            .map(|f| (f.profile.clone(), f.rule.to_owned(), f.level))
+        let crawlers = self.findings.iter().map(|f| (f.profile.as_str(), f));
+        let page = self.page_findings.iter().map(|f| (PAGE_COLUMN, f));
+        let mut problems: Vec<_> = crawlers
+            .chain(page)
+            .filter(|(_, f)| f.level != Level::Pass)
+            .map(|(by, f)| (by.to_owned(), f.rule.to_owned(), f.level))
             .collect();
         problems.sort();
         problems.dedup();
@@ -113,53 +132,140 @@ impl Report {
 
     /// The worst finding of `link` as seen by `profile`.
     pub fn cell(&self, link: &str, profile: &str) -> Level {
-        self.findings
-            .iter()
-            .filter(|f| f.url == link && f.profile == profile)
-            .map(|f| f.level)
-            .max()
-            .unwrap_or(Level::Pass)
+        worst(self.of(link).filter(|f| f.profile == profile))
+    }
+
+    /// The worst finding of `link` whatever crawler fetches it.
+    pub fn page_cell(&self, link: &str) -> Level {
+        worst(self.page_findings.iter().filter(|f| f.url == link))
     }
 
     /// Whether the run passes: nothing failed (nor warned, when `strict`).
     pub fn passed(&self, strict: bool) -> bool {
-        let worst = self.findings.iter().map(|f| f.level).max();
-        match worst {
-            Some(Level::Fail) => false,
-            Some(Level::Warn) => !strict,
-            _ => true,
+        let all = self.findings.iter().chain(&self.page_findings);
+        match worst(all) {
+            Level::Fail => false,
+            Level::Warn => !strict,
+            Level::Pass => true,
         }
     }
 
-    /// The people's table: link × crawler, then every ⚠ and ✗ with its reason.
+    /// The people's table: link × (page, then each crawler), then every ⚠ and ✗ of each
+    /// link with its reason: a page finding once, a crawler's with the crawler's name.
     pub fn table(&self) -> String {
         let mut out = String::new();
         let width = self.links.iter().map(String::len).max().unwrap_or(4).max(4);
-        out.push_str(&format!("{:width$}", "link"));
+        out.push_str(&format!("{:width$}  {PAGE_COLUMN}", "link"));
         for profile in &self.profiles {
             out.push_str(&format!("  {profile}"));
         }
         out.push('\n');
         for link in &self.links {
-            out.push_str(&format!("{link:width$}"));
+            let cell = self.page_cell(link).symbol();
+            out.push_str(&format!("{link:width$}  {cell:<w$}", w = PAGE_COLUMN.len()));
             for profile in &self.profiles {
                 let cell = self.cell(link, profile).symbol();
                 out.push_str(&format!("  {cell:<w$}", w = profile.chars().count()));
             }
             out.push('\n');
         }
-        for finding in self.findings.iter().filter(|f| f.level != Level::Pass) {
-            out.push_str(&format!(
-                "{} {} [{}] {}: {}\n",
-                finding.level.symbol(),
-                finding.url,
-                finding.profile,
-                finding.rule,
-                finding.message
-            ));
+        for link in &self.links {
+            let page = self.page_findings.iter().filter(|f| f.url == *link);
+            for f in page.filter(|f| f.level != Level::Pass) {
+                let (level, rule, message) = (f.level.symbol(), f.rule, &f.message);
+                out.push_str(&format!("{level} {link} {rule}: {message}\n"));
+            }
+            for f in self.of(link).filter(|f| f.level != Level::Pass) {
+                let (level, rule, message) = (f.level.symbol(), f.rule, &f.message);
+                out.push_str(&format!(
+                    "{level} {link} [{}] {rule}: {message}\n",
+                    f.profile
+                ));
+            }
         }
         out
     }
+
+    /// One JSON record per link: its worst level, its page findings once, and each
+    /// crawler's findings.
+    pub fn json_lines(&self) -> String {
+        let mut out = String::new();
+        for link in &self.links {
+            let crawlers: Vec<_> = self
+                .profiles
+                .iter()
+                .map(|profile| CrawlerRecord {
+                    profile,
+                    level: self.cell(link, profile),
+                    findings: outcomes(self.of(link).filter(|f| f.profile == *profile)),
+                })
+                .collect();
+            let page = self.page_findings.iter().filter(|f| f.url == *link);
+            let record = LinkRecord {
+                url: link,
+                level: crawlers
+                    .iter()
+                    .map(|crawler| crawler.level)
+                    .chain([self.page_cell(link)])
+                    .max()
+                    .unwrap_or(Level::Pass),
+                findings: outcomes(page),
+                crawlers,
+            };
+            let line = serde_json::to_string(&record).expect("a record serialises");
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The crawlers' findings of `link`.
+    fn of<'a>(&'a self, link: &'a str) -> impl Iterator<Item = &'a Finding> {
+        self.findings.iter().filter(move |f| f.url == link)
+    }
+}
+
+/// A link in `--json`: its page findings once, beside each crawler's.
+#[derive(serde::Serialize)]
+struct LinkRecord<'a> {
+    url: &'a str,
+    level: Level,
+    findings: Vec<Outcome<'a>>,
+    crawlers: Vec<CrawlerRecord<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct CrawlerRecord<'a> {
+    profile: &'a str,
+    level: Level,
+    findings: Vec<Outcome<'a>>,
+}
+
+/// A finding in `--json`, under the link and crawler it belongs to.
+#[derive(serde::Serialize)]
+struct Outcome<'a> {
+    level: Level,
+    rule: &'a str,
+    message: &'a str,
+}
+
+fn outcomes<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<Outcome<'a>> {
+    findings
+        .map(|f| Outcome {
+            level: f.level,
+            rule: f.rule,
+            message: &f.message,
+        })
+        .collect()
+}
+
+/// The worst level of `findings`; none is a pass.
+fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Level {
+    findings
+        .into_iter()
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Pass)
 }
 
 /// Runs the checks of `args`, reading stdin when it names no link.
@@ -168,15 +274,17 @@ pub async fn run(args: &CheckArgs) -> Result<Report, CheckError> {
     let client = fetch::client();
     let links = links(args, &client).await?;
     let robots = RobotsCache::default();
+    let public = PublicOrigins::new(&args.public_url);
     let progress = (links.len() > 3 && std::io::stderr().is_terminal()).then(|| {
         indicatif::ProgressBar::new(links.len() as u64).with_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} links {msg}")
                 .expect("a valid template"),
         )
     });
-    let mut findings: Vec<Finding> = futures::stream::iter(links.iter())
+    let checked: Vec<(Vec<Finding>, Vec<Finding>)> = futures::stream::iter(links.iter())
         .map(|link| {
-            let (client, profiles, robots, progress) = (&client, &profiles, &robots, &progress);
+            let (client, profiles, robots, public, progress) =
+                (&client, &profiles, &robots, &public, &progress);
             async move {
                 let seen = futures::future::join_all(
                     profiles
@@ -191,24 +299,29 @@ pub async fn run(args: &CheckArgs) -> Result<Report, CheckError> {
                     compared.push((profile, saw));
                 }
                 found.extend(rules::compare(link.as_str(), &compared));
+                let page = rules::check_share(client, link.as_str(), &compared, public).await;
                 if let Some(bar) = progress {
                     bar.inc(1);
                 }
-                found
+                (found, page)
             }
         })
         .buffered(args.concurrency.max(1))
-        .flat_map(futures::stream::iter)
         .collect()
         .await;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    let (findings, page_findings): (Vec<_>, Vec<_>) = checked.into_iter().unzip();
+    let mut findings: Vec<Finding> = findings.into_iter().flatten().collect();
+    let mut page_findings: Vec<Finding> = page_findings.into_iter().flatten().collect();
     findings.sort_by_key(|f| f.level == Level::Pass);
+    page_findings.sort_by_key(|f| f.level == Level::Pass);
     Ok(Report {
         profiles: profiles.into_iter().map(|p| p.name).collect(),
         links: links.into_iter().map(String::from).collect(),
         findings,
+        page_findings,
     })
 }
 
@@ -216,18 +329,21 @@ pub async fn run(args: &CheckArgs) -> Result<Report, CheckError> {
 pub fn print(report: &Report, args: &CheckArgs) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.json {
-        for finding in &report.findings {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string(finding).expect("a finding serialises")
-            );
-        }
+    let text = if args.json {
+        report.json_lines()
     } else {
-        let _ = write!(out, "{}", report.table());
-    }
+        report.table()
+    };
+    let _ = out.write_all(text.as_bytes());
     i32::from(!report.passed(args.strict))
+}
+
+/// An http(s) URL, for `--public-url`.
+fn http_url(raw: &str) -> Result<Url, String> {
+    match Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        _ => Err(format!("{raw:?} is not an http(s) URL")),
+    }
 }
 
 fn chosen_profiles(names: &[String]) -> Result<Vec<Profile>, CheckError> {
@@ -296,7 +412,8 @@ fn targets_in(lines: impl BufRead) -> Vec<String> {
 fn link(target: &str, site: &str) -> Result<Url, CheckError> {
     if let Ok(id) = shared_ids::SocialId::parse(target) {
         let mut url = Url::parse(site).map_err(|_| CheckError::Target(site.to_owned()))?;
-        url.query_pairs_mut().append_pair("social", &id.to_string());
+        url.query_pairs_mut()
+            .append_pair(same_page::SOCIAL_PARAM, &id.to_string());
         return Ok(url);
     }
     match Url::parse(target) {
@@ -365,18 +482,20 @@ mod tests {
 
     /// The modules in layers, lowest first: each uses only those before it, never this
     /// file's items, so no two files use each other.
-    const LAYERS: [(&str, &str); 12] = [
+    const LAYERS: [(&str, &str); 14] = [
         ("fetch", include_str!("fetch.rs")),
         ("inspect", include_str!("inspect.rs")),
         ("profiles", include_str!("profiles.rs")),
         ("finding", include_str!("finding.rs")),
         ("robots", include_str!("robots.rs")),
+        ("same_page", include_str!("same_page.rs")),
         ("rules::testing", include_str!("rules/testing.rs")),
         ("rules::answer", include_str!("rules/answer.rs")),
         ("rules::page", include_str!("rules/page.rs")),
         ("rules::tags", include_str!("rules/tags.rs")),
         ("rules::access", include_str!("rules/access.rs")),
         ("rules::image", include_str!("rules/image.rs")),
+        ("rules::og_url", include_str!("rules/og_url.rs")),
         ("rules", include_str!("rules.rs")),
     ];
 
@@ -468,6 +587,11 @@ mod tests {
             })
             .collect();
         assert_eq!(unwanted, Vec::<&String>::new());
+    }
+
+    #[test]
+    fn no_crawler_is_named_like_the_page_column() {
+        assert!(profiles::all().iter().all(|p| p.name != PAGE_COLUMN));
     }
 
     #[test]

@@ -31,6 +31,15 @@ pub struct Profile {
     pub aspect_tolerance: Option<f64>,
     /// The agent name its robots.txt rules are written for; none for a browser.
     pub robots_agent: Option<String>,
+    /// Whether the platform fetches the page its `og:url` names and shows that page's
+    /// card: every link naming one `og:url` is then one shared object.
+    #[serde(default)]
+    pub follows_og_url: bool,
+    /// A person's browser, not a crawler: what the crawlers are read against. It reads no
+    /// share tag, so no tag or image rule fails it, and it is left out of the crawlers'
+    /// comparison with each other.
+    #[serde(default)]
+    pub reference: bool,
     pub sources: Vec<String>,
     #[serde(default)]
     pub unverified: Vec<String>,
@@ -102,5 +111,12 @@ mod tests {
         assert_eq!(facebook.image_headers["Accept-Encoding"], "gzip, deflate");
         let slack = profiles.iter().find(|p| p.name == "Slackbot").unwrap();
         assert!(slack.image_user_agent().starts_with("Slack-ImgProxy"));
+        assert!(facebook.follows_og_url);
+        let references: Vec<&str> = profiles
+            .iter()
+            .filter(|p| p.reference)
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(references, ["browser"]);
     }
 }

@@ -1,6 +1,11 @@
 //! share-check against a tiny site on 127.0.0.1:0 whose pages and images are each
 //! broken in one way: each must produce exactly its ✗ or ⚠, and nothing else. A good
-//! page shows a JPEG encoded here, so no other crate's image is needed.
+//! page shows a JPEG encoded here, so no other crate's image is needed. Where `og:url`
+//! leads is `og_url`'s, on a site of its own.
+
+// One test binary, so the site and the card are built and linked once.
+#[path = "broken_site/og_url.rs"]
+mod og_url;
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -8,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use share_check::{CheckArgs, Level, run};
@@ -40,11 +45,17 @@ static CARD: LazyLock<Vec<u8>> = LazyLock::new(|| {
 /// A finding as a test expects it: the crawler, the rule, how bad.
 type Expected<'a> = (&'a str, &'a str, Level);
 
-/// A share page whose tags are all right, with `change` applied to its head.
-fn page_with(image: &str, change: impl Fn(String) -> String) -> Response {
+/// The URL a request was made to, as the page's own `og:url` names it.
+fn own_url(headers: &HeaderMap, uri: &Uri) -> String {
+    format!("http://{}{uri}", headers[header::HOST].to_str().unwrap())
+}
+
+/// A share page whose tags are all right, `og:url` naming `own`, with `change` applied
+/// to its head.
+fn page_with(own: &str, image: &str, change: impl Fn(String) -> String) -> Response {
     let head = format!(
         r#"<meta property="og:title" content="A card">
-<meta property="og:url" content="https://www.example.com/?social=12-34-10">
+<meta property="og:url" content="{own}">
 <meta property="og:image" content="{image}">
 <meta property="og:image:type" content="image/jpeg">
 <meta property="og:image:width" content="{WIDTH}">
@@ -80,12 +91,14 @@ fn broken_site(base: String) -> Router {
     let image = format!("{base}/img/card.jpg");
     let page = move |change: fn(String) -> String| {
         let image = image.clone();
-        move || async move { page_with(&image, change) }
+        move |headers: HeaderMap, uri: Uri| async move {
+            page_with(&own_url(&headers, &uri), &image, change)
+        }
     };
     let with_image = move |path: &'static str, base: String| {
-        move || {
+        move |headers: HeaderMap, uri: Uri| {
             let image = format!("{base}{path}");
-            async move { page_with(&image, |h| h) }
+            async move { page_with(&own_url(&headers, &uri), &image, |h| h) }
         }
     };
     Router::new()
@@ -160,7 +173,9 @@ fn broken_site(base: String) -> Router {
         )
         .route(
             "/relative-image",
-            get(|| async { page_with("/img/card.jpg", |h| h) }),
+            get(|headers: HeaderMap, uri: Uri| async move {
+                page_with(&own_url(&headers, &uri), "/img/card.jpg", |h| h)
+            }),
         )
         .route(
             "/wrong-size",
@@ -203,7 +218,8 @@ fn broken_site(base: String) -> Router {
         )
         .route(
             "/cloaked",
-            get(|headers: HeaderMap| async move {
+            get(|headers: HeaderMap, uri: Uri| async move {
+                let own = own_url(&headers, &uri);
                 let twitter = headers
                     .get(header::USER_AGENT)
                     .is_some_and(|ua| ua.to_str().unwrap_or_default().starts_with("Twitterbot"));
@@ -212,9 +228,29 @@ fn broken_site(base: String) -> Router {
                     headers[header::HOST].to_str().unwrap()
                 );
                 if twitter {
-                    page_with(&image, |h| h.replace("A card", "Another card"))
+                    page_with(&own, &image, |h| h.replace("A card", "Another card"))
                 } else {
-                    page_with(&image, |h| h)
+                    page_with(&own, &image, |h| h)
+                }
+            }),
+        )
+        // Tags for crawlers only, as a prerendering service answers: people get the
+        // page's own head, which names no card.
+        .route(
+            "/for-crawlers",
+            get(|headers: HeaderMap, uri: Uri| async move {
+                let browser = headers
+                    .get(header::USER_AGENT)
+                    .is_some_and(|ua| ua.to_str().unwrap_or_default().contains("Chrome/"));
+                let image = format!(
+                    "http://{}/img/card.jpg",
+                    headers[header::HOST].to_str().unwrap()
+                );
+                if browser {
+                    let html = "<!doctype html><html><head><title>App</title></head></html>";
+                    ([(header::CONTENT_TYPE, "text/html")], html).into_response()
+                } else {
+                    page_with(&own_url(&headers, &uri), &image, |h| h)
                 }
             }),
         )
@@ -367,9 +403,10 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
             vec![x],
             vec![(x, "page.fetch", fail)],
         ),
+        // The browser is the reference: a crawler-only tag never fails it.
         (
             format!("{base}/no-image"),
-            vec![x],
+            vec![x, "browser"],
             vec![(x, "tags.og:image", fail)],
         ),
         (
@@ -399,8 +436,13 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
         ),
         (
             format!("{base}/small-card"),
-            vec![x],
+            vec![x, "browser"],
             vec![(x, "tags.twitter:card", fail)],
+        ),
+        (
+            format!("{base}/for-crawlers"),
+            vec![x, "browser", "LinkedInBot"],
+            vec![],
         ),
         (
             format!("{base}/malformed"),
@@ -409,7 +451,7 @@ async fn each_broken_page_or_image_gets_exactly_its_finding() {
         ),
         (
             format!("{base}/svg"),
-            vec![x],
+            vec![x, "browser"],
             vec![(x, "image.type", fail)],
         ),
         (

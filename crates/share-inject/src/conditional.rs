@@ -5,6 +5,7 @@
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
+use share_tags::PageAddress;
 use shared_ids::SocialId;
 
 use crate::engine::digest_hex;
@@ -55,13 +56,17 @@ impl ClientConditions {
 pub(crate) fn derived_etag(
     upstream: &HeaderValue,
     share: Option<SocialId>,
+    page: &PageAddress,
     engine: &str,
 ) -> HeaderValue {
     let share = share.map(|id| id.to_string()).unwrap_or_default();
-    let hex = digest_hex(
-        &[upstream.as_bytes(), share.as_bytes(), engine.as_bytes()],
-        12,
-    );
+    let parts = [
+        upstream.as_bytes(),
+        share.as_bytes(),
+        page.as_str().as_bytes(),
+        engine.as_bytes(),
+    ];
+    let hex = digest_hex(&parts, 12);
     HeaderValue::from_str(&format!("W/\"ogshot-{hex}\"")).expect("hex is a valid header value")
 }
 
@@ -97,11 +102,14 @@ pub(crate) fn not_modified(headers: &HeaderMap) -> Response<InjectBody> {
 
 #[cfg(test)]
 mod tests {
+    use share_tags::TrackingParams;
+
     use super::*;
 
     #[test]
     fn if_none_match_compares_weakly_and_takes_a_star() {
-        let ours = derived_etag(&HeaderValue::from_static("\"v1\""), None, "e");
+        let root = PageAddress::root();
+        let ours = derived_etag(&HeaderValue::from_static("\"v1\""), None, &root, "e");
         let opaque = ours.to_str().unwrap().trim_start_matches("W/").to_owned();
         for (list, matches) in [
             (ours.to_str().unwrap().to_owned(), true),
@@ -116,16 +124,21 @@ mod tests {
     }
 
     #[test]
-    fn the_derived_etag_changes_with_the_page_the_share_and_the_engine() {
+    fn the_derived_etag_changes_with_the_answer_the_share_the_page_and_the_engine() {
         let page = HeaderValue::from_static("\"v1\"");
         let id = SocialId::parse("12-34-10").ok();
-        let base = derived_etag(&page, id, "e");
-        assert_eq!(base, derived_etag(&page, id, "e"));
+        let (root, other) = (
+            PageAddress::root(),
+            PageAddress::of_request("/", Some("a=1"), &TrackingParams::default()),
+        );
+        let base = derived_etag(&page, id, &root, "e");
+        assert_eq!(base, derived_etag(&page, id, &root, "e"));
         assert_ne!(
             base,
-            derived_etag(&HeaderValue::from_static("\"v2\""), id, "e")
+            derived_etag(&HeaderValue::from_static("\"v2\""), id, &root, "e")
         );
-        assert_ne!(base, derived_etag(&page, None, "e"));
-        assert_ne!(base, derived_etag(&page, id, "f"));
+        assert_ne!(base, derived_etag(&page, None, &root, "e"));
+        assert_ne!(base, derived_etag(&page, id, &other, "e"));
+        assert_ne!(base, derived_etag(&page, id, &root, "f"));
     }
 }

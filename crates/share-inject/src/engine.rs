@@ -1,5 +1,6 @@
 //! The injection engine: rewrites any site's HTML response, as it streams, so that a
-//! crawler sees exactly one image tag set, ogshot's card for the share, early in the head.
+//! crawler sees exactly one image tag set, ogshot's card for the share, early in the head,
+//! with the page's own URL and the title and description the page lacks.
 //!
 //! It owns the decision (inject, or pass the page through and why), the bounded holding of
 //! input until that decision, the encoding of the block into the page's charset, and the
@@ -8,9 +9,10 @@
 //! whatever goes wrong, the page comes through whole.
 //!
 //! How a body goes through: input is held (at most the head window) while the charset is
-//! sniffed and the scan module looks for the insertion point. Found, the held bytes up to it
-//! go out as they came, then the block, then everything after it through a second lol_html
-//! rewriter whose only selector is `meta`, so that no other tag is ever buffered whole and
+//! sniffed and the scan module reads the head. Over, the held bytes up to the insertion
+//! point go out as they came but for the page's own share tags among them, then the
+//! block, then everything after it through a second lol_html rewriter whose only
+//! selector is `meta`, so that no other tag is ever buffered whole and
 //! a huge `<img src="data:...">` streams like text. That rewriter starts at a tag boundary
 //! in the data state, where a fresh tokenizer is in the same state as a continuing one.
 
@@ -27,15 +29,15 @@ use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink
 use sha2::{Digest, Sha256};
 use shared_ids::{CURRENT_DESIGN, SocialId};
 
-use share_tags::{ShareSite, ShareTags};
+use share_tags::{PageAddress, ShareSite, ShareTags};
 
 use crate::charset::{self, PRESCAN_BYTES, Sniffed};
 use crate::outcome::{Counters, InjectStats, Outcome, PassReason};
-use crate::scan::{Scanner, is_share_tag};
+use crate::scan::{Found, Scanner, is_share_tag};
 
 /// Changes whenever the engine would write different bytes for the same configuration,
 /// so that ETags derived from `Injector::fingerprint` change with it.
-pub const ENGINE_VERSION: &str = "inject-1";
+pub const ENGINE_VERSION: &str = "inject-3";
 
 /// Limits of one rewrite; `Default` gives the production values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,12 +96,18 @@ impl Injector {
         &self.inner.fingerprint
     }
 
-    /// Starts rewriting one response body for the share of `id` (`None`: the default
-    /// image). `content_type` is the response's Content-Type value; its charset is honoured.
-    pub fn start(&self, id: Option<SocialId>, content_type: Option<&str>) -> Rewrite {
+    /// Starts rewriting one response body of `page` for the share of `id` (`None`: the
+    /// default image). `content_type` is the response's Content-Type value; its charset
+    /// is honoured.
+    pub fn start(
+        &self,
+        id: Option<SocialId>,
+        page: &PageAddress,
+        content_type: Option<&str>,
+    ) -> Rewrite {
         Rewrite {
             inner: Arc::clone(&self.inner),
-            block: ShareTags::new(&self.inner.site, id).image_tags_html(),
+            tags: ShareTags::for_page(&self.inner.site, id, page),
             stage: Stage::Holding(Holding {
                 held: Vec::new(),
                 from_header: content_type.and_then(charset::from_content_type),
@@ -107,6 +115,11 @@ impl Injector {
             }),
             outcome: None,
         }
+    }
+
+    /// The address `og:url` names for a request's raw path and query.
+    pub fn page_address(&self, raw_path: &str, raw_query: Option<&str>) -> PageAddress {
+        PageAddress::of_request(raw_path, raw_query, &self.inner.site.tracking)
     }
 
     /// Counters since start.
@@ -124,12 +137,14 @@ fn fingerprint(site: &ShareSite, limits: InjectLimits) -> String {
     // The default share's block stands for the tags' wording and escaping, which change
     // the injected bytes without any configuration changing.
     let default_block = ShareTags::new(site, None).image_tags_html();
+    let tracking = site.tracking.names().join("&");
     let parts = [
         ENGINE_VERSION,
         CURRENT_DESIGN.as_str(),
         &site.site_name,
         site.public_url.as_str(),
         site.image_base.as_str(),
+        &tracking,
         &limits.head_window.to_string(),
         &limits.rewriter_memory.to_string(),
         &default_block,
@@ -157,8 +172,8 @@ pub(crate) fn digest_hex(parts: &[&[u8]], len: usize) -> String {
 #[derive(Debug)]
 pub struct Rewrite {
     inner: Arc<Inner>,
-    /// The tags to insert, as HTML, not yet in the page's encoding.
-    block: String,
+    /// The share; its HTML waits for the page's words.
+    tags: ShareTags,
     stage: Stage,
     outcome: Option<Outcome>,
 }
@@ -190,9 +205,9 @@ struct Scan {
     scanned: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Decision {
-    Inject(usize),
+    Inject(Found),
     Pass(PassReason),
 }
 
@@ -219,13 +234,13 @@ impl Holding {
         let upto = self.held.len().min(limits.head_window);
         if scan.scanned < upto {
             match scan.scanner.write(&self.held[scan.scanned..upto]) {
-                Ok(Some(at)) => return Some(Decision::Inject(at)),
+                Ok(Some(found)) => return Some(Decision::Inject(found)),
                 Ok(None) => scan.scanned = upto,
                 Err(error) => return Some(Decision::Pass(early_reason(&error))),
             }
         }
         if at_end || scan.scanned >= limits.head_window {
-            return Some(scan.scanner.best_so_far().map_or(
+            return Some(scan.scanner.best_so_far(at_end).map_or(
                 Decision::Pass(PassReason::NoInsertionPoint),
                 Decision::Inject,
             ));
@@ -279,6 +294,37 @@ impl Rewrite {
         }
     }
 
+    /// Whether the rewrite could decide to inject now: the head is not over, but the
+    /// insertion point is known.
+    pub fn can_decide(&self) -> bool {
+        match &self.stage {
+            Stage::Holding(holding) => (holding.scan.as_ref())
+                .is_some_and(|scan| scan.scanner.best_so_far(false).is_some()),
+            _ => false,
+        }
+    }
+
+    /// Decides now with what the held bytes showed: the share without the page's words
+    /// (the rest of its head was not seen), or passthrough without an insertion point.
+    /// The bytes ready to go out; none when already decided.
+    pub fn decide_now(&mut self) -> Bytes {
+        match mem::replace(&mut self.stage, Stage::Raw) {
+            Stage::Holding(holding) => {
+                let found =
+                    (holding.scan.as_ref()).and_then(|scan| scan.scanner.best_so_far(false));
+                let decision = found.map_or(
+                    Decision::Pass(PassReason::NoInsertionPoint),
+                    Decision::Inject,
+                );
+                self.decide(holding, decision, &[], false)
+            }
+            stage => {
+                self.stage = stage;
+                Bytes::new()
+            }
+        }
+    }
+
     /// Known once decided (always before the first non-empty output).
     pub fn outcome(&self) -> Option<&Outcome> {
         self.outcome.as_ref()
@@ -311,8 +357,15 @@ impl Rewrite {
 
     /// Ends the hold: what goes out first, with the rest of this call's input after it.
     fn decide(&mut self, holding: Holding, decision: Decision, rest: &[u8], at_end: bool) -> Bytes {
-        let (at, scan) = match (decision, holding.scan) {
-            (Decision::Inject(at), Some(scan)) => (at, scan),
+        let (
+            Found {
+                at,
+                words,
+                share_tags_before,
+            },
+            scan,
+        ) = match (decision, holding.scan) {
+            (Decision::Inject(found), Some(scan)) => (found, scan),
             (Decision::Pass(reason), _) => return self.pass(holding.held, rest, reason),
             // `advance` decides to inject only after it has started a scan.
             (Decision::Inject(_), None) => {
@@ -339,9 +392,15 @@ impl Rewrite {
             // Nothing has gone out yet, so the page can still go out exactly as it came.
             return self.pass(held, rest, early_reason(&error));
         }
-        let block = encode_block(&self.block, scan.sniffed);
+        let html = self.tags.page_block_html(&words);
+        let block = encode_block(&html, scan.sniffed);
         let mut out = Vec::with_capacity(at + block.len() + tail.len());
-        out.extend_from_slice(&held[..at]);
+        let mut kept_from = 0;
+        for tag in share_tags_before {
+            out.extend_from_slice(&held[kept_from..tag.start]);
+            kept_from = tag.end;
+        }
+        out.extend_from_slice(&held[kept_from..at]);
         out.extend_from_slice(&block);
         out.extend_from_slice(&tail);
         self.record(Outcome::Injected);

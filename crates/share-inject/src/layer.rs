@@ -13,11 +13,11 @@
 //! use share_tags::ShareSite;
 //! use shared_ids::BaseUrl;
 //!
-//! let site = ShareSite {
-//!     site_name: "Example".to_owned(),
-//!     public_url: BaseUrl::parse("https://www.example.com").unwrap(),
-//!     image_base: BaseUrl::parse("https://img.example.com").unwrap(),
-//! };
+//! let site = ShareSite::new(
+//!     "Example",
+//!     BaseUrl::parse("https://www.example.com").unwrap(),
+//!     BaseUrl::parse("https://img.example.com").unwrap(),
+//! );
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { Html("<!doctype html><head><title>Hi</title></head>") }))
 //!     .layer(InjectLayer::new(Injector::new(site, InjectLimits::default())));
@@ -33,7 +33,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, StreamBody};
-use share_tags::{has_social_param, social_id_from_query};
+use share_tags::{PageAddress, has_social_param, social_id_from_query};
 use shared_ids::SocialId;
 
 use crate::conditional::{ClientConditions, derived_etag, not_modified};
@@ -50,6 +50,7 @@ pub struct InjectLayer {
     injector: Injector,
     default_for_invalid: bool,
     decision_deadline: Duration,
+    words_wait: Duration,
 }
 
 impl InjectLayer {
@@ -58,11 +59,19 @@ impl InjectLayer {
     /// crawler for longer than it waits.
     pub const DEFAULT_DECISION_DEADLINE: Duration = Duration::from_secs(10);
 
+    /// How long the rest of a page's head may take once the insertion point is known,
+    /// before the share goes out without the page's words (its title and description):
+    /// a site that flushes the start of its head and then works on the rest still gets
+    /// its first bytes to the client at once, and every head that comes in one go (every
+    /// real page of the corpus) gets its words.
+    pub const DEFAULT_WORDS_WAIT: Duration = Duration::from_millis(500);
+
     pub fn new(injector: Injector) -> Self {
         Self {
             injector,
             default_for_invalid: false,
             decision_deadline: Self::DEFAULT_DECISION_DEADLINE,
+            words_wait: Self::DEFAULT_WORDS_WAIT,
         }
     }
 
@@ -75,6 +84,11 @@ impl InjectLayer {
 
     pub fn decision_deadline(mut self, deadline: Duration) -> Self {
         self.decision_deadline = deadline;
+        self
+    }
+
+    pub fn words_wait(mut self, wait: Duration) -> Self {
+        self.words_wait = wait;
         self
     }
 
@@ -135,6 +149,7 @@ where
             return Box::pin(async move { Ok(inner.call(request).await?.map(box_body)) });
         };
         let layer = self.layer.clone();
+        let page = (layer.injector).page_address(request.uri().path(), request.uri().query());
         let wanted = ClientConditions::take(&mut request);
         Box::pin(async move {
             let deadline = tokio::time::Instant::now() + layer.decision_deadline;
@@ -149,14 +164,21 @@ where
                 ));
             };
             let response = response?;
+            let share = Share { id: share, page };
             Ok(rewrite_response(&layer, share, wanted, response, deadline).await)
         })
     }
 }
 
+/// What a share request asks for: the card (`None`: the default image) on which page.
+struct Share {
+    id: Option<SocialId>,
+    page: PageAddress,
+}
+
 async fn rewrite_response<B>(
     layer: &InjectLayer,
-    share: Option<SocialId>,
+    share: Share,
     wanted: ClientConditions,
     response: Response<B>,
     deadline: tokio::time::Instant,
@@ -181,10 +203,10 @@ where
         }
     };
     let (mut parts, body) = response.into_parts();
-    let etag = parts
-        .headers
-        .get(header::ETAG)
-        .map(|upstream| derived_etag(upstream, share, layer.injector.fingerprint()));
+    let etag = parts.headers.get(header::ETAG).map(|upstream| {
+        let engine = layer.injector.fingerprint();
+        derived_etag(upstream, share.id, &share.page, engine)
+    });
     for name in [
         header::CONTENT_LENGTH,
         header::CONTENT_ENCODING,
@@ -208,12 +230,26 @@ where
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    let mut rewrite = layer.injector.start(share, content_type);
+    let mut rewrite = layer.injector.start(share.id, &share.page, content_type);
     let mut input = decoded(body, encoding);
     let mut ready = Vec::new();
     let decided = tokio::time::timeout_at(deadline, async {
+        let mut words_until = None;
         while rewrite.outcome().is_none() {
-            match input.next().await {
+            if words_until.is_none() && rewrite.can_decide() {
+                words_until = Some(tokio::time::Instant::now() + layer.words_wait);
+            }
+            let next = match words_until {
+                None => input.next().await,
+                Some(until) => match tokio::time::timeout_at(until, input.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        push(&mut ready, rewrite.decide_now());
+                        break;
+                    }
+                },
+            };
+            match next {
                 Some(Ok(chunk)) => push(&mut ready, rewrite.write(&chunk)),
                 Some(Err(error)) => return Err(error),
                 None => return Ok(true),
@@ -228,6 +264,10 @@ where
     };
     let ended = match decided {
         Err(_) => return failed(StatusCode::GATEWAY_TIMEOUT, PassReason::UpstreamTimeout),
+        Ok(Err(error)) if is_timeout(&*error) => {
+            tracing::warn!(%error, "the page's body stalled before its head was read");
+            return failed(StatusCode::GATEWAY_TIMEOUT, PassReason::UpstreamTimeout);
+        }
         Ok(Err(error)) => {
             tracing::warn!(%error, "the page's body failed before its head was read");
             return failed(StatusCode::BAD_GATEWAY, PassReason::UpstreamError);
@@ -255,6 +295,22 @@ where
         parts,
         StreamBody::new(body.map_ok(Frame::data)).boxed_unsync(),
     )
+}
+
+/// Whether a body error is the inner service's timeout (an `io::Error` of kind
+/// `TimedOut` anywhere in its chain, as a decoder wraps it): a stall is the upstream's
+/// silence, a 504, as much as a deadline of the layer's own.
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        next = match error.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::TimedOut => return true,
+            // An `io::Error`'s `source` skips the error it wraps.
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => error.source(),
+        };
+    }
+    false
 }
 
 /// The page after the decision, chunk by chunk as it arrives, then what the rewriter
@@ -325,4 +381,23 @@ fn rewritable<B>(response: &Response<B>) -> Result<Option<Coding>, PassReason> {
         return Err(PassReason::Attachment);
     }
     decoding::coding_of(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn a_stall_is_a_timeout_however_deep_a_decoder_wraps_it() {
+        let stalled = || io::Error::from(io::ErrorKind::TimedOut);
+        let wrapped: BoxError = Box::new(io::Error::other(io::Error::other(stalled())));
+        assert!(is_timeout(&*wrapped));
+        assert!(is_timeout(&stalled()));
+        let reset: BoxError = Box::new(io::Error::other(io::Error::from(
+            io::ErrorKind::ConnectionReset,
+        )));
+        assert!(!is_timeout(&*reset));
+    }
 }

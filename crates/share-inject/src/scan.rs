@@ -1,19 +1,22 @@
-//! Where in a page the share tags go: a byte offset early in the page's head, found by
-//! tokenizing (lol_html) no further than the head's first element (or, to keep a charset
-//! declaration within the prescan's bytes, the first 1024 bytes).
+//! What the page's head says, as far as the share needs it: where the share tags go (a
+//! byte offset early in the head: its first element, or after a charset declaration
+//! within the prescan's 1024 bytes), which of the page's own share tags come before that
+//! point, and the page's own words for the `og:title` and
+//! `og:description` it lacks, found by tokenizing (lol_html) to the end of the head.
 //!
-//! It owns that one decision and nothing else: it never rewrites or emits a byte (its
+//! It owns those decisions and nothing else: it never rewrites or emits a byte (its
 //! rewriter's output is thrown away), and it is never fed past the head window, because
 //! its `*` selector makes lol_html buffer every start tag whole (a 10 MB `data:` URL in
 //! one would hit the memory limit); the inject module streams the rest without it.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lol_html::errors::RewritingError;
 use lol_html::send::{Element, SendHandlerTypes, Settings};
-use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element};
+use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element, text};
 
-use share_tags::is_replaced_key;
+use share_tags::{PageWords, is_replaced_key};
 
 /// What the page showed so far, in input byte offsets.
 #[derive(Debug, Default)]
@@ -27,6 +30,19 @@ struct Seen {
     /// The insertion point unless the charset declaration turns up among the head
     /// elements that follow (see `Scanner::new`).
     unless_charset: Option<usize>,
+    /// The page's own share tags met while the insertion point was not yet known.
+    early_share_tags: Vec<Range<usize>>,
+    /// The head is over: `</head>`, or a start tag a head does not hold.
+    head_over: bool,
+    /// Open `<noscript>` and `<template>` elements, whose content never ends the head.
+    inert_depth: usize,
+    has_og_title: bool,
+    has_og_description: bool,
+    /// The first `<title>`'s text as written; complete once `title_done`.
+    title: Option<String>,
+    title_done: bool,
+    /// The first `<meta name="description">`'s content as written.
+    description: Option<String>,
 }
 
 /// What a head holds (HTML Standard, "in head" insertion mode): a run of these is still
@@ -36,7 +52,92 @@ const HEAD_ELEMENTS: &[&str] = &[
     "title",
 ];
 
+/// Whether a `<meta>` key names `key`, read as crawlers read it: trimmed, any case.
+fn is_key(found: &str, key: &str) -> bool {
+    found
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .eq_ignore_ascii_case(key)
+}
+
 impl Seen {
+    /// Takes in the next start tag of the head: what the page's words are, and whether
+    /// the head is over.
+    fn head_element(&mut self, el: &Element<'_, '_>) {
+        let name = el.tag_name();
+        if name == "meta" {
+            let keys = || {
+                ["property", "name"]
+                    .into_iter()
+                    .filter_map(|a| el.get_attribute(a))
+            };
+            self.has_og_title |= keys().any(|key| is_key(&key, "og:title"));
+            self.has_og_description |= keys().any(|key| is_key(&key, "og:description"));
+            if self.description.is_none()
+                && el
+                    .get_attribute("name")
+                    .is_some_and(|key| is_key(&key, "description"))
+            {
+                self.description = el.get_attribute("content");
+            }
+        } else if name == "noscript" || name == "template" {
+            self.inert_depth += 1;
+        } else if self.inert_depth == 0
+            && !["html", "head"].contains(&name.as_str())
+            && !HEAD_ELEMENTS.contains(&name.as_str())
+        {
+            self.head_over = true;
+        }
+    }
+
+    /// The words the page's share lacks, once the whole head was seen (`complete`):
+    /// without that, a later `og:title` could make two.
+    fn words(&self, complete: bool) -> PageWords {
+        if !complete {
+            return PageWords::default();
+        }
+        let decoded = |raw: &str| html_escape::decode_html_entities(raw).into_owned();
+        // As `document.title` reads it: ASCII whitespace stripped and collapsed.
+        let title = (self.title.as_deref())
+            .filter(|_| !self.has_og_title)
+            .map(|raw| {
+                decoded(raw)
+                    .split_ascii_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+        let description = (self.description.as_deref())
+            .filter(|_| !self.has_og_description)
+            .map(decoded);
+        let said = |words: Option<String>| words.filter(|w| !w.trim().is_empty());
+        PageWords {
+            title: said(title),
+            description: said(description),
+        }
+    }
+
+    /// The insertion point: the one found, else the start of a head, else just after
+    /// `<html>` (the head a parser opens there holds whatever comes first), else none;
+    /// with the words when the whole head was seen.
+    fn found(&self, complete: bool) -> Option<Found> {
+        let at = self
+            .spot
+            .or(self.unless_charset)
+            .or(self.head_end)
+            .or(self.html_end)?;
+        // Those the insertion point turned out to precede, the stream takes out.
+        let before = |tag: &&Range<usize>| tag.end <= at;
+        Some(Found {
+            at,
+            words: self.words(complete),
+            share_tags_before: self
+                .early_share_tags
+                .iter()
+                .filter(before)
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// Takes in the next start tag until the insertion point is known.
     fn element(&mut self, el: &Element<'_, '_>, charset_end: Option<usize>) {
         let at = el.source_location().bytes();
@@ -48,14 +149,17 @@ impl Seen {
                         .get_attribute("http-equiv")
                         .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
         };
+        // Any share tag here may end up before the block, where the stream that takes
+        // them out does not reach; the declaration the block follows stays, whatever
+        // its other attributes.
+        if charset_end != Some(at.end) && is_share_tag(el) {
+            self.early_share_tags.push(at.clone());
+        }
         if let Some(first) = self.unless_charset {
             if charset_end == Some(at.end) && is_charset() {
                 self.spot = Some(at.end);
             } else if charset_end.is_none_or(|end| at.start >= end)
                 || !HEAD_ELEMENTS.contains(&name.as_str())
-                // Every share tag must lie after the insertion point, where the
-                // stream that removes them starts.
-                || is_share_tag(el)
             {
                 self.spot = Some(first);
             }
@@ -72,7 +176,6 @@ impl Seen {
             let first = self.head_end.unwrap_or(at.start);
             if charset_end.is_some_and(|end| at.start < end)
                 && HEAD_ELEMENTS.contains(&name.as_str())
-                && !is_share_tag(el)
             {
                 self.unless_charset = Some(first);
             } else {
@@ -100,7 +203,18 @@ impl OutputSink for Discard {
     fn handle_chunk(&mut self, _: &[u8]) {}
 }
 
-/// The insertion point search over one body's first bytes.
+/// What the scan decided: where the tags go, the words they add, and the page's own
+/// share tags before that point (in order), which must go too: the block follows a
+/// charset declaration even when share tags come first, so that it never pushes the
+/// declaration out of the prescan's 1024 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) at: usize,
+    pub(crate) words: PageWords,
+    pub(crate) share_tags_before: Vec<Range<usize>>,
+}
+
+/// The search over one body's first bytes.
 #[derive(Debug)]
 pub(crate) struct Scanner {
     rewriter: HtmlRewriter<'static, Discard, SendHandlerTypes>,
@@ -118,6 +232,7 @@ impl Scanner {
     ) -> Self {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let found = Arc::clone(&seen);
+        let in_title = Arc::clone(&seen);
         let settings = Settings::new_send()
             .with_encoding(encoding)
             .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(memory))
@@ -125,8 +240,35 @@ impl Scanner {
             .with_strict(false)
             .append_element_content_handler(element!("*", move |el| {
                 let mut seen = found.lock().unwrap_or_else(PoisonError::into_inner);
+                if seen.head_over {
+                    return Ok(());
+                }
                 if seen.spot.is_none() {
                     seen.element(el, charset_end);
+                }
+                seen.head_element(el);
+                let name = el.tag_name();
+                if ["head", "noscript", "template"].contains(&name.as_str())
+                    && let Some(handlers) = el.end_tag_handlers()
+                {
+                    let ended = Arc::clone(&found);
+                    handlers.push(Box::new(move |_| {
+                        let mut seen = ended.lock().unwrap_or_else(PoisonError::into_inner);
+                        if name == "head" {
+                            seen.head_over = true;
+                        } else {
+                            seen.inert_depth = seen.inert_depth.saturating_sub(1);
+                        }
+                        Ok(())
+                    }));
+                }
+                Ok(())
+            }))
+            .append_element_content_handler(text!("title", move |chunk| {
+                let mut seen = in_title.lock().unwrap_or_else(PoisonError::into_inner);
+                if !seen.title_done && !seen.head_over {
+                    seen.title.get_or_insert_default().push_str(chunk.as_str());
+                    seen.title_done = chunk.last_in_text_node();
                 }
                 Ok(())
             }));
@@ -136,27 +278,24 @@ impl Scanner {
         }
     }
 
-    /// Scans the next bytes of the body; the insertion point once it is known. An error
-    /// past a found insertion point (a long tag after it in the same chunk) is no error:
-    /// the scan was over before it.
-    pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<Option<usize>, RewritingError> {
+    /// Scans the next bytes of the body; the decision once the head is over. An error
+    /// past a found insertion point (a long tag after it) ends the scan there, with the
+    /// insertion point and no words.
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<Option<Found>, RewritingError> {
         let result = self.rewriter.write(chunk);
-        let spot = self.seen().spot;
+        let seen = self.seen();
         match result {
-            Err(error) if spot.is_none() => Err(error),
-            _ => Ok(spot),
+            Err(error) if seen.spot.is_none() => Err(error),
+            Err(_) => Ok(seen.found(false)),
+            Ok(()) if seen.head_over => Ok(seen.found(true)),
+            Ok(()) => Ok(None),
         }
     }
 
-    /// The insertion point when the bytes ran out (the window or the body) before the
-    /// head's first element: the start of a head, else just after `<html>` (the head a
-    /// parser opens there holds whatever comes first), else none.
-    pub(crate) fn best_so_far(&self) -> Option<usize> {
-        let seen = self.seen();
-        seen.spot
-            .or(seen.unless_charset)
-            .or(seen.head_end)
-            .or(seen.html_end)
+    /// The decision when the bytes ran out before the head was over: the window's
+    /// (`at_end` false) or the body's, when the whole head was seen.
+    pub(crate) fn best_so_far(&self, at_end: bool) -> Option<Found> {
+        self.seen().found(at_end)
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {

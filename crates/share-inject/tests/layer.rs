@@ -15,14 +15,18 @@ const PAGE: &str = include_str!("pages/telegram__post-full-image.html");
 const FEED: &str = r#"{"items":["<head><meta property=\"og:image\" content=\"x\">"]}"#;
 const ID: &str = "12-34-10";
 
+fn injector() -> Injector {
+    let site = ShareSite::new(
+        "Example",
+        BaseUrl::parse("https://www.example.com").expect("a base"),
+        BaseUrl::parse("https://img.example.com").expect("a base"),
+    );
+    Injector::new(site, InjectLimits::default())
+}
+
 /// The app, its layer giving a junk `social` the default image when `default_for_invalid`,
 /// served while the test holds it.
 async fn app(default_for_invalid: bool) -> Served {
-    let site = ShareSite {
-        site_name: "Example".to_owned(),
-        public_url: BaseUrl::parse("https://www.example.com").expect("a base"),
-        image_base: BaseUrl::parse("https://img.example.com").expect("a base"),
-    };
     let router: Router = Router::new()
         .route("/post", get(|| async { Html(PAGE) }))
         .route(
@@ -34,10 +38,7 @@ async fn app(default_for_invalid: bool) -> Served {
                 )
             }),
         )
-        .layer(
-            InjectLayer::new(Injector::new(site, InjectLimits::default()))
-                .default_image_for_invalid(default_for_invalid),
-        );
+        .layer(InjectLayer::new(injector()).default_image_for_invalid(default_for_invalid));
     test_kit::serve(router).await
 }
 
@@ -48,7 +49,13 @@ async fn an_axum_apps_page_shared_carries_our_card_and_is_untouched_otherwise() 
         .expect("a base")
         .image_url(Some(SocialId::parse(ID).expect("an id")));
 
-    let shared = request(app.addr, "GET", &format!("/post?social={ID}"), &[]).await;
+    let shared = request(
+        app.addr,
+        "GET",
+        &format!("/post?utm_source=x&social={ID}"),
+        &[],
+    )
+    .await;
     assert_eq!(shared.status, 200);
     assert_eq!(shared.header(INJECT_HEADER), Some("injected"));
     let html = String::from_utf8(shared.body).expect("UTF-8");
@@ -56,7 +63,7 @@ async fn an_axum_apps_page_shared_carries_our_card_and_is_untouched_otherwise() 
     assert_eq!(meta_contents(&html, "twitter:image"), [card.as_str()]);
     assert_eq!(
         meta_contents(&html, "og:url"),
-        [format!("https://www.example.com/?social={ID}")]
+        [format!("https://www.example.com/post?social={ID}")]
     );
     let after_head = &PAGE[PAGE.find("</head>").expect("a head")..];
     assert!(
@@ -114,4 +121,55 @@ async fn a_junk_social_gets_the_default_image_only_when_opted_in() {
     let junk = request(not_opted_in.addr, "GET", "/post?social=%3Cx%3E", &[]).await;
     assert_eq!(junk.header(INJECT_HEADER), None);
     assert_eq!(junk.body, PAGE.as_bytes());
+}
+
+async fn gzip(data: &[u8]) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut coded = Vec::new();
+    async_compression::tokio::bufread::GzipEncoder::new(data)
+        .read_to_end(&mut coded)
+        .await
+        .expect("gzip");
+    coded
+}
+
+/// A page in two gzip members (RFC 1952 allows any number, as `cat a.gz b.gz` makes)
+/// once came out cut after its first member and still said `injected`.
+#[tokio::test]
+async fn a_page_in_two_gzip_members_comes_out_whole() {
+    let split = PAGE.find("</head>").expect("a head");
+    let coded = [
+        gzip(&PAGE.as_bytes()[..split]).await,
+        gzip(&PAGE.as_bytes()[split..]).await,
+    ]
+    .concat();
+    let router: Router = Router::new()
+        .route(
+            "/post",
+            get(move || async move {
+                use axum::http::header;
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CONTENT_ENCODING, "gzip"),
+                    ],
+                    coded,
+                )
+            }),
+        )
+        .layer(InjectLayer::new(injector()));
+    let app = test_kit::serve(router).await;
+
+    let shared = request(app.addr, "GET", &format!("/post?social={ID}"), &[]).await;
+
+    assert_eq!(shared.status, 200);
+    assert_eq!(shared.header(INJECT_HEADER), Some("injected"));
+    assert_eq!(shared.header("content-encoding"), None);
+    let html = String::from_utf8(shared.body).expect("UTF-8");
+    assert!(
+        html.ends_with(&PAGE[split..]),
+        "the page after its first gzip member is missing: {} bytes came out of {}",
+        html.len(),
+        PAGE.len()
+    );
 }

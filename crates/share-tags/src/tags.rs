@@ -1,29 +1,30 @@
 //! The share tags: every `og:*` and `twitter:*` meta tag of a share, in one order, as
 //! items a caller can inspect or rewrite with, or as HTML.
 //!
-//! Values come from a `ShareSite` and a parsed id only, and are escaped when rendered;
-//! this module never formats an image path (shared-ids' `BaseUrl` does).
+//! Values come from a `ShareSite`, a parsed id and a `PageAddress` (or, for the words a
+//! page lacks, its own decoded text), and are escaped when rendered; this module never
+//! formats an image path (shared-ids' `BaseUrl` does).
 
 use std::borrow::Cow;
 use std::fmt;
 
 use shared_ids::{IMAGE_CONTENT_TYPE, IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX, SocialId};
 
-use crate::{SOCIAL_PARAM, ShareSite, ShareText};
+use crate::{PageAddress, ShareSite, ShareText};
 
 /// `og:type` of every share.
 pub const OG_TYPE: &str = "website";
 /// `twitter:card` of every share: the card fills the preview, as the other networks show it.
 pub const TWITTER_CARD: &str = "summary_large_image";
 
-/// Everything a share of `id` (or of no card) says, built from configuration and the
-/// parsed id only: no byte of a request reaches it.
+/// Everything a share of `id` (or of no card) says, built from configuration, the parsed
+/// id and the shared page's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareTags {
     pub id: Option<SocialId>,
     pub site_name: String,
     pub text: ShareText,
-    /// The canonical share URL (`og:url`): the public URL and the validated id only.
+    /// The shared page's own URL with the share (`og:url`).
     pub page_url: String,
     pub image_url: String,
     /// `og:image:secure_url` is only meaningful for an https image URL.
@@ -34,16 +35,25 @@ pub struct ShareTags {
 }
 
 impl ShareTags {
+    /// The share of the site's own share page: `og:url` is the public URL's `/?social=`.
     pub fn new(site: &ShareSite, id: Option<SocialId>) -> Self {
-        let page_url = match id {
-            Some(id) => format!("{}/?{SOCIAL_PARAM}={id}", site.public_url),
-            None => format!("{}/", site.public_url),
-        };
+        let page_url = format!("{}{}", site.public_url, PageAddress::root().with_social(id));
+        Self::with_page_url(site, id, page_url)
+    }
+
+    /// The share of another page of the site: `og:url` is that page's public URL (the
+    /// public URL's origin and the page's address) with the share.
+    pub fn for_page(site: &ShareSite, id: Option<SocialId>, page: &PageAddress) -> Self {
+        let page_url = format!("{}{}", site.public_url.origin(), page.with_social(id));
+        Self::with_page_url(site, id, page_url)
+    }
+
+    fn with_page_url(site: &ShareSite, id: Option<SocialId>, page_url: String) -> Self {
         let image_url = site.image_base.image_url(id);
         Self {
             id,
             site_name: site.site_name.clone(),
-            text: ShareText::new(&site.site_name, id),
+            text: ShareText::new(&site.site_name, &site.wording, id),
             page_url,
             image_secure_url: site.image_base.is_https().then(|| image_url.clone()),
             image_url,
@@ -88,6 +98,20 @@ impl ShareTags {
         self.image_tags().iter().map(ToString::to_string).collect()
     }
 
+    /// What the injector puts into a page: `image_tags`, then the page's own words for
+    /// the `og:title` and `og:description` it lacks, as HTML.
+    pub fn page_block_html(&self, words: &PageWords) -> String {
+        let mut tags = self.image_tags();
+        tags.extend(
+            (words.title.as_deref()).map(|title| MetaTag::property("og:title", title.to_owned())),
+        );
+        tags.extend(
+            (words.description.as_deref())
+                .map(|description| MetaTag::property("og:description", description.to_owned())),
+        );
+        tags.iter().map(ToString::to_string).collect()
+    }
+
     /// The tag set as HTML, one `<meta>` after another, byte for byte as the main site's
     /// page writes them.
     pub fn to_html(&self) -> String {
@@ -120,6 +144,14 @@ impl ShareTags {
             MetaTag::name("twitter:image:alt", &self.text.image_alt),
         ]
     }
+}
+
+/// A page's own words for the `og:title` and `og:description` it lacks (its `<title>`
+/// and `<meta name="description">`, decoded); `None` where it has the tag or no words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageWords {
+    pub title: Option<String>,
+    pub description: Option<String>,
 }
 
 fn twitter_card() -> MetaTag<'static> {
@@ -212,11 +244,11 @@ mod tests {
     use super::*;
 
     fn site(site_name: &str, public_url: &str, image_base: &str) -> ShareSite {
-        ShareSite {
-            site_name: site_name.into(),
-            public_url: BaseUrl::parse(public_url).unwrap(),
-            image_base: BaseUrl::parse(image_base).unwrap(),
-        }
+        ShareSite::new(
+            site_name,
+            BaseUrl::parse(public_url).unwrap(),
+            BaseUrl::parse(image_base).unwrap(),
+        )
     }
 
     fn local() -> ShareSite {
@@ -238,6 +270,51 @@ mod tests {
     }
 
     #[test]
+    fn a_page_of_the_site_shares_its_own_url_on_the_public_origin() {
+        let under_a_path = site(
+            "s",
+            "https://www.example.com/base",
+            "https://img.example.com",
+        );
+        let id = SocialId::parse("12-34-10").ok();
+        let page = PageAddress::of_request(
+            "/product",
+            Some("id=5&utm_source=x&social=12-34-10"),
+            &under_a_path.tracking,
+        );
+        let tags = ShareTags::for_page(&under_a_path, id, &page);
+        assert_eq!(
+            tags.page_url,
+            "https://www.example.com/product?id=5&social=12-34-10"
+        );
+        assert_eq!(
+            ShareTags::new(&under_a_path, id).page_url,
+            "https://www.example.com/base/?social=12-34-10"
+        );
+    }
+
+    #[test]
+    fn the_page_block_adds_only_the_words_the_page_lacks_escaped() {
+        let tags = ShareTags::new(&local(), SocialId::parse("12-34-10").ok());
+        assert_eq!(
+            tags.page_block_html(&PageWords::default()),
+            tags.image_tags_html()
+        );
+        let words = PageWords {
+            title: Some("Fish & \"chips\" <b>".into()),
+            description: Some("Tasty".into()),
+        };
+        assert_eq!(
+            tags.page_block_html(&words),
+            format!(
+                "{}<meta property=\"og:title\" content=\"Fish &amp; &quot;chips&quot; &lt;b&gt;\">\
+                 <meta property=\"og:description\" content=\"Tasty\">",
+                tags.image_tags_html()
+            )
+        );
+    }
+
+    #[test]
     fn the_tag_set_is_every_og_and_twitter_tag_in_order() {
         let https = site(
             "Example",
@@ -246,6 +323,9 @@ mod tests {
         );
         let tags = ShareTags::new(&https, SocialId::parse("01-02-03").ok());
         let card = format!("https://img.example.com/{CURRENT_DESIGN}/01-02-03.jpg");
+        let alt = https
+            .wording
+            .image_alt(SocialId::parse("01-02-03").unwrap());
         let items: Vec<_> = tags
             .meta()
             .into_iter()
@@ -270,11 +350,7 @@ mod tests {
             ("property", "og:image:type", "image/jpeg".into()),
             ("property", "og:image:width", "2400".into()),
             ("property", "og:image:height", "1260".into()),
-            (
-                "property",
-                "og:image:alt",
-                "Example card for 01-02-03".into(),
-            ),
+            ("property", "og:image:alt", alt.clone()),
             ("name", "twitter:card", "summary_large_image".into()),
             ("name", "twitter:title", "Card 01-02-03 · Example".into()),
             (
@@ -283,11 +359,7 @@ mod tests {
                 "The Example share card for 01-02-03.".into(),
             ),
             ("name", "twitter:image", card),
-            (
-                "name",
-                "twitter:image:alt",
-                "Example card for 01-02-03".into(),
-            ),
+            ("name", "twitter:image:alt", alt),
         ];
         assert_eq!(items, expected);
         let plain = ShareTags::new(&local(), None);

@@ -1,9 +1,10 @@
 //! The words of a share: title, description and the image's alt text.
 //!
 //! They need no URL, so a caller without an image service (the render site's preview)
-//! says exactly what the share tags say. They never contain anything but the site name
-//! and the parsed id.
+//! says exactly what the share tags say. They never contain anything but the site name,
+//! the parsed id and the cards' wording.
 
+use card_wording::Content;
 use shared_ids::SocialId;
 
 /// What a share of a card, or of no card, says in words.
@@ -13,18 +14,18 @@ pub struct ShareText {
     pub title: String,
     /// `og:description` and `twitter:description`.
     pub description: String,
-    /// `og:image:alt` and `twitter:image:alt`.
+    /// `og:image:alt` and `twitter:image:alt`: what the card shows.
     pub image_alt: String,
 }
 
 impl ShareText {
-    pub fn new(site_name: &str, id: Option<SocialId>) -> Self {
+    pub fn new(site_name: &str, wording: &Content, id: Option<SocialId>) -> Self {
         let site = site_name;
         match id {
             Some(id) => Self {
                 title: format!("Card {id} · {site}"),
                 description: format!("The {site} share card for {id}."),
-                image_alt: format!("{site} card for {id}"),
+                image_alt: wording.image_alt(id),
             },
             None => Self {
                 title: site.to_owned(),
@@ -41,11 +42,13 @@ mod tests {
 
     #[test]
     fn a_card_is_named_by_its_id_and_no_card_by_the_site() {
-        let card = ShareText::new("ogshot", SocialId::parse("12-34-10").ok());
+        let wording = Content::embedded();
+        let id = SocialId::parse("12-34-10").unwrap();
+        let card = ShareText::new("ogshot", &wording, Some(id));
         assert_eq!(card.title, "Card 12-34-10 · ogshot");
         assert_eq!(card.description, "The ogshot share card for 12-34-10.");
-        assert_eq!(card.image_alt, "ogshot card for 12-34-10");
-        let none = ShareText::new("ogshot", None);
+        assert_eq!(card.image_alt, wording.image_alt(id));
+        let none = ShareText::new("ogshot", &wording, None);
         assert_eq!(none.title, "ogshot");
         assert_eq!(none.description, "Share cards from ogshot.");
         assert_eq!(none.image_alt, "ogshot default share image");

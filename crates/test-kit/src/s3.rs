@@ -4,12 +4,15 @@
 //! Tests talk to it with the real AWS SDK, so signing, headers, conditional writes and
 //! error codes all go through the same code as against AWS. It can be made to fail the
 //! way S3 really does ([`S3Fault`]): accept connections and never answer, answer every
-//! request with 503 SlowDown, or serve reads and refuse every write. It hands out what a
+//! request with 503 SlowDown, or serve reads and refuse every write. It keeps a log of the
+//! requests it served ([`TestS3::requests`]), so that a test can tell what a client cost
+//! it (a HEAD, not a GET of the whole object). It hands out what a
 //! client needs (endpoint, bucket, keys, [`TestS3::config`]) and never builds an app's
 //! storage backend: each app makes its own from that configuration, with its own
 //! timeouts and retries.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -55,6 +58,7 @@ pub struct TestS3 {
     pub access_key: String,
     pub secret_key: String,
     fault: watch::Sender<S3Fault>,
+    requests: Arc<Mutex<Vec<String>>>,
     server: JoinHandle<()>,
 }
 
@@ -76,6 +80,8 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
     let addr = listener.local_addr().expect("the listener has an address");
     let fault = watch::channel(S3Fault::None).0;
     let mut faults = fault.subscribe();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&requests);
     let server = tokio::spawn(async move {
         let http = auto::Builder::new(TokioExecutor::new());
         // Connections live in this set so that aborting the server also drops every
@@ -97,9 +103,35 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
             };
             let now = *faults.borrow_and_update();
             match now {
-                S3Fault::None => {
+                S3Fault::None | S3Fault::RefuseWrites => {
+                    let (service, dir, log) = (service.clone(), dir.clone(), Arc::clone(&log));
+                    let refuse_writes = now == S3Fault::RefuseWrites;
+                    let as_s3 = hyper::service::service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| {
+                            let service = service.clone();
+                            let path = percent_encoding::percent_decode_str(request.uri().path())
+                                .decode_utf8_lossy();
+                            log.lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(format!("{} {path}", request.method()));
+                            let reads = matches!(
+                                *request.method(),
+                                hyper::Method::GET | hyper::Method::HEAD
+                            );
+                            let folder = reads && is_folder(&dir, request.uri().path());
+                            async move {
+                                if folder {
+                                    Ok(no_such_key())
+                                } else if refuse_writes && !reads {
+                                    Ok(access_denied())
+                                } else {
+                                    hyper::service::Service::call(&service, request).await
+                                }
+                            }
+                        },
+                    );
                     let connection = http
-                        .serve_connection(TokioIo::new(socket), service.clone())
+                        .serve_connection(TokioIo::new(socket), as_s3)
                         .into_owned();
                     connections.spawn(async move {
                         let _ = connection.await;
@@ -110,28 +142,6 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
                 }
                 S3Fault::SlowDown => {
                     connections.spawn(slow_down(socket));
-                }
-                S3Fault::RefuseWrites => {
-                    let service = service.clone();
-                    let refusing = hyper::service::service_fn(
-                        move |request: hyper::Request<hyper::body::Incoming>| {
-                            let service = service.clone();
-                            async move {
-                                let method = request.method();
-                                if method == hyper::Method::GET || method == hyper::Method::HEAD {
-                                    hyper::service::Service::call(&service, request).await
-                                } else {
-                                    Ok(access_denied())
-                                }
-                            }
-                        },
-                    );
-                    let connection = http
-                        .serve_connection(TokioIo::new(socket), refusing)
-                        .into_owned();
-                    connections.spawn(async move {
-                        let _ = connection.await;
-                    });
                 }
             }
             while connections.try_join_next().is_some() {}
@@ -144,6 +154,7 @@ pub async fn start(dir: impl Into<PathBuf>) -> TestS3 {
         access_key: ACCESS_KEY.to_owned(),
         secret_key: SECRET_KEY.to_owned(),
         fault,
+        requests,
         server,
     };
     s3.client()
@@ -213,6 +224,15 @@ impl TestS3 {
         keys
     }
 
+    /// Every request served so far (not those a fault swallowed or refused unread), oldest
+    /// first, as `METHOD /bucket/key` with the key decoded and no query.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Makes the server misbehave from now on (or behave again, with [`S3Fault::None`]).
     /// Open connections are dropped, so clients meet the new behaviour at once.
     pub fn set_fault(&self, fault: S3Fault) {
@@ -273,6 +293,31 @@ async fn slow_down(mut socket: TcpStream) {
     );
     let _ = socket.write_all(response.as_bytes()).await;
     let _ = socket.shutdown().await;
+}
+
+/// Whether a path-style `/{bucket}/{key}` names a folder of s3s-fs's disk, which S3 has
+/// no notion of: there, `docs` is a key that does not exist, whatever keys start with
+/// `docs/` (s3s-fs would answer 500).
+fn is_folder(dir: &std::path::Path, path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    // `/{bucket}/` with no key is the bucket itself (a listing), never a folder.
+    decoded
+        .trim_start_matches('/')
+        .split_once('/')
+        .is_some_and(|(bucket, key)| !key.is_empty() && dir.join(bucket).join(key).is_dir())
+}
+
+/// S3's answer to a key that does not exist.
+fn no_such_key() -> hyper::Response<s3s::Body> {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
+                <Message>The specified key does not exist.</Message>\
+                <RequestId>OGSHOTTEST</RequestId></Error>";
+    hyper::Response::builder()
+        .status(404)
+        .header("content-type", "application/xml")
+        .header("x-amz-request-id", "OGSHOTTEST")
+        .body(s3s::Body::from(body.to_owned()))
+        .expect("a valid response")
 }
 
 /// S3's answer to a write the caller may not make.
@@ -346,6 +391,15 @@ mod tests {
         s3.set_fault(S3Fault::None);
         get(&s3, "a.jpg").await.expect("served again");
         assert_eq!(s3.keys().await, ["a.jpg"], "no refused write was stored");
+        let log = s3.requests();
+        assert!(
+            log.contains(&"PUT /ogshot-test/a.jpg".to_owned()),
+            "{log:?}"
+        );
+        assert!(
+            log.contains(&"GET /ogshot-test/a.jpg".to_owned()),
+            "{log:?}"
+        );
     }
 
     #[tokio::test]

@@ -46,8 +46,10 @@ pub async fn serve(router: axum::Router) -> Served {
 /// If the listener has no local address.
 pub fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) -> Served {
     let addr = listener.local_addr().expect("a bound address");
+    // With the peer's address (`ConnectInfo`), as the apps are served.
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let _ = axum::serve(listener, app).await;
     });
     Served { addr, task }
 }

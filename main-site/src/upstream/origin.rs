@@ -3,22 +3,32 @@
 //! streams in. What the share tags need (which requests, decoding, validators) is the
 //! inject layer's; this module only moves bytes, within the upstream timeout.
 //!
-//! It never follows a redirect (the client sees the origin's `Location`), never sends
-//! the client's `Host` (the origin gets its own name) and never answers a 5xx of its
-//! own but a 502 or a 504, `no-store`, when the origin fails or is too slow.
+//! It never follows a redirect, sends the origin its own name as `Host` unless
+//! `UPSTREAM_PUBLIC_HOST` says to send the public one, and never answers a 5xx of its
+//! own but a 502 or a 504, `no-store`, when the origin fails or is too slow. Each
+//! submodule does one part of what reverse proxies do: `forwarding` (the client's
+//! address, the public scheme and host, `Via`), `target` (no path above the upstream's
+//! base), `public_name` (the public URL in the answer's `Location` and cookies).
+
+mod forwarding;
+mod public_name;
+mod target;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{self, HeaderMap, HeaderName};
-use axum::http::{StatusCode, Uri};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use share_inject::{gateway_error, limit_accept_encoding};
+use url::Url;
 
-use crate::config::UpstreamTimeout;
+use crate::config::Config;
+use forwarding::Forwarding;
+use public_name::PublicName;
 use shared_ids::BaseUrl;
 
 /// The origin and the client that reaches it.
@@ -27,10 +37,15 @@ pub struct HttpOrigin {
     base: BaseUrl,
     client: reqwest::Client,
     timeout: Duration,
+    forwarding: Forwarding,
+    public_name: PublicName,
+    /// Whether the origin gets the public `Host` rather than its own.
+    public_host: bool,
 }
 
 impl HttpOrigin {
-    pub fn new(base: BaseUrl, UpstreamTimeout(timeout): UpstreamTimeout) -> Self {
+    pub fn new(base: BaseUrl, config: &Config) -> Self {
+        let timeout = config.upstream_timeout.0;
         let client = reqwest::Client::builder()
             // Bodies reach the inject layer as the origin coded them; it decodes only the
             // pages it rewrites, and everything else goes out still compressed.
@@ -40,21 +55,43 @@ impl HttpOrigin {
             .connect_timeout(timeout)
             .build()
             .expect("a client with rustls and no custom certificates always builds");
+        let url = |base: &BaseUrl| Url::parse(base.as_str()).expect("a BaseUrl is a URL");
+        let public = url(&config.site.public_url);
+        let (proto, authority) = (config.site.public_url.origin())
+            .split_once("://")
+            .expect("a BaseUrl's origin has a scheme");
         Self {
-            base,
             client,
             timeout,
+            forwarding: Forwarding::new(config.trusted_proxies.clone(), proto, authority),
+            public_name: PublicName::new(url(&base), public),
+            public_host: config.upstream_public_host,
+            base,
         }
     }
 }
 
+/// What `OPTIONS *` (the server as a whole) is told: what this proxy forwards. No origin
+/// can be asked (reqwest sends no asterisk-form target) and nginx answers it 400.
+const ALLOW_ANY_RESOURCE: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
 /// Forwards one request to the origin.
 pub async fn forward(State(origin): State<Arc<HttpOrigin>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let url = format!("{}{}", origin.base, path_and_query(&parts.uri));
+    if is_asterisk(&parts.uri) {
+        return server_wide_options(&parts.method);
+    }
+    let Ok(url) = target::origin_url(origin.base.as_str(), &parts.uri) else {
+        return (StatusCode::BAD_REQUEST, "This path leaves the site.\n").into_response();
+    };
     let mut headers = end_to_end(&parts.headers);
     headers.remove(header::HOST);
+    if origin.public_host {
+        headers.insert(header::HOST, origin.forwarding.public_host().clone());
+    }
     limit_accept_encoding(&mut headers);
+    let peer = forwarding::peer(&parts.extensions);
+    origin.forwarding.apply(&mut headers, peer, parts.version);
     let sent = origin
         .client
         .request(parts.method, url)
@@ -74,7 +111,8 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, request: Request) ->
         }
     };
     let status = answer.status();
-    let headers = end_to_end(answer.headers());
+    let mut headers = end_to_end(answer.headers());
+    origin.public_name.rewrite(&mut headers);
     let body = Body::from_stream(idle_limited(answer.bytes_stream(), origin.timeout));
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -82,8 +120,20 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, request: Request) ->
     response
 }
 
-fn path_and_query(uri: &Uri) -> &str {
-    uri.path_and_query().map_or("/", |pq| pq.as_str())
+/// The asterisk-form target (`OPTIONS * HTTP/1.1`), which names no resource.
+fn is_asterisk(uri: &Uri) -> bool {
+    uri.path_and_query()
+        .is_some_and(|target| target.as_str() == "*")
+}
+
+/// `OPTIONS *` is a ping of the server (RFC 9110 9.3.7): answered here with what any
+/// resource may take; `*` with any other method names nothing (RFC 9112 3.2.4).
+fn server_wide_options(method: &Method) -> Response {
+    if method != Method::OPTIONS {
+        return (StatusCode::BAD_REQUEST, "Only OPTIONS applies to *.\n").into_response();
+    }
+    let allow = HeaderValue::from_static(ALLOW_ANY_RESOURCE);
+    (StatusCode::OK, [(header::ALLOW, allow)]).into_response()
 }
 
 /// Headers meant for one connection (RFC 9110 7.6.1), dropped both ways: the listed

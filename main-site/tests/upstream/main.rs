@@ -6,12 +6,14 @@
 //! site's owner would notice.
 //!
 //! One module per kind of upstream: an HTTP origin (`origin`, its HTTP in `origin_http`,
-//! its failures in `origin_failures`), a directory (`directory`), a bucket (`bucket`);
+//! its failures in `origin_failures`, what it tells the origin and
+//! hands back in `origin_forwarding`), a directory (`directory`), a bucket (`bucket`);
 //! what they share is in `support`.
 
 mod bucket;
 mod directory;
 mod origin;
 mod origin_failures;
+mod origin_forwarding;
 mod origin_http;
 mod support;

@@ -105,7 +105,7 @@ async fn every_real_page_shared_has_exactly_one_image_tag_set_and_it_is_ours() {
             continue;
         }
         failures.extend(
-            share_problems(&answer.text(), ID)
+            share_problems(&answer.text(), &answer.target, ID)
                 .into_iter()
                 .map(|problem| format!("{name}: {problem}")),
         );

@@ -11,8 +11,8 @@ use share_inject::INJECT_HEADER;
 use tokio::io::AsyncWriteExt;
 
 use crate::support::{
-    GATEWAY_ANSWER_WITHIN, ID, RawOrigin, SHORT_TIMEOUT_MS, card_url, chunk, client, get_from,
-    page, share_problems, site, site_with_timeout,
+    GATEWAY_ANSWER_WITHIN, ID, PUBLIC_URL, RawOrigin, SHORT_TIMEOUT_MS, card_url, chunk, client,
+    get_from, page, share_problems, site, site_with_timeout, spawn_site,
 };
 
 #[tokio::test]
@@ -79,6 +79,56 @@ async fn a_dead_origin_gets_a_502_no_store() {
         let answer = get_from(site.addr, &target).await;
         assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{target}");
         assert_eq!(answer.header("cache-control"), Some("no-store"), "{target}");
+    }
+}
+
+#[tokio::test]
+async fn the_logs_name_the_upstream_at_start_up_and_on_every_502_and_504() {
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("an address"))
+    };
+    // Its head comes at once; the page's own head never does (no element at all, so no
+    // insertion point): the inject layer's 504.
+    let stalled_page = RawOrigin::start(|mut socket| async move {
+        let _ = socket
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9000\r\n\r\n<!doctype html>",
+            )
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    for (upstream, target, status) in [
+        (dead, "/".to_owned(), StatusCode::BAD_GATEWAY),
+        (
+            stalled_page.url(),
+            format!("/?social={ID}"),
+            StatusCode::GATEWAY_TIMEOUT,
+        ),
+    ] {
+        let (mut process, addr) = spawn_site(
+            "main-site (logs)",
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_main-site"))
+                .env_clear()
+                .env("UPSTREAM", &upstream)
+                .env("UPSTREAM_TIMEOUT_MS", SHORT_TIMEOUT_MS.to_string())
+                .env("PUBLIC_URL", PUBLIC_URL),
+        )
+        .await;
+        let start_up = process.wait_for("share tags", Duration::from_secs(1)).await;
+        assert!(
+            start_up.contains(&upstream) && start_up.contains(PUBLIC_URL),
+            "{start_up}"
+        );
+
+        let answer = get_from(addr, &target).await;
+        assert_eq!(answer.status, status, "{upstream}");
+        // "502 Bad Gateway", never a port number that holds "502".
+        let failed = process
+            .wait_for(&status.to_string(), Duration::from_secs(10))
+            .await;
+        assert!(failed.contains(&upstream), "{failed}");
     }
 }
 
@@ -214,6 +264,6 @@ async fn a_shares_first_bytes_arrive_while_the_origin_is_still_sending() {
     }
     let page = String::from_utf8(got).expect("UTF-8");
     assert!(page.ends_with(rest), "{page}");
-    let problems = share_problems(&page, ID);
+    let problems = share_problems(&page, &format!("/post?social={ID}"), ID);
     assert!(problems.is_empty(), "{problems:#?}");
 }

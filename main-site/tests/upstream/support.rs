@@ -20,6 +20,7 @@ use share_inject::INJECT_HEADER;
 use shared_ids::{BaseUrl, SocialId};
 use test_kit::Served;
 use test_kit::meta::{OtherShareTags, share_tag_problems};
+use test_kit::process::Process;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -38,25 +39,60 @@ pub(crate) const GATEWAY_ANSWER_WITHIN: Duration = Duration::from_secs(3);
 
 // ---------------------------------------------------------------- the site under test
 
-fn config(upstream: &str, timeout_ms: u64) -> Config {
-    Config::try_from(Args {
+/// The flags of main-site in front of `upstream`, on this suite's public URL and image
+/// base.
+pub(crate) fn args(upstream: &str) -> Args {
+    Args {
         upstream: Some(upstream.to_owned()),
-        public_url: PUBLIC_URL.to_owned(),
+        public_url: Some(PUBLIC_URL.to_owned()),
         image_base_url: IMAGE_BASE.to_owned(),
-        upstream_timeout_ms: timeout_ms,
         ..Args::defaults()
-    })
-    .expect("a valid configuration")
+    }
 }
 
 /// main-site's router on a real listener, in front of `upstream`, for as long as the
 /// test holds it.
 pub(crate) async fn site(upstream: &str) -> Served {
-    site_with_timeout(upstream, Args::defaults().upstream_timeout_ms).await
+    site_from(args(upstream)).await
 }
 
 pub(crate) async fn site_with_timeout(upstream: &str, timeout_ms: u64) -> Served {
-    test_kit::serve(main_site::router(config(upstream, timeout_ms))).await
+    site_from(Args {
+        upstream_timeout_ms: timeout_ms,
+        ..args(upstream)
+    })
+    .await
+}
+
+pub(crate) async fn site_from(args: Args) -> Served {
+    let config = Config::try_from(args).expect("a valid configuration");
+    test_kit::serve(main_site::router(config)).await
+}
+
+/// The main-site binary, started by `command` (whose environment it gets, on a free
+/// loopback port), once it listens: the process and its address.
+pub(crate) async fn spawn_site(
+    name: &'static str,
+    command: &mut tokio::process::Command,
+) -> (Process, SocketAddr) {
+    let mut site = Process::spawn(
+        name,
+        command
+            .env("MAIN_SITE_ADDR", "127.0.0.1:0")
+            .env("NO_COLOR", "1"),
+    );
+    let line = site
+        .wait_for("listening on http://", Duration::from_secs(30))
+        .await;
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| {
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'));
+            rest[..end.unwrap_or(rest.len())].parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (site, addr)
 }
 
 /// A client that decodes no coding and follows no redirect, so the test sees the bytes
@@ -74,6 +110,8 @@ pub(crate) fn client() -> reqwest::Client {
 /// A whole answer as the client got it.
 #[derive(Debug)]
 pub(crate) struct Answer {
+    /// The path and query asked for.
+    pub(crate) target: String,
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -93,10 +131,17 @@ impl Answer {
 
 pub(crate) async fn fetch(request: reqwest::RequestBuilder) -> Answer {
     let response = request.send().await.expect("an answer");
+    let url = response.url();
+    let target = format!(
+        "{}{}",
+        url.path(),
+        url.query().map_or(String::new(), |q| format!("?{q}"))
+    );
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.bytes().await.expect("a whole body");
     Answer {
+        target,
         status,
         headers,
         body,
@@ -120,15 +165,25 @@ pub(crate) fn card_url(id: &str) -> String {
         .image_url(Some(social_id(id)))
 }
 
-/// The canonical share URL: the public URL and the id, whatever the request said.
-fn share_url(id: &str) -> String {
-    format!("{PUBLIC_URL}/?social={id}")
+/// The page's own share URL for a share link `target` (path and query, no tracking
+/// parameters) of `id`: the public origin, the path, the query but `social`, and
+/// `social` last.
+fn share_url(target: &str, id: &str) -> String {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    assert!(!query.contains("utm_"), "a tracking parameter in {target}");
+    let mut pairs: Vec<String> = (query.split('&'))
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("social="))
+        .map(str::to_owned)
+        .collect();
+    pairs.push(format!("social={id}"));
+    format!("{PUBLIC_URL}{path}?{}", pairs.join("&"))
 }
 
-/// What a crawler must read in a shared page of `id`: one image, one URL, one card
-/// type, all ours. Returns what is wrong, so a loop over pages can name every failure.
-pub(crate) fn share_problems(html: &str, id: &str) -> Vec<String> {
-    let (card, url) = (card_url(id), share_url(id));
+/// What a crawler must read in the page a share link `target` of `id` got: one image,
+/// one URL (the page's own), one card type, all ours. Returns what is wrong, so a loop
+/// over pages can name every failure.
+pub(crate) fn share_problems(html: &str, target: &str, id: &str) -> Vec<String> {
+    let (card, url) = (card_url(id), share_url(target, id));
     let ours = [
         ("og:image", card.as_str()),
         ("og:url", url.as_str()),
@@ -142,7 +197,7 @@ pub(crate) fn share_problems(html: &str, id: &str) -> Vec<String> {
 pub(crate) fn assert_shared(answer: &Answer, id: &str) {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
     assert_eq!(answer.header(INJECT_HEADER), Some("injected"));
-    let problems = share_problems(&answer.text(), id);
+    let problems = share_problems(&answer.text(), &answer.target, id);
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -175,6 +230,34 @@ pub(crate) async fn assert_share_links_get_their_pages(addr: SocketAddr) {
         assert_shared(&answer, ID);
         assert_same_after_head(&page(file), &answer.body);
     }
+}
+
+// ---------------------------------------------------------------- a static site's files
+
+/// A site's own 404 page.
+pub(crate) const NOT_FOUND_PAGE: &str =
+    "<!doctype html><title>Lost</title><p>This site has no such page.";
+/// What a dotfile of a site's files holds, which must never be served.
+pub(crate) const SECRET: &str = "SECRET_KEY=do-not-serve";
+/// A `.well-known` file, which is served.
+pub(crate) const SECURITY_TXT: &str = "Contact: mailto:security@example.com\n";
+
+/// A missing page: a 404 with the site's own 404 page.
+#[track_caller]
+pub(crate) fn assert_not_found_page(answer: &Answer, target: &str) {
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{target}");
+    assert_eq!(answer.text(), NOT_FOUND_PAGE, "{target}");
+}
+
+/// A missing page of a site without a 404 page: a small HTML page all the same.
+#[track_caller]
+pub(crate) fn assert_plain_not_found_page(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(answer.text().contains("Not found"), "{}", answer.text());
 }
 
 // ---------------------------------------------------------------- real pages

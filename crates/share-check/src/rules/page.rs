@@ -1,13 +1,24 @@
 //! The page rules (`page.*`): the answer to the share link itself, before any tag is
 //! read. It never looks at the tags or the image.
 
-use crate::fetch::Fetched;
+use crate::fetch::{self, Fetched, Request};
 use crate::finding::Findings;
 use crate::profiles::Profile;
 use crate::rules::answer::{header, ms};
 
 /// How much of a page is read: crawlers stop early too, and an endless page must end.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// The page fetch as `profile` makes it: its User-Agent, headers and redirects.
+pub(super) fn page_request(profile: &Profile) -> Request<'_> {
+    Request {
+        user_agent: &profile.page_user_agent,
+        headers: &profile.page_headers,
+        max_redirects: profile.max_redirects,
+        max_bytes: MAX_PAGE_BYTES,
+        timeout: fetch::FETCH_TIMEOUT,
+    }
+}
 
 /// The page answer itself; false when there is no page to read tags from.
 pub(super) fn check_page(out: &mut Findings<'_>, profile: &Profile, fetched: &Fetched) -> bool {

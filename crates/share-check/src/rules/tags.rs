@@ -137,7 +137,7 @@ pub(super) fn tag_rule(key: &str) -> &'static str {
 /// Whether `url`'s host is this machine or on a private network, where no crawler
 /// reaches: loopback, `localhost`, unspecified, private (RFC 1918), link-local, and
 /// IPv6 unique-local addresses, IPv4 ones also when written IPv4-mapped.
-fn is_local(url: &Url) -> bool {
+pub(super) fn is_local(url: &Url) -> bool {
     let ip = match url.host() {
         Some(url::Host::Domain(domain)) => return domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),

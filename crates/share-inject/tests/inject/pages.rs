@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use share_inject::{InjectLimits, Injector, Outcome, PassReason};
 
 use crate::support::{
-    assert_only_our_tags, assert_same_but_share_tags, injector, rewrite, rewrite_in, site,
+    assert_only_our_tags, assert_same_but_share_tags, assert_words, injector, rewrite, rewrite_in,
+    site,
 };
 
 fn pages() -> Vec<(String, Vec<u8>)> {
@@ -40,8 +41,10 @@ fn every_real_page_gets_exactly_our_image_tags_and_keeps_every_other_byte() {
     for (name, input) in pages() {
         let (output, outcome) = rewrite(&injector, &input);
         assert_eq!(outcome, Outcome::Injected, "{name}");
-        assert_only_our_tags(&String::from_utf8_lossy(&output), &site(), &name);
+        let html = String::from_utf8_lossy(&output);
+        assert_only_our_tags(&html, &site(), &name);
         assert_same_but_share_tags(&input, &output, &name);
+        assert_words(&String::from_utf8_lossy(&input), &html, &name);
     }
     let stats = injector.stats();
     assert_eq!((stats.injected, stats.late_bailouts), (32, 0));
@@ -75,7 +78,7 @@ fn one_byte_chunks_give_the_one_chunk_output() {
     for name in ["defuddle__article.html", "x__post-og.html"] {
         let input = page(name);
         let whole = rewrite(&injector, &input);
-        let bytewise = rewrite_in(&injector, None, input.chunks(1));
+        let bytewise = rewrite_in(&injector, Some("text/html; charset=utf-8"), input.chunks(1));
         assert!(
             whole == bytewise,
             "{name}: one-byte chunks changed the output"
@@ -103,6 +106,7 @@ proptest! {
         at.sort_unstable();
         let chunks = at.windows(2).map(|w| &input[w[0]..w[1]]);
         let injector = injector();
-        prop_assert!(rewrite(&injector, &input) == rewrite_in(&injector, None, chunks), "{}", name);
+        let utf8 = Some("text/html; charset=utf-8");
+        prop_assert!(rewrite(&injector, &input) == rewrite_in(&injector, utf8, chunks), "{}", name);
     }
 }

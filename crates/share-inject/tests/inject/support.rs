@@ -1,20 +1,31 @@
 //! What the tests share: the site, a rewrite driven chunk by chunk, an independent
 //! share-tag stripper over raw bytes, and the check of the tags a crawler would read
-//! (test-kit's, against the tags this site's configuration says a share carries).
+//! (test-kit's, against the tags this site's configuration says a share carries, and the
+//! words an HTML5 parser reads in the page).
 
 use regex::bytes::Regex;
+use scraper::{Html, Selector};
 use share_inject::{InjectLimits, Injector, Outcome, ShareSite};
-use share_tags::ShareText;
+use share_tags::PageAddress;
 use shared_ids::{BaseUrl, IMAGE_CONTENT_TYPE, IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX, SocialId};
-use test_kit::meta::{OtherShareTags, is_share_key, share_tag_problems};
+use test_kit::meta::{OtherShareTags, is_share_key, meta_contents, share_tag_problems};
 
 pub(crate) fn site_named(name: &str) -> ShareSite {
-    ShareSite {
-        site_name: name.into(),
-        public_url: BaseUrl::parse("https://www.example.com").unwrap(),
-        image_base: BaseUrl::parse("https://img.example.com").unwrap(),
-    }
+    ShareSite::new(
+        name,
+        BaseUrl::parse("https://www.example.com").unwrap(),
+        BaseUrl::parse("https://img.example.com").unwrap(),
+    )
 }
+
+/// The page every rewrite here is a share of: deep, with a query that chooses it and
+/// one that only tracks.
+pub(crate) fn page(injector: &Injector) -> PageAddress {
+    injector.page_address("/guide/deep/", Some("v=2&utm_source=x&social=12-34-10"))
+}
+
+/// Its `og:url`, written out as a reader of the issue would.
+pub(crate) const PAGE_URL: &str = "https://www.example.com/guide/deep/?v=2&social=12-34-10";
 
 pub(crate) fn site() -> ShareSite {
     site_named("ogshot")
@@ -35,7 +46,7 @@ pub(crate) fn rewrite_in<'a>(
     content_type: Option<&str>,
     chunks: impl IntoIterator<Item = &'a [u8]>,
 ) -> (Vec<u8>, Outcome) {
-    let mut rewrite = injector.start(Some(id()), content_type);
+    let mut rewrite = injector.start(Some(id()), &page(injector), content_type);
     let mut out = Vec::new();
     for chunk in chunks {
         let now = rewrite.write(chunk);
@@ -55,9 +66,9 @@ pub(crate) fn rewrite(injector: &Injector, input: &[u8]) -> (Vec<u8>, Outcome) {
 }
 
 /// `bytes` without any `<meta>` tag whose `property` or `name` is a share key (test-kit's
-/// `is_share_key`, as a crawler reads one): a regex over the raw bytes, nothing of the
-/// engine's.
-pub(crate) fn strip_share_tags(bytes: &[u8]) -> Vec<u8> {
+/// `is_share_key`, as a crawler reads one) or one of `also`: a regex over the raw bytes,
+/// nothing of the engine's.
+pub(crate) fn strip_share_tags(bytes: &[u8], also: &[&str]) -> Vec<u8> {
     let tag = Regex::new(r#"(?i-u)<meta[\s/](?:[^>"']|"[^"]*"|'[^']*')*>"#).unwrap();
     let key =
         Regex::new(r#"(?i-u)[\s/"'](?:property|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#)
@@ -67,7 +78,11 @@ pub(crate) fn strip_share_tags(bytes: &[u8]) -> Vec<u8> {
     for found in tag.find_iter(bytes) {
         let share = key.captures_iter(found.as_bytes()).any(|c| {
             let value = c.get(1).or(c.get(2)).or(c.get(3)).unwrap();
-            is_share_key(&String::from_utf8_lossy(value.as_bytes()))
+            let key = String::from_utf8_lossy(value.as_bytes());
+            is_share_key(&key)
+                || also
+                    .iter()
+                    .any(|also| key.trim().eq_ignore_ascii_case(also))
         });
         if share {
             out.extend_from_slice(&bytes[at..found.start()]);
@@ -82,7 +97,7 @@ pub(crate) fn strip_share_tags(bytes: &[u8]) -> Vec<u8> {
 /// shared-ids' URL helpers.
 pub(crate) fn expected_tags(site: &ShareSite, id: SocialId) -> Vec<(&'static str, String)> {
     let image = site.image_base.image_url(Some(id));
-    let alt = ShareText::new(&site.site_name, Some(id)).image_alt;
+    let alt = site.wording.image_alt(id);
     let mut tags = vec![("og:image", image.clone())];
     if site.image_base.is_https() {
         tags.push(("og:image:secure_url", image.clone()));
@@ -92,7 +107,7 @@ pub(crate) fn expected_tags(site: &ShareSite, id: SocialId) -> Vec<(&'static str
         ("og:image:width", IMAGE_WIDTH_PX.to_string()),
         ("og:image:height", IMAGE_HEIGHT_PX.to_string()),
         ("og:image:alt", alt.clone()),
-        ("og:url", format!("{}/?social={id}", site.public_url)),
+        ("og:url", PAGE_URL.to_owned()),
         ("twitter:card", "summary_large_image".to_owned()),
         ("twitter:image", image),
         ("twitter:image:alt", alt),
@@ -115,10 +130,61 @@ pub(crate) fn assert_only_our_tags(html: &str, site: &ShareSite, what: &str) {
     );
 }
 
+/// The words a crawler reads in a page for `og:title` and `og:description`: its own tags,
+/// else its head's `<title>` (as `document.title`) and `<meta name="description">`.
+pub(crate) fn page_words(html: &str) -> [(&'static str, Vec<String>); 2] {
+    let first = |css: &str, read: &dyn Fn(scraper::ElementRef<'_>) -> String| {
+        let document = Html::parse_document(html);
+        let selector = Selector::parse(css).unwrap();
+        document.select(&selector).next().map(read)
+    };
+    let said = |own: Vec<String>, fallback: Option<String>| {
+        if own.is_empty() {
+            fallback
+                .filter(|words| !words.trim().is_empty())
+                .into_iter()
+                .collect()
+        } else {
+            own
+        }
+    };
+    let title = first("head > title", &|title| {
+        let text: String = title.text().collect();
+        text.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+    });
+    let description = first("head > meta[name=description i]", &|meta| {
+        meta.value().attr("content").unwrap_or_default().to_owned()
+    });
+    [
+        ("og:title", said(meta_contents(html, "og:title"), title)),
+        (
+            "og:description",
+            said(meta_contents(html, "og:description"), description),
+        ),
+    ]
+}
+
+/// A crawler reads the page's own `og:title` and `og:description` when it has them, else
+/// ours from its words: never two.
+pub(crate) fn assert_words(input: &str, output: &str, what: &str) {
+    for ((key, want), (_, found)) in page_words(input).into_iter().zip(page_words(output)) {
+        assert_eq!(meta_contents(output, key), want, "{what}: {key}");
+        assert_eq!(found, want, "{what}: {key}");
+    }
+}
+
 /// The output is the input with its share tags taken out and ours put in, and not one
 /// byte more or less.
 pub(crate) fn assert_same_but_share_tags(input: &[u8], output: &[u8], what: &str) {
-    let (a, b) = (strip_share_tags(input), strip_share_tags(output));
+    let text = String::from_utf8_lossy(input);
+    let added: Vec<&str> = ["og:title", "og:description"]
+        .into_iter()
+        .filter(|key| meta_contents(&text, key).is_empty())
+        .collect();
+    let (a, b) = (
+        strip_share_tags(input, &[]),
+        strip_share_tags(output, &added),
+    );
     if a != b {
         let at = a
             .iter()

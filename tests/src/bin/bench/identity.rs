@@ -94,7 +94,7 @@ async fn one_run(
     let special: Vec<&String> = batch.iter().step_by(step).take(new_face).collect();
     let dir = tempfile::tempdir()?;
     let content_file = dir.path().join("cards.toml");
-    let mut content = render_site::content::EMBEDDED_CONTENT.to_owned();
+    let mut content = card_wording::EMBEDDED_CONTENT.to_owned();
     for (n, id) in special.iter().enumerate() {
         let headline = NEW_FACE_HEADLINES[n % NEW_FACE_HEADLINES.len()];
         content.push_str(&format!("\n[ids.\"{id}\"]\nheadline = \"{headline}\"\n"));

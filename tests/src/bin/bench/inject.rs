@@ -72,6 +72,7 @@ pub(crate) async fn section(
     let origin = Origin::start(median.bytes.clone()).await;
     let config = main_site::Config::try_from(main_site::Args {
         upstream: Some(origin.served.base()),
+        public_url: Some("https://www.example.com".to_owned()),
         ..main_site::Args::defaults()
     })?;
     let proxy = test_kit::serve(main_site::router(config)).await;

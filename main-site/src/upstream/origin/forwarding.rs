@@ -1,0 +1,158 @@
+//! What the origin is told about the request's way to it, as reverse proxies tell it:
+//! the client's address appended to `X-Forwarded-For` and `Forwarded`, the public
+//! scheme and host in `X-Forwarded-Proto` and `X-Forwarded-Host`, and a `Via` hop.
+//!
+//! An origin that trusts its proxy believes these headers, so what a client wrote in
+//! them is kept only when the client is a proxy the operator trusts (`TRUSTED_PROXIES`);
+//! anything else could spoof its address or the host the origin builds URLs on.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Extensions, Version};
+use lambda_http::request::RequestContext;
+
+use crate::config::TrustedProxies;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+/// The name this proxy gives itself in `Via`.
+const VIA_NAME: &str = "ogshot";
+
+/// The public side of every forwarded request, fixed by configuration.
+#[derive(Debug)]
+pub(super) struct Forwarding {
+    trusted: TrustedProxies,
+    /// `PUBLIC_URL`'s scheme, `http` or `https`.
+    proto: HeaderValue,
+    /// `PUBLIC_URL`'s host and port, as a `Host` header names them.
+    host: HeaderValue,
+}
+
+impl Forwarding {
+    pub(super) fn new(trusted: TrustedProxies, proto: &str, host: &str) -> Self {
+        Self {
+            trusted,
+            proto: HeaderValue::from_str(proto).expect("a URL's scheme is a header value"),
+            host: HeaderValue::from_str(host).expect("a URL's host is a header value"),
+        }
+    }
+
+    /// `PUBLIC_URL`'s host and port.
+    pub(super) fn public_host(&self) -> &HeaderValue {
+        &self.host
+    }
+
+    /// Puts the forwarding headers on a request `peer` sent over `version`.
+    pub(super) fn apply(&self, headers: &mut HeaderMap, peer: Option<IpAddr>, version: Version) {
+        let from_trusted = peer.is_some_and(|peer| self.trusted.contains(peer));
+        let earlier_for = from_trusted.then(|| joined(headers, &X_FORWARDED_FOR));
+        let earlier_forwarded = from_trusted.then(|| joined(headers, &header::FORWARDED));
+        let real_ip = (from_trusted)
+            .then(|| headers.get(&X_REAL_IP).cloned())
+            .flatten();
+        let theirs: Vec<HeaderName> = (headers.keys())
+            .filter(|name| name.as_str().starts_with("x-forwarded-"))
+            .cloned()
+            .collect();
+        for name in theirs.iter().chain([&header::FORWARDED, &X_REAL_IP]) {
+            headers.remove(name);
+        }
+
+        if let Some(peer) = peer {
+            let chain = append(earlier_for.flatten(), &peer.to_canonical().to_string());
+            insert(headers, X_FORWARDED_FOR, &chain);
+        }
+        let element = format!(
+            "for={};host=\"{}\";proto={}",
+            forwarded_node(peer),
+            self.host.to_str().unwrap_or_default(),
+            self.proto.to_str().unwrap_or_default(),
+        );
+        insert(
+            headers,
+            header::FORWARDED,
+            &append(earlier_forwarded.flatten(), &element),
+        );
+        if let Some(real_ip) = real_ip {
+            headers.insert(X_REAL_IP, real_ip);
+        }
+        headers.insert(X_FORWARDED_PROTO, self.proto.clone());
+        headers.insert(X_FORWARDED_HOST, self.host.clone());
+        add_via(headers, version);
+    }
+}
+
+/// Adds this proxy's hop to a request's `Via`, after any earlier ones: RFC 9110 7.6.3
+/// asks it of a gateway's inbound requests (on answers it is optional, and nginx sends
+/// none, so an answer's headers stay the origin's).
+fn add_via(headers: &mut HeaderMap, version: Version) {
+    let protocol = match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
+    };
+    let hop = format!("{protocol} {VIA_NAME}");
+    let earlier = joined(headers, &header::VIA);
+    insert(headers, header::VIA, &append(earlier, &hop));
+}
+
+/// The address of whoever sent the request to this process: the socket's peer when the
+/// server records it (axum's `ConnectInfo`), else on Lambda the source address of the
+/// request context (the caller of the function URL).
+pub(super) fn peer(extensions: &Extensions) -> Option<IpAddr> {
+    if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+        return Some(addr.ip().to_canonical());
+    }
+    match extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(context) => (context.http.source_ip.as_deref())
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical()),
+        _ => None,
+    }
+}
+
+/// An RFC 7239 node: a bare IPv4 address, a quoted bracketed IPv6 one, or `unknown`.
+fn forwarded_node(peer: Option<IpAddr>) -> String {
+    match peer.map(|peer| peer.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => format!("\"[{v6}]\""),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// A list header's lines as one comma-separated value; none when it has none in text.
+fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let values: Vec<&str> = (headers.get_all(name).iter())
+        .filter_map(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
+fn append(earlier: Option<String>, last: &str) -> String {
+    match earlier {
+        Some(earlier) => format!("{earlier}, {last}"),
+        None => last.to_owned(),
+    }
+}
+
+/// Every part is a header's text or one built from an address and configuration, so a
+/// value that still does not fit is left out rather than sent broken.
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
+    }
+}
