@@ -3,7 +3,10 @@
 //!
 //! - `options`: what the browser renders and where from;
 //! - `screenshot`: capture by `Page.captureScreenshot`;
-//! - `process`: the process tree (its own process group, killed and reaped whole);
+//! - `profile`: a browser's profile directory, locked while its service lives, and the
+//!   start-up sweep of those that dead services left;
+//! - `process`: the process tree (its own process group, killed and reaped whole, and
+//!   killed by the kernel when the service dies);
 //! - `live`: a browser that is up, and how its swapped cards are captured;
 //! - `launch`: which binary, which flags, the DevTools connection;
 //! - `screencast`: capture of a swapped card by tagged screencast frame (the frame
@@ -22,6 +25,7 @@ mod options;
 mod page;
 mod pool;
 mod process;
+mod profile;
 mod screencast;
 mod screenshot;
 mod supervisor;

@@ -81,11 +81,13 @@ pub struct Args {
     #[arg(long, env = "RENDER_CONCURRENCY", default_value_t = 2)]
     pub render_concurrency: usize,
 
-    /// Renders that may wait for a free page; beyond that, 503 at once.
+    /// Renders that may wait for a free page; a request beyond that gets the default
+    /// image at once, `no-store` (`x-ogshot-cache: overloaded`), never a 5xx.
     #[arg(long, env = "RENDER_QUEUE", default_value_t = 64)]
     pub render_queue: usize,
 
-    /// Longest wait for a free page, in ms, before a 503.
+    /// Longest wait for a free page, in ms; then the fallback image (`public,
+    /// max-age=60`, `x-ogshot-cache: fallback`). Must be below RESPONSE_BUDGET_MS.
     #[arg(long, env = "RENDER_QUEUE_TIMEOUT_MS", default_value_t = 2_000)]
     pub render_queue_timeout_ms: u64,
 
@@ -104,7 +106,8 @@ pub struct Args {
     #[arg(long, env = "HOT_CACHE_MB", default_value_t = 64)]
     pub hot_cache_mb: u64,
 
-    /// JPEG quality of the screenshots (1-100).
+    /// JPEG quality of the screenshots (1-100). A card over 300 KB (WhatsApp's limit) is
+    /// taken again at lower qualities, down to 50; one still over is never stored.
     #[arg(long, env = "JPEG_QUALITY", default_value_t = 85)]
     pub jpeg_quality: u8,
 
@@ -200,7 +203,7 @@ pub enum ConfigError {
     Budget,
     #[error(
         "RENDER_QUEUE_TIMEOUT_MS ({queue} ms) must be below RESPONSE_BUDGET_MS ({budget} ms): \
-         otherwise a request always runs out of budget before the queue could refuse it with a 503"
+         otherwise a request always runs out of budget before the queue could give up on it"
     )]
     QueueBeyondBudget { queue: u64, budget: u64 },
     #[error("S3_BUCKET must not be empty")]
@@ -433,6 +436,21 @@ mod tests {
                 matches!(config.render_target, RenderTarget::Remote { .. }),
                 "{accepted}"
             );
+        }
+    }
+
+    /// Regression: the help promised a 503 for a full or slow render queue, which the
+    /// service stopped sending (it answers an image: see `CachePolicy::Overloaded`).
+    #[test]
+    fn the_help_promises_no_5xx() {
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("503"), "{help}");
+        let queue = &help[help.find("--render-queue <").expect("the queue flag")..];
+        let queue = &queue[..queue.find("--render-timeout-ms").expect("the next flag")];
+        for promise in ["default image", "overloaded", "fallback", "max-age=60"] {
+            assert!(queue.contains(promise), "{promise}: {queue}");
         }
     }
 

@@ -16,10 +16,29 @@ use crate::DEFAULT_IMAGE;
 /// output, never a real if dull card.
 pub const MIN_CARD_BYTES: usize = 4 * 1024;
 
-/// Largest accepted card. A text card at this size is 100–300 KB; 2 MiB leaves room for
-/// photographic backgrounds while staying well inside X's documented 5 MB limit for
-/// `summary_large_image` images and Lambda's 6 MB response payload.
-pub const MAX_CARD_BYTES: usize = 2 * 1024 * 1024;
+/// Largest accepted card, and every card's byte budget: WhatsApp shows no preview for an
+/// image over about 300 KB (share-check warns over the same figure), and it is far inside
+/// X's 5 MB for `summary_large_image` and Lambda's 6 MB response payload. A text card
+/// at quality 85 is about 120 KB; a busier one is captured again at lower qualities
+/// ([`lower_quality`]) until it fits.
+pub const MAX_CARD_BYTES: usize = 300 * 1024;
+
+/// The lowest JPEG quality a card is captured at to fit [`MAX_CARD_BYTES`]. At device
+/// scale 2 a card is shown at half its size or less, where quality 50 still reads
+/// cleanly; a card that does not fit at it is a render error, never stored.
+pub const MIN_JPEG_QUALITY: u8 = 50;
+
+/// How far each capture past the first lowers the quality: a busy card at 85 fits within
+/// two or three steps (each a screenshot of the page as it stands, a few tens of
+/// milliseconds), and every step saves about a fifth of its bytes.
+const QUALITY_STEP: u8 = 10;
+
+/// The quality to capture a card at when it came out over [`MAX_CARD_BYTES`] at
+/// `quality`: one step lower, down to [`MIN_JPEG_QUALITY`]; none once there (or when
+/// the configured quality is already below it).
+pub fn lower_quality(quality: u8) -> Option<u8> {
+    (quality > MIN_JPEG_QUALITY).then(|| quality.saturating_sub(QUALITY_STEP).max(MIN_JPEG_QUALITY))
+}
 
 const SOI: [u8; 2] = [0xFF, 0xD8];
 const EOI: [u8; 2] = [0xFF, 0xD9];
@@ -30,7 +49,10 @@ const EOI: [u8; 2] = [0xFF, 0xD9];
 pub enum JpegRejection {
     #[error("{len} bytes is smaller than any card ({MIN_CARD_BYTES} bytes at least)")]
     TooSmall { len: usize },
-    #[error("{len} bytes is larger than a card may be ({MAX_CARD_BYTES} bytes at most)")]
+    #[error(
+        "{len} bytes is over the {MAX_CARD_BYTES} bytes a card may take, at the lowest JPEG \
+         quality it is captured at"
+    )]
     TooLarge { len: usize },
     #[error("not a JPEG: no FF D8 FF start-of-image")]
     NotJpeg,
@@ -273,6 +295,42 @@ mod tests {
         let mid = garbled.len() / 2;
         garbled[mid..mid + 64].fill(0xFF);
         assert!(validate_card(&garbled).is_err(), "garbled scan data");
+    }
+
+    #[test]
+    fn an_over_budget_card_steps_down_to_the_floor_and_no_further() {
+        let mut ladder = vec![85];
+        while let Some(next) = lower_quality(*ladder.last().unwrap()) {
+            ladder.push(next);
+        }
+        assert_eq!(ladder, [85, 75, 65, 55, 50]);
+        assert_eq!(lower_quality(100), Some(90));
+        assert_eq!(lower_quality(MIN_JPEG_QUALITY + 1), Some(MIN_JPEG_QUALITY));
+        // A quality configured below the floor is the only one tried.
+        assert_eq!(lower_quality(MIN_JPEG_QUALITY), None);
+        assert_eq!(lower_quality(30), None);
+        assert_eq!(lower_quality(1), None);
+    }
+
+    #[test]
+    fn a_card_over_the_byte_budget_is_refused() {
+        // Faint noise over a dark card: a busy card of some 600 KB at quality 85, which
+        // the gate allowed when it only bounded a card to 2 MiB.
+        let noise = test_kit::card_sized_jpeg(|x, y| {
+            let hash = (x.wrapping_mul(0x9E37_79B9) ^ y.wrapping_mul(0x85EB_CA6B))
+                .wrapping_mul(0xC2B2_AE35);
+            let [r, g, b, _] = (hash ^ (hash >> 15)).to_le_bytes();
+            [40 + (r & 31), 40 + (g & 31), 60 + (b & 31)]
+        });
+        assert!(
+            (300 * 1024..2 * 1024 * 1024).contains(&noise.len()),
+            "{} bytes",
+            noise.len()
+        );
+        assert_eq!(
+            validate_card(&noise),
+            Err(JpegRejection::TooLarge { len: noise.len() })
+        );
     }
 
     #[test]

@@ -439,8 +439,12 @@ impl Pipeline {
                 self.metrics.text_not_drawn();
             }
         })?;
-        jpeg::validate_card(&jpeg)
-            .inspect_err(|error| tracing::warn!(%error, "render rejected"))?;
+        jpeg::validate_card(&jpeg).inspect_err(|error| {
+            tracing::warn!(%error, "render rejected");
+            if matches!(error, jpeg::JpegRejection::TooLarge { .. }) {
+                self.metrics.card_too_large();
+            }
+        })?;
         self.metrics.rendered();
         Ok(Rendered {
             image: StoredImage::from_jpeg(jpeg),

@@ -30,6 +30,7 @@ pub struct Metrics {
     render_site_circuit_opens: AtomicU64,
     unstored_served: AtomicU64,
     text_not_drawn: AtomicU64,
+    cards_too_large: AtomicU64,
     /// Set on Lambda, to the function's name: each count is also printed as an EMF line
     /// for CloudWatch, with that name as its dimension.
     emf: Option<String>,
@@ -63,6 +64,9 @@ pub struct Counts {
     /// Renders refused at the capture because the card's text was not drawable (a face
     /// still loading, text not laid out): each answered with the fallback, never stored.
     pub text_not_drawn: u64,
+    /// Renders refused because the card was over the byte budget (`jpeg::MAX_CARD_BYTES`)
+    /// even at the lowest JPEG quality: each answered with the fallback, never stored.
+    pub cards_too_large: u64,
 }
 
 /// CloudWatch namespace of the EMF metrics; infra's alarms read the same name.
@@ -133,6 +137,9 @@ impl Metrics {
     pub fn text_not_drawn(&self) {
         self.bump(&self.text_not_drawn, "TextNotDrawn");
     }
+    pub fn card_too_large(&self) {
+        self.bump(&self.cards_too_large, "CardsTooLarge");
+    }
 
     /// The counters now.
     pub fn counts(&self) -> Counts {
@@ -151,6 +158,7 @@ impl Metrics {
             render_site_circuit_opens: self.render_site_circuit_opens.load(Ordering::Relaxed),
             unstored_served: self.unstored_served.load(Ordering::Relaxed),
             text_not_drawn: self.text_not_drawn.load(Ordering::Relaxed),
+            cards_too_large: self.cards_too_large.load(Ordering::Relaxed),
         }
     }
 }

@@ -14,7 +14,7 @@
 // shared-ids/src/design.rs, and checks that template.yaml embeds this file verbatim.
 
 // CURRENT_DESIGN first, then EARLIER_DESIGNS, as in shared-ids/src/design.rs.
-var DESIGN_TOKENS = ['v2', 'v1'];
+var DESIGN_TOKENS = ['v3', 'v2', 'v1'];
 
 var DEFAULT_IMAGE_PATH = '/default.jpg';
 

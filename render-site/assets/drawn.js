@@ -11,7 +11,7 @@
 // and while a face loads (font-display: block), every run of text that needs it is
 // painted invisible, so a frame painted then shows the card without that text.
 // Not part of the design fingerprint: it never changes how a card looks, only when it
-// is taken.
+// is taken (the headline's fit it runs is the card's own, in ready.js, which is).
 async (tag) => {
   const texts = () => {
     const found = [];
@@ -40,6 +40,10 @@ async (tag) => {
     await Promise.all(loads.map((load) => load.catch(() => undefined)));
   }
   await Promise.all(Array.from(document.images, (img) => img.decode().catch(() => undefined)));
+  // The card's own layout step (`window.ogshotFit`, render-site/assets/ready.js), now
+  // that its text is in its faces: it needs no other face, so what the verdict below
+  // finds holds for its result.
+  if (typeof window.ogshotFit === "function") window.ogshotFit();
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));
   if (typeof tag === "number" && window.scrollY !== tag) window.scrollTo(0, tag);
   // The verdict, on the state the next frame paints.

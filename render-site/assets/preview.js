@@ -21,14 +21,20 @@
     const out = frame.closest("figure")?.querySelector(".glyphs");
     if (!doc || !out) return;
     await doc.fonts.ready;
-    const missing = new Set();
+    const runs = [];
     const walker = doc.createTreeWalker(doc.body, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) {
       const node = walker.currentNode;
       const style = doc.defaultView.getComputedStyle(node.parentElement);
-      const font = `${style.fontStyle} ${style.fontWeight} 48px ${style.fontFamily}`;
+      runs.push({ font: `${style.fontStyle} ${style.fontWeight} 48px ${style.fontFamily}`, text: node.nodeValue });
+    }
+    // A face of another unicode-range loads only once something asks for it: until
+    // then the canvas draws its characters in a fallback, or as the box.
+    await Promise.all(runs.map(({ font, text }) => doc.fonts.load(font, text).catch(() => undefined)));
+    const missing = new Set();
+    for (const { font, text } of runs) {
       const tofu = draw(doc, font, NOWHERE);
-      for (const ch of new Set(Array.from(node.nodeValue))) {
+      for (const ch of new Set(Array.from(text))) {
         if (/\s/u.test(ch)) continue;
         if (draw(doc, font, ch) === tofu) missing.add(ch);
       }

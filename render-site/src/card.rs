@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use shared_ids::{CARD_HEIGHT_CSS, CARD_WIDTH_CSS, CURRENT_DESIGN, SocialId};
 
-use crate::content::CardText;
+use card_wording::CardText;
 
 /// The card's stylesheet, inlined into every card page.
 pub const CARD_CSS: &str = include_str!("../assets/card.css");
@@ -12,7 +12,8 @@ pub const CARD_CSS: &str = include_str!("../assets/card.css");
 /// Where the repository's card stylesheet lives, for `--dev` re-reading.
 pub const REPO_CARD_CSS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/card.css");
 
-/// Script that resolves `window.ogshotReady` and sets `html[data-ready]`.
+/// Script that fits the headline to its box (`window.ogshotFit`, run again by drawn.js
+/// before every capture), then resolves `window.ogshotReady` and sets `html[data-ready]`.
 pub const READY_SCRIPT_PATH: &str = "/assets/ready.js";
 
 /// JavaScript expression a screenshotter awaits before capturing the card.
@@ -66,6 +67,13 @@ pub const ASSETS: &[Asset] = &[
     font!("inter-greek-wght-normal.woff2"),
     font!("inter-latin-wght-italic.woff2"),
     font!("inter-latin-ext-wght-italic.woff2"),
+    font!("noto-sans-arabic-wght-normal.woff2"),
+    font!("noto-sans-hebrew-wght-normal.woff2"),
+    font!("noto-sans-devanagari-wght-normal.woff2"),
+    font!("noto-sans-bengali-wght-normal.woff2"),
+    font!("noto-sans-thai-wght-normal.woff2"),
+    font!("noto-sans-greek-wght-normal.woff2"),
+    font!("noto-sans-greek-ext-wght-normal.woff2"),
 ];
 
 /// Looks an asset up by its name under `/assets/`.
@@ -80,7 +88,7 @@ pub fn card_page_path(id: SocialId) -> String {
 
 /// Renders the complete card document for `id`.
 ///
-/// Every string in `text` is already sanitised HTML (see `content::sanitize`), which is
+/// Every string in `text` is already sanitised HTML (see `card_wording::sanitize`), which is
 /// why it goes in through `inner_html`; the id's numbers are formatted here.
 pub fn render(id: SocialId, text: &CardText, css: &str) -> String {
     let CardText {
@@ -89,6 +97,8 @@ pub fn render(id: SocialId, text: &CardText, css: &str) -> String {
         headline,
         footer,
         labels,
+        lang,
+        dir,
     } = text.clone();
     let values = labels
         .into_iter()
@@ -106,7 +116,7 @@ pub fn render(id: SocialId, text: &CardText, css: &str) -> String {
     let viewport = format!("width={CARD_WIDTH_CSS}, height={CARD_HEIGHT_CSS}");
     view! {
         <!DOCTYPE html>
-        <html lang="en" data-design=CURRENT_DESIGN.as_str() data-id=id.to_string()>
+        <html lang=lang.as_str().to_owned() dir=dir.as_str() data-design=CURRENT_DESIGN.as_str() data-id=id.to_string()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content=viewport/>
@@ -116,10 +126,10 @@ pub fn render(id: SocialId, text: &CardText, css: &str) -> String {
             <body>
                 <main class="card">
                     <header class="top">
-                        <span class="brand" inner_html=site_name></span>
+                        <span class="brand"><span class="brand-name" inner_html=site_name></span></span>
                         <span class="eyebrow" inner_html=eyebrow></span>
                     </header>
-                    <h1 class="headline" inner_html=headline></h1>
+                    <h1 class="headline"><span class="headline-text" inner_html=headline></span></h1>
                     <ul class="values">{values}</ul>
                     <footer class="bottom">
                         <span class="footer" inner_html=footer></span>
@@ -141,7 +151,7 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     use super::*;
-    use crate::content::Content;
+    use card_wording::Content;
 
     /// Ids whose cards pin the design. Fixed forever: changing this list would change
     /// every snapshot.
@@ -232,8 +242,46 @@ mod tests {
     }
 
     #[test]
+    fn a_card_carries_its_language_and_direction_on_its_html() {
+        let content = Content::embedded();
+        for (raw, lang, dir) in [
+            ("12-34-10", "en", "ltr"),
+            ("88-11-11", "ar", "rtl"),
+            ("88-11-12", "he", "rtl"),
+        ] {
+            let id = SocialId::parse(raw).unwrap();
+            let html = render(id, &content.card_text(id), CARD_CSS);
+            let doc = scraper::Html::parse_document(&html);
+            let root = doc.root_element().value();
+            assert_eq!(
+                (root.attr("lang"), root.attr("dir")),
+                (Some(lang), Some(dir)),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_face_the_stylesheet_names_is_served_and_every_served_face_is_named() {
+        let named: std::collections::BTreeSet<&str> = CARD_CSS
+            .split("url(/assets/")
+            .skip(1)
+            .map(|rest| &rest[..rest.find(')').unwrap()])
+            .collect();
+        let served: std::collections::BTreeSet<&str> = ASSETS
+            .iter()
+            .filter(|asset| asset.content_type == "font/woff2")
+            .map(|asset| asset.name)
+            .collect();
+        assert_eq!(named, served);
+    }
+
+    #[test]
     fn the_card_references_no_other_origin() {
-        for raw in PINNED_IDS {
+        let content = Content::embedded();
+        let samples = content.samples().iter().map(ToString::to_string);
+        for raw in PINNED_IDS.map(str::to_owned).into_iter().chain(samples) {
+            let raw = raw.as_str();
             let id = SocialId::parse(raw).unwrap();
             let html = render(id, &Content::embedded().card_text(id), CARD_CSS);
             for needle in ["http:", "https:", "//", "@import"] {

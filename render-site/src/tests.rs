@@ -8,8 +8,8 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use crate::auth::COOKIE_NAME;
-use crate::content::Content;
 use crate::{DesignSource, RenderSiteConfig, RenderToken, router};
+use card_wording::Content;
 
 const TOKEN: &str = "correct-horse-battery-staple";
 
@@ -65,8 +65,8 @@ async fn the_card_needs_the_token() {
     assert_eq!(absent.status, StatusCode::UNAUTHORIZED);
     assert!(!is_card(&absent.body) && !absent.body.contains("12-34-10"));
     assert!(
-        absent.body.contains("action=\"/signin\""),
-        "401 offers the sign-in form"
+        absent.body.contains("<form method=\"post\">") && !absent.body.contains("action="),
+        "401 offers the sign-in form, posting back to the page asked for"
     );
 
     let wrong_tokens = [
@@ -153,6 +153,79 @@ async fn signing_in_sets_a_cookie_that_opens_the_gallery() {
     )
     .await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The sign-in form as the 401 page's form posts it: to the URL that was asked for.
+fn signin_at(target: &str, token: &str) -> Request<Body> {
+    Request::post(target)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap()
+}
+
+/// Regression: every sign-in used to land on `/preview`, whatever page was asked for.
+#[tokio::test]
+async fn signing_in_returns_to_the_page_asked_for() {
+    let asked_for = "/preview/12-34-10?from=mail";
+    let refused = send(site(), signin_at(asked_for, "wrong")).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(!refused.headers.contains_key(header::SET_COOKIE));
+    assert!(!refused.headers.contains_key(header::LOCATION));
+    assert!(
+        refused.body.contains("That token is not right.")
+            && refused.body.contains("<form method=\"post\">"),
+        "the form again, posting to the same page for the next try"
+    );
+    assert!(
+        !refused.body.contains("12-34-10") && !refused.body.contains("from=mail"),
+        "nothing of the request is in the page"
+    );
+
+    let signed_in = send(site(), signin_at(asked_for, TOKEN)).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers[header::LOCATION], asked_for);
+    let cookie = signed_in.headers[header::SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let page = get(asked_for, Some((header::COOKIE, cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    let card = send(site(), signin_at("/card/12-34-10", TOKEN)).await;
+    assert_eq!(card.headers[header::LOCATION], "/card/12-34-10");
+}
+
+/// A sign-in never redirects off the site: a path a browser would read as another host
+/// (or anything that is not a plain path) goes to the gallery instead.
+#[tokio::test]
+async fn a_sign_in_at_a_hostile_path_lands_on_the_gallery() {
+    for hostile in [
+        "//evil.example",
+        "//evil.example/preview",
+        "///evil.example/",
+        "/\\evil.example",
+        "/\\/evil.example",
+        // An absolute-form target, as a proxy request carries it: its path is the above.
+        "http://evil.example//evil.example/preview",
+    ] {
+        let reply = send(site(), signin_at(hostile, TOKEN)).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{hostile}");
+        assert_eq!(reply.headers[header::LOCATION], "/preview", "{hostile}");
+    }
+    // The host of an absolute-form target is never used: only its path, on this site.
+    let reply = send(
+        site(),
+        signin_at("https://evil.example/card/12-34-10", TOKEN),
+    )
+    .await;
+    assert_eq!(reply.headers[header::LOCATION], "/card/12-34-10");
+    // A path that is this site's even when it names another host in its query.
+    let reply = send(site(), signin_at("/preview?next=//evil.example", TOKEN)).await;
+    assert_eq!(
+        reply.headers[header::LOCATION],
+        "/preview?next=//evil.example"
+    );
+    // The POST the form used to make still signs in, to the gallery.
+    let reply = send(site(), signin_at("/signin", TOKEN)).await;
+    assert_eq!(reply.headers[header::LOCATION], "/preview");
 }
 
 #[tokio::test]

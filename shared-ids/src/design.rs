@@ -13,11 +13,11 @@ use std::fmt;
 pub struct DesignToken(&'static str);
 
 /// The design every newly built image URL uses.
-pub const CURRENT_DESIGN: DesignToken = DesignToken("v2");
+pub const CURRENT_DESIGN: DesignToken = DesignToken("v3");
 
 /// Earlier designs whose URLs are still honoured: crawlers that cached them get the
 /// current design's card (stored under the current key) rather than the default image.
-pub const EARLIER_DESIGNS: &[DesignToken] = &[DesignToken("v1")];
+pub const EARLIER_DESIGNS: &[DesignToken] = &[DesignToken("v2"), DesignToken("v1")];
 
 /// Why a configured design token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

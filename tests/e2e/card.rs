@@ -15,7 +15,7 @@ async fn the_card_page_is_ready_fits_1200x630_and_draws_emoji() {
 
     let browser = TokenBrowser::launch(&token).await;
     let page = browser.page.clone();
-    // The CJK and emoji card (render-site/content/cards.toml).
+    // The CJK and emoji card (crates/card-wording/cards.toml).
     page.goto(format!("{}/card/07-01-42", server.base()))
         .await
         .unwrap();

@@ -21,7 +21,7 @@ use image_service::telemetry::Metrics;
 use image_service::{Config, ImageService};
 use tower::ServiceExt;
 
-/// An id whose card (render-site/content/cards.toml) has CJK text and emoji, which only
+/// An id whose card (crates/card-wording/cards.toml) has CJK text and emoji, which only
 /// the layer's Noto fonts can draw.
 const CJK_AND_EMOJI_ID: &str = "07-01-42";
 
@@ -34,7 +34,7 @@ fn repo_root() -> PathBuf {
 
 /// The built layer's `chromium/` folder, i.e. what Lambda mounts as /opt/chromium.
 /// `scripts/test` builds it before the suite runs (a no-op when it is up to date).
-fn lambda_layer() -> PathBuf {
+pub(crate) fn lambda_layer() -> PathBuf {
     let layer = repo_root().join("infra/chromium-lambda/build/layer-x86_64/chromium");
     assert!(
         layer.join("chromium").is_file(),

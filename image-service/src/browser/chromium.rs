@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::live::{Live, SwapCapture};
 use super::options::{ChromiumOptions, RenderOrigin};
 use super::page::CardRequest;
+use super::profile;
 use super::supervisor::Shared;
 use crate::error::RenderError;
 use crate::telemetry::Metrics;
@@ -38,14 +39,21 @@ impl std::fmt::Debug for Chromium {
 }
 
 impl Chromium {
-    /// Launches the browser now, so the first request finds it warm (and a browser
-    /// that cannot start stops the service at start-up), then hands it to the
+    /// Deletes the profile directories that services which died left behind, then
+    /// launches the browser now, so the first request finds it warm (and a browser
+    /// that cannot start stops the service at start-up), and hands it to the
     /// supervisor.
     pub async fn launch(
         options: ChromiumOptions,
         origin: RenderOrigin,
         metrics: Arc<Metrics>,
     ) -> Result<Self, RenderError> {
+        let swept = tokio::task::spawn_blocking(profile::sweep_leftovers)
+            .await
+            .unwrap_or_default();
+        if swept > 0 {
+            tracing::info!(swept, "deleted browser profiles left by services that died");
+        }
         let shared = Arc::new(Shared::new(options, origin, metrics));
         let first = shared.start_instance().await?;
         let supervisor = tokio::spawn(Arc::clone(&shared).supervise(first));

@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStderr;
 
 use super::process::BrowserProcess;
+use super::profile::Profile;
 use crate::error::RenderError;
 
 /// Debian's headless shell (package `chromium-headless-shell`): the same engine without
@@ -164,15 +165,14 @@ pub struct Launched {
     pub process: BrowserProcess,
 }
 
-/// Starts `executable` in a process group of its own with a fresh profile, waits for
-/// its DevTools socket (at most [`LAUNCH_TIMEOUT`]) and connects to it.
+/// Starts `executable` in a process group of its own with a fresh profile (see
+/// [`super::process`] for how it dies with this process), waits for its DevTools
+/// socket (at most [`LAUNCH_TIMEOUT`]) and connects to it.
 pub async fn launch(executable: &Path, extra_args: &[String]) -> Result<Launched, RenderError> {
-    let profile = tempfile::Builder::new()
-        .prefix("ogshot-chromium-")
-        .tempdir()
+    let profile = Profile::create()
         .map_err(|e| RenderError::Launch(format!("cannot create a profile directory: {e}")))?;
     let args = chromium_command_line(profile.path(), extra_args);
-    let (mut process, stderr) = BrowserProcess::spawn(executable, args, profile)?;
+    let (mut process, stderr) = BrowserProcess::spawn(executable, args, profile).await?;
     let connected = async {
         let (url, rest) = tokio::time::timeout(LAUNCH_TIMEOUT, devtools_url(stderr))
             .await
@@ -232,5 +232,52 @@ async fn devtools_url(stderr: ChildStderr) -> Result<(String, StderrLines), Rend
 async fn drain(mut lines: StderrLines) {
     while let Ok(Some(line)) = lines.next_line().await {
         tracing::debug!(target: "chromium", "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    /// The parent-death signal is sent when the thread that forked the browser exits,
+    /// not the process: a browser launched from a thread that ends (a blocking-pool
+    /// thread idle for 10 s, a thread that ran a runtime) must live on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_browser_outlives_the_thread_that_launched_it() {
+        test_kit::require_chromium(HEADLESS_SHELL, INSTALL_HINT);
+        let runtime = tokio::runtime::Handle::current();
+        let (launched, thread) = std::thread::spawn(move || {
+            let thread = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+            (
+                runtime.block_on(launch(Path::new(HEADLESS_SHELL), &[])),
+                thread,
+            )
+        })
+        .join()
+        .expect("the launching thread");
+        let Launched {
+            browser,
+            mut handler,
+            mut process,
+        } = launched.expect("Chromium launches");
+        let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        // Gone from the task list only after its exit sent any parent-death signal.
+        let thread = Path::new("/proc").join(thread);
+        for _ in 0..500 {
+            if !thread.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!thread.exists(), "the launching thread never ended");
+        // A killed browser can never answer.
+        let answered = tokio::time::timeout(Duration::from_secs(5), browser.version()).await;
+        events.abort();
+        process.kill_tree().await;
+        assert!(
+            matches!(answered, Ok(Ok(_))),
+            "the browser died with the thread that launched it: {answered:?}"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! A pooled page's life: it shows a card by navigating to it, or by swapping it into the
 //! document it holds (`render-site/assets/swap.js`), checks that the card shown is the
 //! key's (design and id), and captures it by screenshot or by tagged screencast frame
-//! ([`super::screencast`]); every [`SWAPS_PER_DOCUMENT`] renders it navigates afresh.
+//! ([`super::screencast`]), again at lower qualities while it is over a card's byte
+//! budget; every [`SWAPS_PER_DOCUMENT`] renders it navigates afresh.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use super::options::RenderOrigin;
 use super::screencast::{PROBE_FRAME_TIMEOUT, Screencast};
 use super::screenshot::{capture_params, screenshot_bytes};
 use crate::error::RenderError;
+use crate::jpeg::{MAX_CARD_BYTES, lower_quality};
 
 /// Renders on one document before it is replaced by a fresh navigation.
 const SWAPS_PER_DOCUMENT: u32 = 200;
@@ -74,11 +76,34 @@ impl PooledPage {
         }
     }
 
-    /// Shows `card` on this page and captures it: a fresh page (or one due for a fresh
-    /// document) navigates and is captured by screenshot; a page showing a card swaps
-    /// the new one in, which costs little more than the capture, and is captured by
-    /// tagged screencast where the browser supports it.
+    /// Shows `card` on this page and captures it within a card's byte budget: captured
+    /// at `quality` first, then, while over [`MAX_CARD_BYTES`], by screenshot of the
+    /// card as it stands one quality step lower each time, down to the floor. A card
+    /// still over the budget there is returned as it is, for the JPEG gate to refuse.
     pub(super) async fn capture(
+        &mut self,
+        live: &Live,
+        origin: &RenderOrigin,
+        quality: u8,
+        card: CardRequest,
+    ) -> Result<Bytes, RenderError> {
+        let mut jpeg = self.show_and_capture(live, origin, quality, card).await?;
+        let mut quality = quality;
+        while jpeg.len() > MAX_CARD_BYTES {
+            let Some(lower) = lower_quality(quality) else {
+                break;
+            };
+            quality = lower;
+            jpeg = screenshot(&self.page, quality).await?;
+        }
+        Ok(jpeg)
+    }
+
+    /// Shows `card` on this page and captures it at `quality`: a fresh page (or one due
+    /// for a fresh document) navigates and is captured by screenshot; a page showing a
+    /// card swaps the new one in, which costs little more than the capture, and is
+    /// captured by tagged screencast where the browser supports it.
+    async fn show_and_capture(
         &mut self,
         live: &Live,
         origin: &RenderOrigin,
@@ -122,15 +147,9 @@ impl PooledPage {
                 until_card_ready(&pooled.page, swap_expression(&url, card, None), card).await?;
             }
         }
-        let data = pooled
-            .page
-            .execute(capture_params(quality))
-            .await
-            .map_err(|e| RenderError::Browser(e.to_string()))?
-            .result
-            .data;
+        let jpeg = screenshot(&pooled.page, quality).await?;
         rendered(pooled);
-        screenshot_bytes(&data)
+        Ok(jpeg)
     }
 
     /// Swaps `card` (at `url`) in with a frame tag and takes the tagged frame; `None`
@@ -167,6 +186,17 @@ impl PooledPage {
             screencast.frame_tagged(tag).await.map(Some)
         }
     }
+}
+
+/// A screenshot of `page` as it stands, JPEG at `quality`.
+async fn screenshot(page: &Page, quality: u8) -> Result<Bytes, RenderError> {
+    let data = page
+        .execute(capture_params(quality))
+        .await
+        .map_err(|e| RenderError::Browser(e.to_string()))?
+        .result
+        .data;
+    screenshot_bytes(&data)
 }
 
 /// Counts a card rendered on `pooled`'s document, and every

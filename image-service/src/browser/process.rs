@@ -1,23 +1,37 @@
 //! The browser's process tree: started in a process group of its own, so that one
-//! signal reaches the browser and every renderer, GPU and utility process it forked,
-//! and reaped when it ends, so that no zombie outlives it.
+//! signal reaches the browser and every renderer, GPU and utility process it forked;
+//! reaped when it ends, so that no zombie outlives it; and killed by the kernel when
+//! the service dies, however it dies.
 //!
-//! chromiumoxide's own launcher can do neither (its `Command` is private), so the
+//! chromiumoxide's own launcher can do none of that (its `Command` is private), so the
 //! process is spawned here and chromiumoxide only connects to its DevTools socket.
 //! Zombies matter because a container often has no reaping init (this one's PID 1 is
 //! not): when the browser dies, its children are re-parented, and without a subreaper
 //! they stay zombies for good. The service therefore makes itself the subreaper of its
 //! descendants and reaps the browser's process group itself.
+//!
+//! A service that is killed (`kill -9`, the out-of-memory killer, a service manager
+//! that kills only the main process) runs none of its own clean-up, so the browser gets
+//! a parent-death signal: `SIGKILL` from the kernel when its parent goes. Chromium's
+//! own children (zygotes, renderers, the GPU process) then exit as their browser's IPC
+//! channel closes, and the profile directory is deleted by the next start's sweep
+//! ([`super::profile`]). The signal is a thread's, not a process's: the kernel sends it
+//! when the thread that forked exits, and tokio's blocking threads exit after 10 s
+//! idle. So every browser is forked by one thread that lives as long as the process
+//! ([`spawn_lasting`]). The same holds on Lambda: the signal survives the layer's
+//! launcher script, which `exec`s Chromium in the same process.
 
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, Once, mpsc};
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, WaitOptions};
 use tokio::process::{Child, ChildStderr, Command};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::profile::Profile;
 use crate::error::RenderError;
 
 /// How long reaping a killed process tree may take before the stragglers are left.
@@ -29,29 +43,31 @@ pub struct BrowserProcess {
     child: Child,
     pid: u32,
     stderr: JoinHandle<()>,
-    profile: Option<tempfile::TempDir>,
+    profile: Option<Profile>,
 }
 
 impl BrowserProcess {
-    /// Spawns `executable` with `args` in a process group of its own, its stdout
-    /// discarded and its stderr handed back; `profile` is deleted when the tree is.
-    pub(super) fn spawn(
+    /// Spawns `executable` with `args` in a process group of its own, to be killed if
+    /// this process dies, its stdout discarded and its stderr handed back; `profile` is
+    /// deleted when the tree is.
+    pub(super) async fn spawn(
         executable: &Path,
         args: Vec<String>,
-        profile: tempfile::TempDir,
+        profile: Profile,
     ) -> Result<(Self, ChildStderr), RenderError> {
         become_subreaper();
-        let mut child = Command::new(executable)
+        let mut command = Command::new(executable);
+        command
             .args(args)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                RenderError::Launch(format!("cannot start {}: {e}", executable.display()))
-            })?;
+            .kill_on_drop(true);
+        die_with_this_process(&mut command);
+        let mut child = spawn_lasting(command).await.map_err(|e| {
+            RenderError::Launch(format!("cannot start {}: {e}", executable.display()))
+        })?;
         let pid = child.id().unwrap_or_default();
         let stderr = child.stderr.take().expect("stderr is piped");
         let process = Self {
@@ -116,6 +132,76 @@ impl Drop for BrowserProcess {
     }
 }
 
+/// Has the kernel kill `command`'s process when the thread that forks it exits
+/// (`PR_SET_PDEATHSIG`); [`spawn_lasting`] forks from a thread that exits only with this
+/// process. The signal is kept across `exec` (not across a set-user-ID binary's, which
+/// Chromium is not).
+#[allow(unsafe_code)]
+fn die_with_this_process(command: &mut Command) {
+    let service = rustix::process::getpid();
+    let hook = move || -> std::io::Result<()> {
+        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+        // The service died between the fork and the line above: its signal is gone, so
+        // the browser must not start at all.
+        if rustix::process::getppid() != Some(service) {
+            return Err(rustix::io::Errno::SRCH.into());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before `exec`, where only
+    // async-signal-safe work is allowed: it makes two system calls through rustix,
+    // which allocates nothing and takes no lock, and builds an `io::Error` from an
+    // errno, which allocates nothing either. It touches no memory shared with another
+    // thread of this process.
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
+/// What the forking thread is asked: a command, the runtime its child is to be driven
+/// by, and where the child goes.
+type SpawnRequest = (
+    Command,
+    tokio::runtime::Handle,
+    oneshot::Sender<std::io::Result<Child>>,
+);
+
+/// Spawns `command` from the one thread that forks every browser, started on first use
+/// and never ended, so that a browser's parent-death signal fires only when this
+/// process dies (see the module doc). The thread enters the caller's runtime for the
+/// spawn, so the child is driven (and reaped) by it as if spawned there.
+async fn spawn_lasting(command: Command) -> std::io::Result<Child> {
+    static FORKER: Mutex<Option<mpsc::Sender<SpawnRequest>>> = Mutex::new(None);
+    let forker = {
+        let mut forker = FORKER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match forker.as_ref() {
+            Some(sender) => sender.clone(),
+            None => {
+                let (sender, requests) = mpsc::channel::<SpawnRequest>();
+                std::thread::Builder::new()
+                    .name("browser-forker".to_owned())
+                    .spawn(move || {
+                        for (mut command, runtime, reply) in requests {
+                            let _entered = runtime.enter();
+                            // A caller that gave up drops the child, which kills it.
+                            let _ = reply.send(command.spawn());
+                        }
+                    })?;
+                forker.insert(sender).clone()
+            }
+        }
+    };
+    let (reply, child) = oneshot::channel();
+    forker
+        .send((command, tokio::runtime::Handle::current(), reply))
+        .map_err(|_| std::io::Error::other("the browser forker thread is gone"))?;
+    child
+        .await
+        .map_err(|_| std::io::Error::other("the browser forker thread is gone"))?
+}
+
 /// Makes this process the reaper of its orphaned descendants, once, so that a killed
 /// browser's children become ours to reap rather than PID 1's to forget.
 fn become_subreaper() {
@@ -145,6 +231,9 @@ pub struct ProcStat {
     pub state: char,
     pub ppid: u32,
     pub pgrp: u32,
+    /// When it started, in clock ticks after boot: with the id, names one process even
+    /// after the id is used again.
+    pub started: u64,
 }
 
 /// Reads `/proc/<pid>/stat`; `None` once the process is gone.
@@ -155,7 +244,14 @@ pub fn proc_stat(pid: u32) -> Option<ProcStat> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
-    Some(ProcStat { state, ppid, pgrp })
+    // Field 22 of the line; the iterator is at field 6.
+    let started = fields.nth(16)?.parse().ok()?;
+    Some(ProcStat {
+        state,
+        ppid,
+        pgrp,
+        started,
+    })
 }
 
 /// Members of killed browsers' groups still there after [`REAP_TIMEOUT`] (a process
