@@ -176,7 +176,11 @@ async fn assert_every_page_shares_itself(site: &RealSite, base: &str) -> Vec<Str
             "{url}"
         );
         for key in ["og:image:alt", "twitter:image:alt"] {
-            assert_eq!(meta_contents(html, key), std::slice::from_ref(&alt), "{url}");
+            assert_eq!(
+                meta_contents(html, key),
+                std::slice::from_ref(&alt),
+                "{url}"
+            );
         }
         assert_only_tags_added(&original, &body, &url);
         checked.push(url);
