@@ -398,6 +398,7 @@ async fn streamed(
         .arg("--upstream")
         .arg(format!("http://{origin}"))
         .env("MAIN_SITE_ADDR", &addr)
+        .env("PUBLIC_URL", format!("http://{addr}"))
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
