@@ -6,14 +6,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app_host::{LimitsError, ListenerLimits};
 use clap::Parser;
 use ipnet::IpNet;
 use share_tags::{ShareSite, TrackingParamError, TrackingParams};
 use shared_ids::{BaseUrl, BaseUrlError};
 
-/// How long an upstream may keep the injector waiting, at any one step (connecting,
-/// the answer's head, each later piece of its body, the page up to where the tags go);
-/// past it the client gets a 504 (`no-store`), or a body cut off, never shortened.
+/// How long an upstream may keep the injector waiting at one step of a share page
+/// (connecting, its page up to where the tags go) and between two pieces of any body,
+/// either way; past it the client gets a 504 (`no-store`), or a body cut off, never
+/// shortened. Other answers' heads have `UPSTREAM_ANSWER_TIMEOUT_MS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpstreamTimeout(pub Duration);
 
@@ -55,6 +57,23 @@ pub struct Args {
     /// the answer is cut off. 100 to 60000.
     #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
     pub upstream_timeout_ms: u64,
+
+    /// With an HTTP upstream: how long the origin may take to start answering a request
+    /// that is not a share (a long poll, a slow form handler), counted from the last
+    /// byte of the request, before the client gets a 504. 100 to 3600000.
+    #[arg(long, env = "UPSTREAM_ANSWER_TIMEOUT_MS", default_value_t = 120_000)]
+    pub upstream_answer_timeout_ms: u64,
+
+    /// How long a client may take to send a request's head, counted from when the server
+    /// waits for it (a new connection, or an idle kept-alive one), before it is
+    /// disconnected. 100 to 300000.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = 20_000)]
+    pub header_timeout_ms: u64,
+
+    /// How many client connections are served at once; more wait to be accepted.
+    /// 1 to 1000000.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1_000)]
+    pub max_connections: usize,
 
     /// With an upstream: a `social` value that is not a valid id gets the default image's
     /// tags (else such a page goes through untouched, as one without `social`).
@@ -104,6 +123,10 @@ pub struct Config {
     /// The existing site the tags go into; none serves ogshot's own share page.
     pub upstream: Option<Upstream>,
     pub upstream_timeout: UpstreamTimeout,
+    /// How long a non-share request waits for its origin's answer to begin.
+    pub upstream_answer_timeout: Duration,
+    /// The local listener's header timeout and connection bound.
+    pub listener: ListenerLimits,
     pub default_image_for_invalid: bool,
     /// Whose forwarding headers an HTTP origin gets.
     pub trusted_proxies: TrustedProxies,
@@ -189,6 +212,10 @@ pub enum ConfigError {
     Upstream(String),
     #[error("UPSTREAM_TIMEOUT_MS must be 100 to 60000")]
     UpstreamTimeout,
+    #[error("UPSTREAM_ANSWER_TIMEOUT_MS must be 100 to 3600000")]
+    UpstreamAnswerTimeout,
+    #[error("HEADER_TIMEOUT_MS or MAX_CONNECTIONS is not usable: {0}")]
+    Listener(#[source] LimitsError),
     #[error("TRUSTED_PROXIES is not usable: {0:?} is no CIDR (10.0.0.0/8) or address")]
     TrustedProxies(String),
     #[error("TRACKING_PARAMS is not usable: {0}")]
@@ -211,6 +238,14 @@ impl TryFrom<Args> for Config {
         if !(100..=60_000).contains(&args.upstream_timeout_ms) {
             return Err(ConfigError::UpstreamTimeout);
         }
+        if !(100..=3_600_000).contains(&args.upstream_answer_timeout_ms) {
+            return Err(ConfigError::UpstreamAnswerTimeout);
+        }
+        let listener = ListenerLimits::new(
+            Duration::from_millis(args.header_timeout_ms),
+            args.max_connections,
+        )
+        .map_err(ConfigError::Listener)?;
         let upstream = args
             .upstream
             .as_deref()
@@ -241,6 +276,8 @@ impl TryFrom<Args> for Config {
             site,
             upstream,
             upstream_timeout: UpstreamTimeout(Duration::from_millis(args.upstream_timeout_ms)),
+            upstream_answer_timeout: Duration::from_millis(args.upstream_answer_timeout_ms),
+            listener,
             default_image_for_invalid: args.default_image_for_invalid,
             trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
             upstream_public_host: args.upstream_public_host,
@@ -418,6 +455,24 @@ mod tests {
                 "{refused}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn timeouts_and_the_connection_bound_outside_their_range_are_refused() {
+        for (flag, value, named) in [
+            (
+                "--upstream-answer-timeout-ms",
+                "99",
+                "UPSTREAM_ANSWER_TIMEOUT_MS",
+            ),
+            ("--header-timeout-ms", "99", "HEADER_TIMEOUT_MS"),
+            ("--header-timeout-ms", "300001", "HEADER_TIMEOUT_MS"),
+            ("--max-connections", "0", "MAX_CONNECTIONS"),
+        ] {
+            let error = config(&[flag, value]).unwrap_err();
+            assert!(error.to_string().contains(named), "{flag} {value}: {error}");
+        }
+        assert_eq!(Config::local_defaults().listener, ListenerLimits::default());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use main_site::{Args, Config};
 async fn main() -> anyhow::Result<()> {
     app_host::init_tracing(app_host::on_lambda());
     let config = Config::try_from(Args::parse())?;
-    let addr = config.addr;
-    app_host::serve_streamed(main_site::router(config), addr, "main site").await?;
+    let (addr, listener) = (config.addr, config.listener);
+    app_host::serve_streamed_with(main_site::router(config), addr, "main site", listener).await?;
     Ok(())
 }

@@ -7,9 +7,11 @@
 //! Every log line of a request names the upstream (a span around it), so a 502 or 504
 //! says which site failed, whichever part logs it.
 //!
-//! One setting, `UPSTREAM_TIMEOUT_MS` (config's `UpstreamTimeout`), bounds every wait on
-//! an upstream: connecting, its answer's head, each later piece of its body, and the
-//! layer's wait for a page up to where the tags go.
+//! `UPSTREAM_TIMEOUT_MS` (config's `UpstreamTimeout`) is the layer's deadline for a
+//! share page's head (its answer's head, then the page up to where the tags go) and the
+//! limit on connecting and on each silence within a body; nothing else has a total
+//! deadline. An HTTP origin's other answers start within `UPSTREAM_ANSWER_TIMEOUT_MS` of
+//! the request's last byte (`origin`'s `pace` says which traffic waits how long).
 
 pub mod bucket;
 pub mod directory;

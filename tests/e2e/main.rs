@@ -10,6 +10,7 @@ mod drills;
 mod glow;
 mod headline;
 mod lambda_chromium;
+mod nginx_edge;
 mod previews;
 mod real_sites;
 mod scripts;

@@ -14,5 +14,8 @@ pub use logs::{
     CapturedLogs, DEFAULT_FILTER, REDACTED, Redacting, RedactingWriter, init_tracing,
     redact_from_logs, redacted, subscriber,
 };
-pub use serve::{ServeError, on_lambda, serve, serve_streamed, shutdown_signal};
+pub use serve::{
+    LimitsError, ListenerLimits, ServeError, on_lambda, serve, serve_streamed, serve_streamed_with,
+    shutdown_signal,
+};
 pub use spans::{RouteSpan, route_trace_layer};

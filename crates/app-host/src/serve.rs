@@ -1,9 +1,20 @@
 //! One router, two hosts: `lambda_http` when AWS Lambda runs the process, otherwise a
-//! local server; either until SIGTERM or Ctrl-C.
+//! local server; either until SIGTERM or Ctrl-C. The local server gives a client a
+//! bounded time to send each request's head and serves a bounded number at once
+//! ([`ListenerLimits`]), so neither half-open connections nor a slow loris can hold it.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// Set by AWS Lambda in every execution environment; `lambda_http::run` panics without
 /// it, so it alone decides the host.
@@ -41,7 +52,7 @@ pub async fn serve(router: Router, addr: SocketAddr, name: &str) -> Result<(), S
             () = shutdown_signal() => Ok(()),
         };
     }
-    serve_locally(router, addr, name).await
+    serve_locally(router, addr, name, ListenerLimits::default()).await
 }
 
 /// As [`serve`], but on Lambda each answer streams out as the router produces it, for
@@ -52,6 +63,16 @@ pub async fn serve_streamed(
     addr: SocketAddr,
     name: &str,
 ) -> Result<(), ServeError> {
+    serve_streamed_with(router, addr, name, ListenerLimits::default()).await
+}
+
+/// As [`serve_streamed`], with the local listener's `limits` (Lambda's are AWS's).
+pub async fn serve_streamed_with(
+    router: Router,
+    addr: SocketAddr,
+    name: &str,
+    limits: ListenerLimits,
+) -> Result<(), ServeError> {
     if on_lambda() {
         return tokio::select! {
             result = lambda_http::run_with_streaming_response(router) => {
@@ -60,22 +81,138 @@ pub async fn serve_streamed(
             () = shutdown_signal() => Ok(()),
         };
     }
-    serve_locally(router, addr, name).await
+    serve_locally(router, addr, name, limits).await
 }
 
-async fn serve_locally(router: Router, addr: SocketAddr, name: &str) -> Result<(), ServeError> {
+/// What one local listener allows its clients: how long a request's head may take, and
+/// how many connections it serves at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    header_timeout: Duration,
+    max_connections: usize,
+}
+
+/// Limits a listener refuses to start with.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LimitsError {
+    #[error("the header timeout must be 100 ms to 300 s")]
+    HeaderTimeout,
+    #[error("the connection bound must be 1 to 1000000")]
+    MaxConnections,
+}
+
+impl ListenerLimits {
+    /// 20 s for a head, within the 10 to 30 s reverse proxies give a slow client.
+    pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+
+    /// Each proxied request also holds a connection to its origin: with the usual limit of
+    /// 1024 open files, 1000 clients leave the process room for those and its own files.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+
+    /// `header_timeout` bounds the wait for a request's head, from the moment the server
+    /// waits for it (on a new connection, or an idle kept-alive one) until its last
+    /// header: a client that sends nothing, or trickles its headers, is closed then.
+    pub fn new(header_timeout: Duration, max_connections: usize) -> Result<Self, LimitsError> {
+        if !(Duration::from_millis(100)..=Duration::from_secs(300)).contains(&header_timeout) {
+            return Err(LimitsError::HeaderTimeout);
+        }
+        if !(1..=1_000_000).contains(&max_connections) {
+            return Err(LimitsError::MaxConnections);
+        }
+        Ok(Self {
+            header_timeout,
+            max_connections,
+        })
+    }
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Self::DEFAULT_HEADER_TIMEOUT,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+async fn serve_locally(
+    router: Router,
+    addr: SocketAddr,
+    name: &str,
+    limits: ListenerLimits,
+) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(ServeError::Local)?;
     tracing::info!("{name} listening on http://{local}");
-    // The peer's address reaches handlers (`ConnectInfo`): a proxy tells its origin who
-    // asked.
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Local)
+    serve_on(listener, router, limits, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown`, then lets the requests under way
+/// finish. hyper itself, not `axum::serve`: only with a timer does hyper enforce a
+/// header timeout, and axum 0.8 gives it none (nor a bound on connections).
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Past the bound, clients wait in the kernel's backlog rather than being served.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore stays open"),
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, most likely: waiting beats spinning.
+                    tracing::error!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let http = http.clone();
+        let router = router.clone();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            // Each request carries the client's address (`ConnectInfo`, as `axum::serve`
+            // gives it): a proxy tells its origin who asked.
+            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(request)
+            });
+            // With upgrades, a handler can take the connection over (a WebSocket through
+            // the proxy).
+            let connection = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopped.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    drop(stop);
+    while connections.join_next().await.is_some() {}
 }
 
 /// Completes on the first SIGTERM (how Lambda, systemd and containers stop a process)
@@ -155,5 +292,165 @@ mod tests {
         .expect("the server logs where it listens and answers");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with("served"), "{answer}");
+    }
+
+    /// Far above any limit the tests set: only turns a connection held open into a
+    /// failure rather than a hang.
+    const HELD_OPEN: Duration = Duration::from_secs(20);
+
+    /// `router` served as `serve` serves it, with `limits`, until the test ends.
+    async fn listening(router: Router, limits: ListenerLimits) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve_on(listener, router, limits, std::future::pending()));
+        addr
+    }
+
+    fn short_header_timeout(max_connections: usize) -> ListenerLimits {
+        ListenerLimits::new(Duration::from_millis(300), max_connections)
+            .expect("limits production accepts")
+    }
+
+    /// What the client reads until the server closes the connection.
+    async fn until_closed(stream: &mut tokio::net::TcpStream) -> String {
+        let mut answer = Vec::new();
+        tokio::time::timeout(HELD_OPEN, stream.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .expect("a clean close");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn half_open_connections_are_closed_when_their_head_is_late() {
+        let addr = listening(Router::new(), short_header_timeout(100)).await;
+        let mut clients = Vec::new();
+        for _ in 0..50 {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(b"GET / HT").await.unwrap();
+            clients.push(stream);
+        }
+        // One more that never sends a byte.
+        clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        for mut stream in clients {
+            let answer = until_closed(&mut stream).await;
+            assert!(
+                answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+                "{answer}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_trickles_its_headers_is_cut_off() {
+        let addr = listening(Router::new(), short_header_timeout(100)).await;
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut reading, mut writing) = stream.into_split();
+        let trickle = async move {
+            let mut next: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n";
+            loop {
+                if let Err(error) = writing.write_all(next).await {
+                    return error;
+                }
+                next = b"X-Slow: 1\r\n";
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let closed = async {
+            let mut answer = Vec::new();
+            reading.read_to_end(&mut answer).await.map(|_| answer)
+        };
+        tokio::time::timeout(HELD_OPEN, async {
+            tokio::select! {
+                written = trickle => {
+                    let error: std::io::Error = written;
+                    assert!(
+                        matches!(
+                            error.kind(),
+                            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                        ),
+                        "{error:?}"
+                    );
+                }
+                answer = closed => {
+                    let answer = String::from_utf8_lossy(&answer.unwrap_or_default()).into_owned();
+                    assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
+                }
+            }
+        })
+        .await
+        .expect("the server cuts the trickling client off");
+    }
+
+    /// Past the bound, a client is not served until a connection closes.
+    #[tokio::test]
+    async fn connections_past_the_bound_wait_for_a_free_one() {
+        let router = Router::new().route("/", get(|| async { "served" }));
+        let addr = listening(router, short_header_timeout(1)).await;
+        let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        first.write_all(request).await.unwrap();
+        assert!(served(&mut first).await.starts_with("HTTP/1.1 200"));
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        second.write_all(request).await.unwrap();
+        // The first connection's next request is served, so the server is at work...
+        first.write_all(request).await.unwrap();
+        assert!(served(&mut first).await.starts_with("HTTP/1.1 200"));
+        // ...and the second client still has no answer.
+        let mut none = [0; 16];
+        assert_eq!(
+            second.try_read(&mut none).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        drop(first);
+        let mut answer = [0; 12];
+        tokio::time::timeout(HELD_OPEN, second.read_exact(&mut answer))
+            .await
+            .expect("served once the first connection is gone")
+            .unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+    }
+
+    /// One answer whose body is `served`, on a connection kept alive.
+    async fn served(stream: &mut tokio::net::TcpStream) -> String {
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"served") {
+            let mut chunk = [0; 256];
+            let read = stream.read(&mut chunk).await.unwrap();
+            assert_ne!(read, 0, "closed mid-answer");
+            answer.extend_from_slice(&chunk[..read]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn handlers_see_the_clients_address() {
+        let router = Router::new().route(
+            "/",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        let addr = listening(router, ListenerLimits::default()).await;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mine = stream.local_addr().unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut stream).await;
+        assert!(answer.ends_with(&mine.to_string()), "{answer}");
+    }
+
+    #[test]
+    fn limits_outside_their_range_are_refused() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            ListenerLimits::new(ms(99), 10),
+            Err(LimitsError::HeaderTimeout)
+        );
+        assert_eq!(
+            ListenerLimits::new(ms(20_000), 0),
+            Err(LimitsError::MaxConnections)
+        );
+        assert!(ListenerLimits::new(ms(100), 1).is_ok());
     }
 }

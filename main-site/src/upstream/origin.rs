@@ -1,18 +1,22 @@
 //! The reverse proxy to an existing site's HTTP origin: every request goes to the origin
 //! with its method, path, query and end-to-end headers, and its answer comes back as it
 //! streams in. What the share tags need (which requests, decoding, validators) is the
-//! inject layer's; this module only moves bytes, within the upstream timeout.
+//! inject layer's; this module only moves bytes, at the pace each kind of traffic takes.
 //!
 //! It never follows a redirect, sends the origin its own name as `Host` unless
 //! `UPSTREAM_PUBLIC_HOST` says to send the public one, and never answers a 5xx of its
 //! own but a 502 or a 504, `no-store`, when the origin fails or is too slow. Each
 //! submodule does one part of what reverse proxies do: `forwarding` (the client's
 //! address, the public scheme and host, `Via`), `target` (no path above the upstream's
-//! base), `public_name` (the public URL in the answer's `Location` and cookies).
+//! base), `public_name` (the public URL in the answer's `Location` and cookies), `pace`
+//! (the timeouts of uploads, answers and event streams), `upgrade` (WebSockets tunnelled
+//! to the origin).
 
 mod forwarding;
+mod pace;
 mod public_name;
 mod target;
+mod upgrade;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +26,6 @@ use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt};
 use share_inject::{gateway_error, limit_accept_encoding};
 use url::Url;
 
@@ -36,7 +39,10 @@ use shared_ids::BaseUrl;
 pub struct HttpOrigin {
     base: BaseUrl,
     client: reqwest::Client,
+    /// For connecting, and between two pieces of either body.
     timeout: Duration,
+    /// For the answer's head, from the request's last byte.
+    answer_timeout: Duration,
     forwarding: Forwarding,
     public_name: PublicName,
     /// Whether the origin gets the public `Host` rather than its own.
@@ -63,6 +69,7 @@ impl HttpOrigin {
         Self {
             client,
             timeout,
+            answer_timeout: config.upstream_answer_timeout,
             forwarding: Forwarding::new(config.trusted_proxies.clone(), proto, authority),
             public_name: PublicName::new(url(&base), public),
             public_host: config.upstream_public_host,
@@ -76,11 +83,12 @@ impl HttpOrigin {
 const ALLOW_ANY_RESOURCE: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// Forwards one request to the origin.
-pub async fn forward(State(origin): State<Arc<HttpOrigin>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    if is_asterisk(&parts.uri) {
-        return server_wide_options(&parts.method);
+pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request) -> Response {
+    if is_asterisk(request.uri()) {
+        return server_wide_options(request.method());
     }
+    let upgrade = upgrade::requested(&mut request);
+    let (parts, body) = request.into_parts();
     let Ok(url) = target::origin_url(origin.base.as_str(), &parts.uri) else {
         return (StatusCode::BAD_REQUEST, "This path leaves the site.\n").into_response();
     };
@@ -92,28 +100,42 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, request: Request) ->
     limit_accept_encoding(&mut headers);
     let peer = forwarding::peer(&parts.extensions);
     origin.forwarding.apply(&mut headers, peer, parts.version);
+    if let Some(upgrade) = &upgrade {
+        upgrade.ask(&mut headers);
+    }
+    let (body, heard) = pace::request_body(body.into_data_stream(), origin.timeout);
     let sent = origin
         .client
         .request(parts.method, url)
         .headers(headers)
-        .body(reqwest::Body::wrap_stream(body.into_data_stream()))
+        .body(reqwest::Body::wrap_stream(body))
         .send();
-    let answer = match tokio::time::timeout(origin.timeout, sent).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(error)) if !error.is_timeout() => {
+    let answer = match pace::answer_within(sent, origin.answer_timeout, heard).await {
+        Some(Ok(answer)) => answer,
+        Some(Err(error)) if pace::client_stalled(&error) => {
+            tracing::info!("the client stopped sending its request's body");
+            return gateway_error(StatusCode::REQUEST_TIMEOUT).into_response();
+        }
+        Some(Err(error)) if !error.is_timeout() => {
             let error = error.without_url();
             tracing::warn!(%error, "the origin did not answer");
             return gateway_error(StatusCode::BAD_GATEWAY).into_response();
         }
-        Ok(Err(_)) | Err(_) => {
-            tracing::warn!(timeout = ?origin.timeout, "the origin did not answer in time");
+        Some(Err(_)) | None => {
+            tracing::warn!("the origin did not answer in time");
             return gateway_error(StatusCode::GATEWAY_TIMEOUT).into_response();
         }
     };
     let status = answer.status();
     let mut headers = end_to_end(answer.headers());
     origin.public_name.rewrite(&mut headers);
-    let body = Body::from_stream(idle_limited(answer.bytes_stream(), origin.timeout));
+    if let Some(upgrade) = upgrade
+        && status == StatusCode::SWITCHING_PROTOCOLS
+    {
+        return upgrade.tunnel(answer, headers);
+    }
+    let idle = (!pace::is_event_stream(&headers)).then_some(origin.timeout);
+    let body = Body::from_stream(pace::answer_body(answer.bytes_stream(), idle));
     let mut response = Response::new(body);
     *response.status_mut() = status;
     *response.headers_mut() = headers;
@@ -166,33 +188,6 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
         kept.remove(name);
     }
     kept
-}
-
-/// The origin's body, ended with an error when it stalls longer than `idle`: hyper then
-/// aborts the answer rather than finishing a short page.
-fn idle_limited<S>(
-    body: S,
-    idle: Duration,
-) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send
-where
-    S: Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static,
-{
-    futures::stream::unfold(Some(Box::pin(body)), move |body| async move {
-        let mut body = body?;
-        match tokio::time::timeout(idle, body.next()).await {
-            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
-            Ok(None) => None,
-            Ok(Some(Err(error))) => {
-                let error = error.without_url();
-                tracing::warn!(%error, "the origin's body failed");
-                Some((Err(std::io::Error::other(error)), None))
-            }
-            Err(_) => {
-                tracing::warn!(?idle, "the origin's body stalled");
-                Some((Err(std::io::ErrorKind::TimedOut.into()), None))
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //!
 //! One module per kind of upstream: an HTTP origin (`origin`, its HTTP in `origin_http`,
 //! its failures in `origin_failures`, what it tells the origin and
-//! hands back in `origin_forwarding`), a directory (`directory`), a bucket (`bucket`);
+//! hands back in `origin_forwarding`, slow uploads, long polls, events and WebSockets in
+//! `origin_streaming`), a directory (`directory`), a bucket (`bucket`);
 //! what they share is in `support`.
 
 mod bucket;
@@ -16,4 +17,5 @@ mod origin;
 mod origin_failures;
 mod origin_forwarding;
 mod origin_http;
+mod origin_streaming;
 mod support;

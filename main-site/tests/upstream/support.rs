@@ -56,9 +56,12 @@ pub(crate) async fn site(upstream: &str) -> Served {
     site_from(args(upstream)).await
 }
 
+/// As [`site`], with every wait on the upstream `timeout_ms`: a share page's head, the
+/// pieces of a body, and any other answer's head.
 pub(crate) async fn site_with_timeout(upstream: &str, timeout_ms: u64) -> Served {
     site_from(Args {
         upstream_timeout_ms: timeout_ms,
+        upstream_answer_timeout_ms: timeout_ms,
         ..args(upstream)
     })
     .await
