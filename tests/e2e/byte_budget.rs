@@ -90,6 +90,12 @@ async fn stored_card(system: &System) -> Option<StoredImage> {
     e2e::bucket_storage(&system.s3).get(&key).await.unwrap()
 }
 
+/// The busy card, as a crawler asks the image service for it.
+async fn ask_for_the_card(system: &System) -> reqwest::Response {
+    let url = format!("{}{}", system.image_service, test_kit::card_path(ID));
+    http_client().get(url).send().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_busy_card_is_captured_at_lower_quality_until_it_fits_and_is_stored() {
     let (site, token, _dir) = render_site_with(&busy_css(0.1)).await;
@@ -104,15 +110,7 @@ async fn a_busy_card_is_captured_at_lower_quality_until_it_fits_and_is_stored() 
     );
 
     let system = system_on(&site, &token).await;
-    let response = http_client()
-        .get(format!(
-            "{}{}",
-            system.image_service,
-            test_kit::card_path(ID)
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = ask_for_the_card(&system).await;
     assert_eq!(response.headers()["x-ogshot-cache"], "miss");
     let served = response.bytes().await.unwrap();
     test_kit::assert_real_card(&served, "the busy card");
@@ -138,15 +136,7 @@ async fn a_card_over_the_budget_even_at_the_lowest_quality_is_never_stored() {
     );
 
     let system = system_on(&site, &token).await;
-    let response = http_client()
-        .get(format!(
-            "{}{}",
-            system.image_service,
-            test_kit::card_path(ID)
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = ask_for_the_card(&system).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-ogshot-cache"], "fallback");
     assert!(stored_card(&system).await.is_none(), "nothing is stored");

@@ -218,17 +218,9 @@ async fn a_fitted_card_is_the_same_swapped_in_as_loaded_afresh() {
     let warm = System::start().await;
     let client = http_client();
     rendered_pixels(&client, &warm.image_service, "12-34-10").await;
-    for id in [
+    let ids = [
         "88-11-11", "31-12-25", "04-04-10", "04-04-04", "88-11-12", "00-00-02",
-    ] {
-        let swapped = rendered_pixels(&client, &warm.image_service, id).await;
-        let fresh = System::start().await;
-        let loaded = rendered_pixels(&client, &fresh.image_service, id).await;
-        fresh.stop().await;
-        assert!(
-            swapped == loaded,
-            "{id}: the swapped card differs from the loaded one"
-        );
-    }
+    ];
+    e2e::assert_swapped_cards_equal_loaded(&client, &warm, &ids).await;
     warm.stop().await;
 }

@@ -250,6 +250,28 @@ pub async fn rendered_pixels(client: &reqwest::Client, base: &str, id: &str) -> 
     jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap()
 }
 
+/// Renders each of `ids` on `warm` (swapped into its warm page) and on a fresh system
+/// (loaded into a new page), and fails naming the first whose two images differ.
+///
+/// # Panics
+/// On the first card that differs, or as [`rendered_pixels`] does.
+pub async fn assert_swapped_cards_equal_loaded(
+    client: &reqwest::Client,
+    warm: &System,
+    ids: &[&str],
+) {
+    for id in ids {
+        let swapped = rendered_pixels(client, &warm.image_service, id).await;
+        let fresh = System::start().await;
+        let loaded = rendered_pixels(client, &fresh.image_service, id).await;
+        fresh.stop().await;
+        assert!(
+            swapped == loaded,
+            "{id}: the swapped card differs from the loaded one"
+        );
+    }
+}
+
 /// A plain-http client that neither follows redirects nor pools connections across
 /// tests; redirects must be seen, not followed.
 pub fn http_client() -> reqwest::Client {
