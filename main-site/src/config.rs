@@ -107,6 +107,12 @@ pub struct Args {
     /// origin that routes by it (else it gets its own name, as `UPSTREAM` has it).
     #[arg(long, env = "UPSTREAM_PUBLIC_HOST")]
     pub upstream_public_host: bool,
+
+    /// With an upstream: an address (`127.0.0.1:9464`) on which `GET /metrics` answers the
+    /// injector's counters in the Prometheus text format; off by default. Ignored on AWS
+    /// Lambda, which gets them as CloudWatch EMF log lines.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// ogshot's own share page, run locally, is on this URL unless `PUBLIC_URL` says
@@ -132,6 +138,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Whether an HTTP origin gets the public `Host` rather than its own.
     pub upstream_public_host: bool,
+    /// Where the injector's counters are served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The networks of the proxies in front of the injector (`TRUSTED_PROXIES`); empty, the
@@ -225,6 +233,8 @@ pub enum ConfigError {
          answers its own routes"
     )]
     Spa,
+    #[error("METRICS_ADDR (--metrics-addr) counts the injector's answers: it needs an UPSTREAM")]
+    MetricsWithoutUpstream,
 }
 
 impl TryFrom<Args> for Config {
@@ -254,6 +264,9 @@ impl TryFrom<Args> for Config {
         if args.spa && matches!(upstream, None | Some(Upstream::Http(_))) {
             return Err(ConfigError::Spa);
         }
+        if args.metrics_addr.is_some() && upstream.is_none() {
+            return Err(ConfigError::MetricsWithoutUpstream);
+        }
         let public_url = match (&args.public_url, &upstream) {
             (Some(raw), _) => raw.as_str(),
             (None, None) => LOCAL_PUBLIC_URL,
@@ -281,6 +294,7 @@ impl TryFrom<Args> for Config {
             default_image_for_invalid: args.default_image_for_invalid,
             trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
             upstream_public_host: args.upstream_public_host,
+            metrics_addr: args.metrics_addr,
         })
     }
 }
@@ -499,5 +513,12 @@ mod tests {
         assert!(error.to_string().contains("--spa"), "{error}");
         let error = config(&["--spa"]).unwrap_err();
         assert!(error.to_string().contains("UPSTREAM_SPA"), "{error}");
+    }
+
+    #[test]
+    fn a_metrics_address_needs_an_upstream() {
+        let error = config(&["--metrics-addr", "127.0.0.1:9464"]).unwrap_err();
+        assert!(error.to_string().contains("METRICS_ADDR"), "{error}");
+        assert_eq!(Config::local_defaults().metrics_addr, None);
     }
 }

@@ -10,6 +10,7 @@
 //! request headers.
 
 pub mod config;
+pub mod metrics;
 pub mod page;
 pub mod security;
 pub mod upstream;
@@ -23,6 +24,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 pub use config::{Args, Config, ConfigError, Upstream};
+use share_inject::Injector;
 use share_tags::{ShareTags, social_id_from_query};
 
 /// Crawlers re-read the page rarely and the page only depends on configuration and
@@ -31,9 +33,18 @@ const PAGE_CACHE_CONTROL: &str = "public, max-age=300";
 
 /// Builds the site's router; the same router serves locally and on AWS Lambda.
 pub fn router(config: Config) -> Router {
+    site(config).0
+}
+
+/// The site's router and, in front of an upstream, the injector whose counters
+/// [`metrics`] reports.
+pub fn site(config: Config) -> (Router, Option<Injector>) {
     match config.upstream.clone() {
-        None => share_page_router(config),
-        Some(upstream) => upstream::router(&config, upstream),
+        None => (share_page_router(config), None),
+        Some(upstream) => {
+            let (router, injector) = upstream::router(&config, upstream);
+            (router, Some(injector))
+        }
     }
 }
 

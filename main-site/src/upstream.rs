@@ -28,8 +28,8 @@ use tracing::Instrument;
 
 use crate::config::{Config, Upstream};
 
-/// The existing site, through the inject layer.
-pub fn router(config: &Config, upstream: Upstream) -> Router {
+/// The existing site, through the inject layer, and the layer's injector (its counters).
+pub fn router(config: &Config, upstream: Upstream) -> (Router, Injector) {
     let timeout = config.upstream_timeout;
     let name: Arc<str> = upstream.to_string().into();
     let public_url = &config.site.public_url;
@@ -53,15 +53,16 @@ pub fn router(config: &Config, upstream: Upstream) -> Router {
             .with_state(Arc::new(directory::Directory::new(root, spa))),
     };
     let injector = Injector::new(config.site.clone(), InjectLimits::default());
-    let inject = InjectLayer::new(injector)
+    let inject = InjectLayer::new(injector.clone())
         .decision_deadline(timeout.0)
         .default_image_for_invalid(config.default_image_for_invalid);
-    site.layer(inject)
+    let router = (site.layer(inject))
         .layer(app_host::route_trace_layer("upstream"))
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| {
                 let span = tracing::info_span!("upstream", upstream = %name);
                 next.run(request).instrument(span)
             },
-        ))
+        ));
+    (router, injector)
 }

@@ -8,11 +8,12 @@
 //! One module per kind of upstream: an HTTP origin (`origin`, its HTTP in `origin_http`,
 //! its failures in `origin_failures`, what it tells the origin and
 //! hands back in `origin_forwarding`, slow uploads, long polls, events and WebSockets in
-//! `origin_streaming`), a directory (`directory`), a bucket (`bucket`);
-//! what they share is in `support`.
+//! `origin_streaming`), a directory (`directory`), a bucket (`bucket`); the injector's
+//! counters on the metrics address (`metrics`); what they share is in `support`.
 
 mod bucket;
 mod directory;
+mod metrics;
 mod origin;
 mod origin_failures;
 mod origin_forwarding;

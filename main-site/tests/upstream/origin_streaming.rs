@@ -63,7 +63,14 @@ async fn a_client_that_stops_mid_upload_gets_a_408() {
         drop(socket);
     })
     .await;
-    let site = site_with_timeout(&origin.url(), SHORT_TIMEOUT_MS).await;
+    // The client's silence is the only limit that can run out: the origin may take far
+    // longer to answer, so the 408 never races the 504.
+    let site = site_from(Args {
+        upstream_timeout_ms: SHORT_TIMEOUT_MS,
+        upstream_answer_timeout_ms: 60_000,
+        ..args(&origin.url())
+    })
+    .await;
     let mut stream = tokio::net::TcpStream::connect(site.addr).await.unwrap();
     stream
         .write_all(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")
