@@ -77,10 +77,8 @@ impl Metrics {
     /// function's name (`AWS_LAMBDA_FUNCTION_NAME`) as its dimension, so two stacks in
     /// one account keep separate metrics and their alarms separate figures.
     pub fn new(emf: bool) -> Self {
-        let function_name =
-            || std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "image-service".into());
         Self {
-            emf: emf.then(function_name),
+            emf: emf.then(|| app_host::emf_function_name("image-service")),
             ..Self::default()
         }
     }
@@ -88,7 +86,8 @@ impl Metrics {
     fn bump(&self, counter: &AtomicU64, name: &'static str) {
         counter.fetch_add(1, Ordering::Relaxed);
         if let Some(function_name) = &self.emf {
-            println!("{}", emf_line(name, function_name, now_millis()));
+            let record = app_host::emf_record(METRICS_NAMESPACE, function_name, &[(name, 1)]);
+            println!("{record}");
         }
     }
 
@@ -163,51 +162,9 @@ impl Metrics {
     }
 }
 
-fn now_millis() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
-}
-
-/// One CloudWatch Embedded Metric Format record counting one event.
-/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
-fn emf_line(metric: &str, function_name: &str, timestamp_ms: u128) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [[EMF_DIMENSION]],
-                "Metrics": [{ "Name": metric, "Unit": "Count" }],
-            }],
-        },
-        EMF_DIMENSION: function_name,
-        metric: 1,
-    })
-    .to_string()
-}
-
-/// The dimension of every EMF metric; infra's alarms and dashboard select by it.
-pub const EMF_DIMENSION: &str = "FunctionName";
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emf_lines_follow_the_specification() {
-        let line: serde_json::Value =
-            serde_json::from_str(&emf_line("Fallbacks", "ogshot-images", 1_700_000_000_000))
-                .unwrap();
-        assert_eq!(line["Fallbacks"], 1);
-        assert_eq!(line["FunctionName"], "ogshot-images");
-        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);
-        let metric = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(metric["Namespace"], METRICS_NAMESPACE);
-        assert_eq!(metric["Metrics"][0]["Name"], "Fallbacks");
-        assert_eq!(metric["Metrics"][0]["Unit"], "Count");
-        assert_eq!(metric["Dimensions"], serde_json::json!([["FunctionName"]]));
-    }
 
     #[test]
     fn counters_count() {

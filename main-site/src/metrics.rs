@@ -122,14 +122,14 @@ const EMF_INTERVAL: Duration = Duration::from_secs(60);
 /// On Lambda: prints the counts since the last line each [`EMF_INTERVAL`] while any
 /// changed, and once more at SIGTERM or Ctrl-C (then returns).
 pub async fn report_as_emf(injector: Injector) {
-    let function_name =
-        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "main-site".into());
+    let function_name = app_host::emf_function_name("main-site");
     let mut reported = InjectStats::default();
     let mut report = |stats: InjectStats| {
         if stats != reported {
+            let counts = counts_between(&stats, &reported);
             println!(
                 "{}",
-                emf_line(&stats, &reported, &function_name, now_millis())
+                app_host::emf_record(EMF_NAMESPACE, &function_name, &counts)
             );
             reported = stats;
         }
@@ -145,21 +145,9 @@ pub async fn report_as_emf(injector: Injector) {
     }
 }
 
-fn now_millis() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
-}
-
-/// One EMF record of the counts between `before` and `now`, one metric each: `Injected`,
+/// The counts between `before` and `now`, one EMF metric each: `Injected`,
 /// `LateBailouts`, and `Passthrough` with the reason in CamelCase (`PassthroughNotHtml`).
-/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
-fn emf_line(
-    now: &InjectStats,
-    before: &InjectStats,
-    function_name: &str,
-    timestamp_ms: u128,
-) -> String {
+fn counts_between(now: &InjectStats, before: &InjectStats) -> Vec<(String, u64)> {
     let mut counts = vec![
         ("Injected".to_owned(), now.injected - before.injected),
         (
@@ -183,23 +171,7 @@ fn emf_line(
             now.passed(reason) - before.passed(reason),
         )
     }));
-    let mut record = serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": EMF_NAMESPACE,
-                "Dimensions": [["FunctionName"]],
-                "Metrics": counts.iter()
-                    .map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" }))
-                    .collect::<Vec<_>>(),
-            }],
-        },
-        "FunctionName": function_name,
-    });
-    for (name, count) in counts {
-        record[name] = count.into();
-    }
-    record.to_string()
+    counts
 }
 
 #[cfg(test)]
@@ -212,9 +184,14 @@ mod tests {
         before.injected = 1;
         let mut now = before;
         now.injected = 3;
-        let line: serde_json::Value =
-            serde_json::from_str(&emf_line(&now, &before, "ogshot-inject", 1_700_000_000_000))
-                .unwrap();
+        let counts = counts_between(&now, &before);
+        let line: serde_json::Value = serde_json::from_str(&app_host::emf_record_at(
+            EMF_NAMESPACE,
+            "ogshot-inject",
+            &counts,
+            1_700_000_000_000,
+        ))
+        .unwrap();
         assert_eq!(line["Injected"], 2);
         assert_eq!(line["FunctionName"], "ogshot-inject");
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);

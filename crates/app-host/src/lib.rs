@@ -1,15 +1,17 @@
 //! How ogshot's three apps are hosted, the part every `main` shares: the log subscriber
 //! (plain locally, JSON on Lambda) whose every line passes a redactor, the request span
-//! every router records, the shutdown signal, and serving one router under AWS Lambda
-//! or as a local server.
+//! every router records, the shutdown signal, serving one router under AWS Lambda or as
+//! a local server, and the EMF records apps print their counts in on Lambda.
 //!
 //! It never reads configuration, never builds a router, and never lets a secret an app
 //! registered ([`redact_from_logs`]) reach a log line, at any `RUST_LOG` level.
 
+mod emf;
 mod logs;
 mod serve;
 mod spans;
 
+pub use emf::{EMF_DIMENSION, emf_function_name, emf_record, emf_record_at};
 pub use logs::{
     CapturedLogs, DEFAULT_FILTER, REDACTED, Redacting, RedactingWriter, init_tracing,
     redact_from_logs, redacted, subscriber,
