@@ -16,7 +16,7 @@ use lol_html::errors::RewritingError;
 use lol_html::send::{Element, SendHandlerTypes, Settings};
 use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element, text};
 
-use share_tags::{PageWords, is_replaced_key};
+use share_tags::{PageWords, is_meta_key, is_replaced_key};
 
 /// What the page showed so far, in input byte offsets.
 #[derive(Debug, Default)]
@@ -52,13 +52,6 @@ const HEAD_ELEMENTS: &[&str] = &[
     "title",
 ];
 
-/// Whether a `<meta>` key names `key`, read as crawlers read it: trimmed, any case.
-fn is_key(found: &str, key: &str) -> bool {
-    found
-        .trim_matches(|c: char| c.is_ascii_whitespace())
-        .eq_ignore_ascii_case(key)
-}
-
 impl Seen {
     /// Takes in the next start tag of the head: what the page's words are, and whether
     /// the head is over.
@@ -70,12 +63,12 @@ impl Seen {
                     .into_iter()
                     .filter_map(|a| el.get_attribute(a))
             };
-            self.has_og_title |= keys().any(|key| is_key(&key, "og:title"));
-            self.has_og_description |= keys().any(|key| is_key(&key, "og:description"));
+            self.has_og_title |= keys().any(|key| is_meta_key(&key, "og:title"));
+            self.has_og_description |= keys().any(|key| is_meta_key(&key, "og:description"));
             if self.description.is_none()
                 && el
                     .get_attribute("name")
-                    .is_some_and(|key| is_key(&key, "description"))
+                    .is_some_and(|key| is_meta_key(&key, "description"))
             {
                 self.description = el.get_attribute("content");
             }

@@ -21,7 +21,9 @@ use shared_ids::BaseUrl;
 
 pub use page::{PageAddress, TRACKING_PARAMS, TrackingParamError, TrackingParams};
 pub use query::{SOCIAL_PARAM, has_social_param, social_id_from_query};
-pub use tags::{MetaAttr, MetaTag, OG_TYPE, PageWords, ShareTags, TWITTER_CARD, is_replaced_key};
+pub use tags::{
+    MetaAttr, MetaTag, OG_TYPE, PageWords, ShareTags, TWITTER_CARD, is_meta_key, is_replaced_key,
+};
 pub use text::ShareText;
 
 /// The configuration a share is built from: every URL a tag carries derives from these.

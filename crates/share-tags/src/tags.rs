@@ -164,8 +164,8 @@ fn twitter_card() -> MetaTag<'static> {
 /// (`og:image:url`, `twitter:image:src`, ...). Matched as HTML matches attribute values a
 /// crawler reads: trimmed of ASCII whitespace, ASCII case-insensitive.
 pub fn is_replaced_key(key: &str) -> bool {
+    let is = |exact: &str| is_meta_key(key, exact);
     let key = key.trim_matches(|c: char| c.is_ascii_whitespace());
-    let is = |exact: &str| key.eq_ignore_ascii_case(exact);
     let under = |prefix: &str| {
         key.get(..prefix.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
@@ -176,6 +176,14 @@ pub fn is_replaced_key(key: &str) -> bool {
         || is("twitter:card")
         || is("twitter:image")
         || under("twitter:image:")
+}
+
+/// Whether a page's `<meta>` `property` or `name` value `found` names `key`, as a
+/// crawler reads it: trimmed of ASCII whitespace, ASCII case-insensitive.
+pub fn is_meta_key(found: &str, key: &str) -> bool {
+    found
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .eq_ignore_ascii_case(key)
 }
 
 /// Which attribute of a `<meta>` tag holds its key.
