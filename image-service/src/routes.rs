@@ -75,7 +75,7 @@ async fn image(
     let started = tokio::time::Instant::now();
     let mut timing = ServerTiming::default();
     // The query string is ignored: it is never part of what names an image.
-    let path = ImagePath::parse_honouring(raw_path(&uri, &extensions), &state.honoured_designs);
+    let path = ImagePath::parse_honouring(uri.path(), &state.honoured_designs);
     let (status, image) = match path {
         ImagePath::Default | ImagePath::Other => {
             state.metrics.default_image();
@@ -160,17 +160,6 @@ fn answer_deadline(
     }
     let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
     by_budget.min(tokio::time::Instant::now() + left.saturating_sub(LAMBDA_RESPONSE_MARGIN))
-}
-
-/// The path exactly as the client sent it. On Lambda, lambda_http rebuilds the URI
-/// with a WHATWG URL parser, which removes dot segments and turns `\` into `/`, so
-/// `/v1/./12-34-10.jpg` would name a card there; it keeps the event's raw path in an
-/// extension, and that is what is matched.
-fn raw_path<'a>(uri: &'a Uri, extensions: &'a Extensions) -> &'a str {
-    match lambda_http::RequestExt::raw_http_path(extensions) {
-        "" => uri.path(),
-        raw => raw,
-    }
 }
 
 /// A JPEG response honouring `If-None-Match` and a single `Range`.

@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
             // Bound before the site listens, so a bad address stops start-up at once.
             let metrics = MetricsServer::bind(metrics_addr, injector).await?;
             let site = async { site.await.map_err(anyhow::Error::from) };
-            let metrics = async { metrics.serve().await.map_err(anyhow::Error::from) };
+            let metrics = async { metrics.serve(listener).await.map_err(anyhow::Error::from) };
             tokio::try_join!(site, metrics)?;
         }
         _ => site.await?,

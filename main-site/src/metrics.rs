@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app_host::ListenerLimits;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -86,14 +87,14 @@ impl MetricsServer {
         Ok(Self { listener, router })
     }
 
-    /// Serves `GET /metrics` until SIGTERM or Ctrl-C. Its log line names the address, not
-    /// as "listening on", which is the site's own.
-    pub async fn serve(self) -> std::io::Result<()> {
+    /// Serves `GET /metrics` until SIGTERM or Ctrl-C, with the site's own listener
+    /// `limits`. Its log line names the address, not as "listening on", which is the
+    /// site's own.
+    pub async fn serve(self, limits: ListenerLimits) -> std::io::Result<()> {
         let local = self.listener.local_addr()?;
         tracing::info!("injector metrics at http://{local}/metrics");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(app_host::shutdown_signal())
-            .await
+        app_host::serve_listener(self.listener, self.router, limits).await;
+        Ok(())
     }
 }
 

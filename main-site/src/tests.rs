@@ -403,7 +403,7 @@ async fn hostile_values_get_the_default_page_and_are_never_echoed() {
 #[tokio::test]
 async fn a_lambda_function_url_event_gets_the_same_page() {
     let event = include_str!("../testdata/function-url-event.json");
-    let request = lambda_http::request::from_str(event).expect("a Function URL event");
+    let request = app_host::lambda::request_from_event(event).expect("a Function URL event");
     let response = router(Config::local_defaults())
         .oneshot(request)
         .await

@@ -1,12 +1,14 @@
 //! The main site's own binary as AWS Lambda runs it in front of an existing site, off
 //! AWS, under test-kit's Runtime API emulator (see `test_kit::lambda`): a share link's
-//! page comes from a real HTTP origin, streams out through lambda_http's streaming
-//! runner (the function URL's `RESPONSE_STREAM` mode), and carries the card's tags.
+//! page comes from a real HTTP origin, streams out through the Lambda runtime's streaming
+//! runner (the function URL's `RESPONSE_STREAM` mode), and carries the card's tags. The
+//! origin's repeated header lines arrive as a function URL takes them, the path is the
+//! raw one CloudFront sent, and no header value stops a request on its way in.
 
 use std::path::Path;
 use std::time::Duration;
 
-use axum::response::IntoResponse;
+use axum::response::{AppendHeaders, IntoResponse};
 use futures::StreamExt as _;
 use shared_ids::{BaseUrl, SocialId};
 use test_kit::Served;
@@ -31,7 +33,13 @@ async fn start_origin() -> Served {
             Ok::<_, std::io::Error>(piece)
         });
         (
-            [("content-type", "text/html; charset=utf-8")],
+            AppendHeaders([
+                ("content-type", "text/html; charset=utf-8"),
+                ("link", "</a.css>; rel=preload; as=style"),
+                ("link", "</b.js>; rel=preload; as=script"),
+                ("set-cookie", "first=1; Path=/"),
+                ("set-cookie", "second=2; Path=/; HttpOnly"),
+            ]),
             axum::body::Body::from_stream(pieces),
         )
             .into_response()
@@ -53,24 +61,7 @@ async fn a_share_link_streams_through_the_lambda_host_with_the_cards_tags() {
             .env("IMAGE_BASE_URL", IMAGE_BASE)
             .env("RUST_LOG", "info"),
     );
-    // cargo lambda's emulator can leave an invocation that arrives before the function's
-    // first poll unanswered for good; on AWS, Lambda holds requests until the function
-    // has initialised. So the share link is retried until one invocation is answered.
-    let mut reply = None;
-    for _ in 0..15 {
-        let attempt =
-            tokio::time::timeout(Duration::from_secs(2), invoke(addr, FUNCTION_URL_EVENT));
-        if let Ok(Ok(answer)) = attempt.await {
-            reply = Some(answer);
-            break;
-        }
-    }
-    let reply = reply.unwrap_or_else(|| {
-        panic!(
-            "no answer through the emulator; the function said: {:#?}",
-            function.output()
-        )
-    });
+    let reply = answered(addr, FUNCTION_URL_EVENT, &function).await;
     assert_eq!(reply.status, 200, "{:#?}", function.output());
     assert_eq!(reply.header("x-ogshot-inject"), Some("injected"));
     assert_eq!(
@@ -98,6 +89,55 @@ async fn a_share_link_streams_through_the_lambda_host_with_the_cards_tags() {
         body.trim_end().ends_with("</html>"),
         "the whole page came through"
     );
+    // A function URL's answer holds each field once, and its cookies in a list of their
+    // own, which the emulator turns back into header lines.
+    assert_eq!(
+        reply.header_lines("link"),
+        ["</a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script"]
+    );
+    assert_eq!(
+        reply.header_lines("set-cookie"),
+        ["first=1; Path=/", "second=2; Path=/; HttpOnly"]
+    );
+
+    let event = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut event: serde_json::Value = serde_json::from_str(FUNCTION_URL_EVENT).unwrap();
+        edit(&mut event);
+        event.to_string()
+    };
+    let escaping = event(&|event| event["rawPath"] = "/a/%2e%2e/b".into());
+    let reply = answered(addr, &escaping, &function).await;
+    assert_eq!(
+        reply.status, 400,
+        "the raw path, with its encoded dot-segment, not /b"
+    );
+    let odd_headers = event(&|event| {
+        event["headers"]["host"] = "a b[".into();
+        event["headers"]["x-forwarded-proto"] = "a b://".into();
+    });
+    let reply = answered(addr, &odd_headers, &function).await;
+    assert_eq!(reply.status, 200, "{:#?}", function.output());
+    assert_eq!(reply.header("x-ogshot-inject"), Some("injected"));
     drop(function);
     drop(emulator);
+}
+
+/// The function's answer to `event`. cargo lambda's emulator can leave an invocation that
+/// arrives before the function's first poll unanswered for good; on AWS, Lambda holds
+/// requests until the function has initialised. So it is retried until one is answered.
+async fn answered(
+    addr: std::net::SocketAddr,
+    event: &str,
+    function: &Process,
+) -> test_kit::raw_http::Reply {
+    for _ in 0..15 {
+        let attempt = tokio::time::timeout(Duration::from_secs(2), invoke(addr, event));
+        if let Ok(Ok(answer)) = attempt.await {
+            return answer;
+        }
+    }
+    panic!(
+        "no answer through the emulator; the function said: {:#?}",
+        function.output()
+    )
 }

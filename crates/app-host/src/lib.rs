@@ -7,6 +7,7 @@
 //! registered ([`redact_from_logs`]) reach a log line, at any `RUST_LOG` level.
 
 mod emf;
+pub mod lambda;
 mod logs;
 mod serve;
 mod spans;
@@ -17,7 +18,7 @@ pub use logs::{
     redact_from_logs, redacted, subscriber,
 };
 pub use serve::{
-    LimitsError, ListenerLimits, ServeError, on_lambda, serve, serve_streamed, serve_streamed_with,
-    shutdown_signal,
+    ConnectionSlot, LimitsError, ListenerLimits, ServeError, on_lambda, serve, serve_listener,
+    serve_streamed, serve_streamed_with, shutdown_signal,
 };
 pub use spans::{RouteSpan, route_trace_layer};

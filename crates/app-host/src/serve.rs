@@ -1,4 +1,4 @@
-//! One router, two hosts: `lambda_http` when AWS Lambda runs the process, otherwise a
+//! One router, two hosts: a function URL when AWS Lambda runs the process, otherwise a
 //! local server; either until SIGTERM or Ctrl-C. The local server gives a client a
 //! bounded time to send each request's head and serves a bounded number at once
 //! ([`ListenerLimits`]), so neither half-open connections nor a slow loris can hold it.
@@ -13,11 +13,11 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
-/// Set by AWS Lambda in every execution environment; `lambda_http::run` panics without
-/// it, so it alone decides the host.
+/// Set by AWS Lambda in every execution environment; its runtime client cannot start
+/// without it, so it alone decides the host.
 const LAMBDA_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 
 /// Whether AWS Lambda runs this process.
@@ -48,7 +48,7 @@ pub enum ServeError {
 pub async fn serve(router: Router, addr: SocketAddr, name: &str) -> Result<(), ServeError> {
     if on_lambda() {
         return tokio::select! {
-            result = lambda_http::run(router) => result.map_err(ServeError::Lambda),
+            result = crate::lambda::run_buffered(router) => result.map_err(ServeError::Lambda),
             () = shutdown_signal() => Ok(()),
         };
     }
@@ -75,9 +75,7 @@ pub async fn serve_streamed_with(
 ) -> Result<(), ServeError> {
     if on_lambda() {
         return tokio::select! {
-            result = lambda_http::run_with_streaming_response(router) => {
-                result.map_err(ServeError::Lambda)
-            }
+            result = crate::lambda::run_streamed(router) => result.map_err(ServeError::Lambda),
             () = shutdown_signal() => Ok(()),
         };
     }
@@ -150,6 +148,24 @@ async fn serve_locally(
     Ok(())
 }
 
+/// Serves `router` on a `listener` the caller bound, with `limits`, until SIGTERM or
+/// Ctrl-C: a second listener of an app (its metrics) is held to the same rules.
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ListenerLimits,
+) {
+    serve_on(listener, router, limits, shutdown_signal()).await;
+}
+
+/// A connection's place among the listener's `max_connections`, in each of its
+/// requests' extensions: a handler that takes the connection over (an upgrade) keeps a
+/// clone for as long as it uses it, so the connection still counts once hyper is done.
+#[derive(Debug, Clone)]
+pub struct ConnectionSlot {
+    _permit: Arc<OwnedSemaphorePermit>,
+}
+
 /// Serves HTTP/1.1 on `listener` until `shutdown`, then lets the requests under way
 /// finish. hyper itself, not `axum::serve`: only with a timer does hyper enforce a
 /// header timeout, and axum 0.8 gives it none (nor a bound on connections).
@@ -188,12 +204,15 @@ async fn serve_on(
         let http = http.clone();
         let router = router.clone();
         let mut stopped = stopped.clone();
+        let slot = ConnectionSlot {
+            _permit: Arc::new(slot),
+        };
         connections.spawn(async move {
-            let _slot = slot;
             // Each request carries the client's address (`ConnectInfo`, as `axum::serve`
             // gives it): a proxy tells its origin who asked.
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(slot.clone());
                 router.clone().oneshot(request)
             });
             // With upgrades, a handler can take the connection over (a WebSocket through

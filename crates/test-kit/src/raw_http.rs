@@ -35,6 +35,14 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every line of the field `name`, in order.
+    pub fn header_lines(&self, name: &str) -> Vec<&str> {
+        (self.headers.iter())
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn cache_control(&self) -> Option<&str> {
         self.header("cache-control")
     }

@@ -1,16 +1,12 @@
 //! The router under AWS Lambda: a Function URL event in, the runtime's JSON out.
 //!
-//! `lambda_http::run` wraps the router in `lambda_http::Adapter`, which converts the
-//! event to a request (as `lambda_http::request::from_str` does) and the response to the
-//! JSON the Function URL reads back. These tests drive that same adapter, public though
-//! hidden from the docs, so the base64 encoding checked here is the runtime's own.
+//! On Lambda, app-host turns each event into a request and the response into the JSON
+//! the Function URL reads back (`app_host::lambda::buffered`); these tests drive that
+//! same function, so the base64 encoding checked here is production's own.
 
 use base64::Engine as _;
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Context, LambdaEvent};
 use serde_json::Value;
 use shared_ids::CURRENT_DESIGN;
-use tower::ServiceExt;
 
 use super::support::{Backend, Harness, assert_rendered_card};
 use crate::DEFAULT_IMAGE;
@@ -40,11 +36,12 @@ async fn invoke(h: &Harness, raw_path: &str) -> Value {
     let mut event = recorded_event();
     event["rawPath"] = raw_path.into();
     event["requestContext"]["http"]["path"] = raw_path.into();
-    let payload: LambdaRequest = serde_json::from_value(event).expect("a Function URL event");
-    let response = Adapter::from(h.service().router())
-        .oneshot(LambdaEvent::new(payload, Context::default()))
-        .await
-        .expect("the router is infallible");
+    let response = app_host::lambda::buffered(
+        h.service().router(),
+        app_host::lambda::invocation(&event.to_string()),
+    )
+    .await
+    .expect("the router is infallible");
     serde_json::to_value(response).expect("a Lambda response serialises")
 }
 
@@ -89,8 +86,8 @@ async fn a_function_url_event_gets_the_card_as_a_base64_jpeg() {
     h.stop().await;
 }
 
-/// lambda_http rebuilds the request URI with a WHATWG URL parser, which removes dot
-/// segments and turns `\` into `/`; the event's raw path is what names the image.
+/// A WHATWG URL parser would remove dot segments and turn `\` into `/`; the event's raw
+/// path is what names the image.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_lambda_paths_are_matched_raw_too() {
     let h = Harness::start(Backend::Local).await;

@@ -98,7 +98,8 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
         headers.insert(header::HOST, origin.forwarding.public_host().clone());
     }
     limit_accept_encoding(&mut headers);
-    let peer = forwarding::peer(&parts.extensions);
+    let peer = forwarding::peer(&parts.extensions, &headers);
+    forwarding::drop_edge_signature(&parts.extensions, &mut headers);
     origin.forwarding.apply(&mut headers, peer, parts.version);
     if let Some(upgrade) = &upgrade {
         upgrade.ask(&mut headers);

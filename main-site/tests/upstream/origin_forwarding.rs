@@ -102,21 +102,73 @@ async fn a_trusted_proxys_chain_is_kept_and_the_proxy_appended() {
     assert_eq!(got("x-forwarded-port"), None);
 }
 
-/// On Lambda the caller's address is the Function URL's request context, and the event's
-/// own `X-Forwarded-Host` (`evil.example`) is a client's word like any other.
-#[tokio::test]
-async fn on_lambda_the_request_contexts_source_address_is_the_client() {
+/// The headers the origin saw for the recorded Function URL event with `headers` added.
+async fn seen_on_lambda(headers: serde_json::Value) -> axum::http::HeaderMap {
     let origin = Origin::start(page_origin()).await;
     let config = Config::try_from(args(&origin.url())).expect("a valid configuration");
-    let event = include_str!("../../testdata/function-url-event.json");
-    let request = lambda_http::request::from_str(event).expect("a Function URL event");
+    let recorded = include_str!("../../testdata/function-url-event.json");
+    let mut event: serde_json::Value = serde_json::from_str(recorded).unwrap();
+    for (name, value) in headers.as_object().unwrap() {
+        event["headers"][name] = value.clone();
+    }
+    let request =
+        app_host::lambda::request_from_event(&event.to_string()).expect("a Function URL event");
     let response = main_site::router(config).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.into_body().collect().await.expect("a whole body");
+    origin.last().headers
+}
 
-    let seen = origin.last().headers;
-    assert_eq!(header(&seen, "x-forwarded-for"), Some("203.0.113.7"));
+/// On Lambda only CloudFront can call the function URL (OAC signs every request), so
+/// the viewer is the one CloudFront reports; the event's own `X-Forwarded-Host`
+/// (`evil.example`) is a client's word like any other.
+#[tokio::test]
+async fn on_lambda_the_client_is_the_viewer_cloudfront_reports() {
+    let seen = seen_on_lambda(serde_json::json!({})).await;
+    assert_eq!(
+        header(&seen, "x-forwarded-for"),
+        Some("203.0.113.7"),
+        "without CloudFront's word, the request context's caller"
+    );
     assert_eq!(header(&seen, "x-forwarded-host"), Some("www.example.com"));
+
+    let seen = seen_on_lambda(serde_json::json!({
+        "x-forwarded-for": "10.9.9.9, 198.51.100.20",
+        "cloudfront-viewer-address": "2001:db8::7:46532",
+    }))
+    .await;
+    assert_eq!(header(&seen, "x-forwarded-for"), Some("2001:db8::7"));
+
+    let seen =
+        seen_on_lambda(serde_json::json!({"x-forwarded-for": "10.9.9.9, 198.51.100.20"})).await;
+    assert_eq!(
+        header(&seen, "x-forwarded-for"),
+        Some("198.51.100.20"),
+        "the element CloudFront appended, never the viewer's own claim"
+    );
+}
+
+/// CloudFront's signature for the function URL (OAC, SigV4) stays with the function.
+#[tokio::test]
+async fn on_lambda_the_edges_signature_never_reaches_the_origin() {
+    let seen = seen_on_lambda(serde_json::json!({
+        "authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc",
+        "x-amz-date": "20261206T050000Z",
+        "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+        "x-amz-security-token": "token",
+        "x-amz-source-arn": "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE",
+    }))
+    .await;
+    let signed: Vec<&str> = (seen.keys())
+        .map(axum::http::HeaderName::as_str)
+        .filter(|name| *name == "authorization" || name.starts_with("x-amz-"))
+        .collect();
+    assert_eq!(signed, Vec::<&str>::new());
+    assert_eq!(
+        header(&seen, "accept"),
+        Some("*/*"),
+        "the viewer's own headers pass"
+    );
 }
 
 // ---------------------------------------------------------------- the public name

@@ -201,6 +201,53 @@ async fn a_websocket_is_tunnelled_to_the_origin_both_ways() {
     socket.close(None).await.unwrap();
 }
 
+/// An upgraded connection is still a connection: with `MAX_CONNECTIONS=1`, a second
+/// client waits until the WebSocket closes.
+#[tokio::test]
+async fn a_websocket_holds_its_place_among_max_connections() {
+    let origin = echo_origin().await;
+    let (_process, addr) = spawn_site(
+        "main-site (websocket, one connection)",
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_main-site"))
+            .env_clear()
+            .env("UPSTREAM", &origin)
+            .env("PUBLIC_URL", PUBLIC_URL)
+            .env("MAX_CONNECTIONS", "1"),
+    )
+    .await;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(format!("ws://{addr}/chat"), stream)
+        .await
+        .expect("the handshake passes the proxy");
+    let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+    second
+        .write_all(b"GET /page HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    socket.send(Message::text("still here")).await.unwrap();
+    let heard = socket.next().await.expect("an open socket").unwrap();
+    assert_eq!(
+        heard,
+        Message::text("still here"),
+        "the tunnel works meanwhile"
+    );
+    // A negative check: it can only miss the fault on a machine too slow to answer the
+    // second client within the wait, never fail a correct proxy.
+    let early = tokio::time::timeout(PAST_THE_TIMEOUT * 2, second.readable()).await;
+    assert!(
+        early.is_err(),
+        "the second client was served while the WebSocket held the only connection"
+    );
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), second.read_to_end(&mut answer))
+        .await
+        .expect("served once the WebSocket is gone")
+        .unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 "), "{answer:?}");
+}
+
 /// `HEADER_TIMEOUT_MS` reaches the binary's listener: a connection that never finishes its
 /// request line is closed, not held.
 #[tokio::test]

@@ -8,10 +8,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use app_host::lambda::FunctionUrlCaller;
 use axum::extract::ConnectInfo;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Extensions, Version};
-use lambda_http::request::RequestContext;
 
 use crate::config::TrustedProxies;
 
@@ -19,6 +19,7 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const CLOUDFRONT_VIEWER_ADDRESS: HeaderName = HeaderName::from_static("cloudfront-viewer-address");
 
 /// The name this proxy gives itself in `Via`.
 const VIA_NAME: &str = "ogshot";
@@ -104,17 +105,45 @@ fn add_via(headers: &mut HeaderMap, version: Version) {
 }
 
 /// The address of whoever sent the request to this process: the socket's peer when the
-/// server records it (axum's `ConnectInfo`), else on Lambda the source address of the
-/// request context (the caller of the function URL).
-pub(super) fn peer(extensions: &Extensions) -> Option<IpAddr> {
+/// server records it (axum's `ConnectInfo`); on Lambda, the viewer CloudFront reports.
+/// A function URL that signs its callers (`AWS_IAM`, CloudFront's OAC) is called by
+/// CloudFront alone, so its own headers are the edge's word: `CloudFront-Viewer-Address`,
+/// else the last `X-Forwarded-For` element, which CloudFront appends; else the caller.
+pub(super) fn peer(extensions: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
     if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         return Some(addr.ip().to_canonical());
     }
-    match extensions.get::<RequestContext>()? {
-        RequestContext::ApiGatewayV2(context) => (context.http.source_ip.as_deref())
-            .and_then(|ip| ip.parse::<IpAddr>().ok())
-            .map(|ip| ip.to_canonical()),
-        _ => None,
+    let caller = extensions.get::<FunctionUrlCaller>()?;
+    let viewer_address = (headers.get(&CLOUDFRONT_VIEWER_ADDRESS))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit_once(':'))
+        .and_then(|(ip, _port)| ip.parse::<IpAddr>().ok());
+    let last_forwarded = || {
+        joined(headers, &X_FORWARDED_FOR)?
+            .rsplit(',')
+            .next()?
+            .trim()
+            .parse::<IpAddr>()
+            .ok()
+    };
+    let viewer = viewer_address.or_else(last_forwarded);
+    Some(viewer.unwrap_or(caller.source_ip).to_canonical())
+}
+
+/// Removes the signature CloudFront's origin access control put on a request to a
+/// function URL (`Authorization` and the `X-Amz-*` fields SigV4 adds): it is meant for
+/// Lambda alone, and the site's origin must never see it. Off Lambda nobody signs, and a
+/// viewer's own `Authorization` (a site's basic auth) passes.
+pub(super) fn drop_edge_signature(extensions: &Extensions, headers: &mut HeaderMap) {
+    if extensions.get::<FunctionUrlCaller>().is_none() {
+        return;
+    }
+    let signed: Vec<HeaderName> = (headers.keys())
+        .filter(|name| name.as_str().starts_with("x-amz-"))
+        .cloned()
+        .collect();
+    for name in signed.iter().chain([&header::AUTHORIZATION]) {
+        headers.remove(name);
     }
 }
 

@@ -4,6 +4,7 @@
 //! over and their bytes copied both ways until either side closes. A tunnel has no idle
 //! limit: a WebSocket's silences are the site's to choose.
 
+use app_host::ConnectionSlot;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderValue};
@@ -17,6 +18,8 @@ use hyper_util::rt::TokioIo;
 pub(super) struct Requested {
     protocol: HeaderValue,
     client: OnUpgrade,
+    /// Held by the tunnel: an upgraded connection still counts toward `MAX_CONNECTIONS`.
+    slot: Option<ConnectionSlot>,
 }
 
 /// The upgrade `request` asks for, if any: HTTP/1.1 with `Upgrade` and a `Connection`
@@ -34,6 +37,7 @@ pub(super) fn requested(request: &mut Request) -> Option<Requested> {
     let protocol = headers.get(header::UPGRADE)?.clone();
     names_upgrade.then(|| Requested {
         protocol,
+        slot: request.extensions().get::<ConnectionSlot>().cloned(),
         client: hyper::upgrade::on(request),
     })
 }
@@ -50,6 +54,7 @@ impl Requested {
         let protocol = (origin.headers().get(header::UPGRADE).cloned()).unwrap_or(self.protocol);
         set_switch(&mut headers, protocol);
         tokio::spawn(async move {
+            let _slot = self.slot;
             let (client, origin) = tokio::join!(self.client, origin.upgrade());
             let (mut client, mut origin) = match (client, origin) {
                 (Ok(client), Ok(origin)) => (TokioIo::new(client), origin),
