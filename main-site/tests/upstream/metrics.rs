@@ -40,6 +40,45 @@ fn counted(scrape: &Scrape, labels: &[(&str, &str)]) -> Option<f64> {
     }
 }
 
+/// The binary `command` starts, with `METRICS_ADDR` on a free port: the process, the
+/// site's address and the metrics address.
+async fn with_metrics(
+    command: &mut tokio::process::Command,
+) -> (test_kit::process::Process, SocketAddr, SocketAddr) {
+    let (mut process, addr) = spawn_site(
+        "main-site (metrics)",
+        command.env("METRICS_ADDR", "127.0.0.1:0"),
+    )
+    .await;
+    let line = (process.wait_for("injector metrics at http://", Duration::from_secs(30))).await;
+    let metrics_addr: SocketAddr = (line.split("http://").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (process, addr, metrics_addr)
+}
+
+/// The metrics listener is held to the site's listener limits: a connection that never
+/// finishes its request line is closed at `HEADER_TIMEOUT_MS`.
+#[tokio::test]
+async fn the_metrics_listener_closes_a_half_open_connection_at_its_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let origin = Origin::start(Router::new()).await;
+    let (_process, _, metrics_addr) = with_metrics(
+        main_site()
+            .env("UPSTREAM", origin.url())
+            .env("HEADER_TIMEOUT_MS", "500"),
+    )
+    .await;
+    let mut socket = tokio::net::TcpStream::connect(metrics_addr).await.unwrap();
+    socket.write_all(b"GET /met").await.unwrap();
+    let mut rest = Vec::new();
+    // Far past the timeout, far below the 20 s default.
+    let closed = tokio::time::timeout(Duration::from_secs(8), socket.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection was still open after 8 s");
+}
+
 #[tokio::test]
 async fn the_metrics_address_counts_each_share_by_what_became_of_it() {
     let origin = Origin::start(
@@ -51,18 +90,8 @@ async fn the_metrics_address_counts_each_share_by_what_became_of_it() {
             ),
     )
     .await;
-    let (mut process, addr) = spawn_site(
-        "main-site (metrics)",
-        main_site()
-            .env("UPSTREAM", origin.url())
-            .env("METRICS_ADDR", "127.0.0.1:0"),
-    )
-    .await;
-    let line = (process.wait_for("injector metrics at http://", Duration::from_secs(30))).await;
-    let metrics_addr: SocketAddr = (line.split("http://").nth(1))
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let (_process, addr, metrics_addr) =
+        with_metrics(main_site().env("UPSTREAM", origin.url())).await;
 
     assert_shared(&get_from(addr, &format!("/post?social={ID}")).await, ID);
     let passed = get_from(addr, &format!("/feed.json?social={ID}")).await;
