@@ -200,6 +200,12 @@ async fn serve_on(
                 }
             },
         };
+        // An answer's head and body are separate writes: with Nagle's algorithm on, the
+        // second waits for the client's delayed ACK (40 ms on Linux) on every answer
+        // that does not fill a segment.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
         while connections.try_join_next().is_some() {}
         let http = http.clone();
         let router = router.clone();

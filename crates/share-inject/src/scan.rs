@@ -7,7 +7,8 @@
 //! It owns those decisions and nothing else: it never rewrites or emits a byte (its
 //! rewriter's output is thrown away), and it is never fed past the head window, because
 //! its `*` selector makes lol_html buffer every start tag whole (a 10 MB `data:` URL in
-//! one would hit the memory limit); the inject module streams the rest without it.
+//! one would hit the memory limit); the inject module streams the rest without it. It
+//! stops where the head ends, so a page's body is never tokenized twice.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -188,6 +189,12 @@ pub(crate) fn is_share_tag(el: &Element<'_, '_>) -> bool {
         })
 }
 
+/// Ends the scan where the head ends: the rest of the page, however long, is never
+/// tokenized for it (the stream after the insertion point reads it once).
+#[derive(Debug, thiserror::Error)]
+#[error("the head is over")]
+struct HeadOver;
+
 /// Throws the scanner's output away: the scan decides, it does not write.
 #[derive(Debug)]
 struct Discard;
@@ -233,13 +240,13 @@ impl Scanner {
             .with_strict(false)
             .append_element_content_handler(element!("*", move |el| {
                 let mut seen = found.lock().unwrap_or_else(PoisonError::into_inner);
-                if seen.head_over {
-                    return Ok(());
-                }
                 if seen.spot.is_none() {
                     seen.element(el, charset_end);
                 }
                 seen.head_element(el);
+                if seen.head_over {
+                    return Err(HeadOver.into());
+                }
                 let name = el.tag_name();
                 if ["head", "noscript", "template"].contains(&name.as_str())
                     && let Some(handlers) = el.end_tag_handlers()
@@ -249,9 +256,9 @@ impl Scanner {
                         let mut seen = ended.lock().unwrap_or_else(PoisonError::into_inner);
                         if name == "head" {
                             seen.head_over = true;
-                        } else {
-                            seen.inert_depth = seen.inert_depth.saturating_sub(1);
+                            return Err(HeadOver.into());
                         }
+                        seen.inert_depth = seen.inert_depth.saturating_sub(1);
                         Ok(())
                     }));
                 }
@@ -275,14 +282,25 @@ impl Scanner {
     /// past a found insertion point (a long tag after it) ends the scan there, with the
     /// insertion point and no words.
     pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<Option<Found>, RewritingError> {
-        let result = self.rewriter.write(chunk);
+        let result = match self.head_over() {
+            // Nothing after the head changes what was seen, and the rewriter that stopped
+            // there takes no more input.
+            true => Ok(()),
+            false => self.rewriter.write(chunk),
+        };
         let seen = self.seen();
+        if seen.head_over {
+            return Ok(seen.found(true));
+        }
         match result {
             Err(error) if seen.spot.is_none() => Err(error),
             Err(_) => Ok(seen.found(false)),
-            Ok(()) if seen.head_over => Ok(seen.found(true)),
             Ok(()) => Ok(None),
         }
+    }
+
+    fn head_over(&self) -> bool {
+        self.seen().head_over
     }
 
     /// The decision when the bytes ran out before the head was over: the window's

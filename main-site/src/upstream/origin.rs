@@ -21,7 +21,7 @@ mod upgrade;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
@@ -104,13 +104,17 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
     if let Some(upgrade) = &upgrade {
         upgrade.ask(&mut headers);
     }
-    let (body, heard) = pace::request_body(body.into_data_stream(), origin.timeout);
-    let sent = origin
-        .client
-        .request(parts.method, url)
-        .headers(headers)
-        .body(reqwest::Body::wrap_stream(body))
-        .send();
+    let mut sending = origin.client.request(parts.method, url).headers(headers);
+    // A request without a body (most GETs) needs no relay for one, and the wait for the
+    // answer starts at once.
+    let heard = if body.is_end_stream() {
+        pace::nothing_to_hear()
+    } else {
+        let (body, heard) = pace::request_body(body.into_data_stream(), origin.timeout);
+        sending = sending.body(reqwest::Body::wrap_stream(body));
+        heard
+    };
+    let sent = sending.send();
     let answer = match pace::answer_within(sent, origin.answer_timeout, heard).await {
         Some(Ok(answer)) => answer,
         Some(Err(error)) if pace::client_stalled(&error) => {

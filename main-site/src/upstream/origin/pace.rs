@@ -61,6 +61,11 @@ pub(super) fn request_body(
     (stream, heard)
 }
 
+/// The signal of a request that has no body: already done.
+pub(super) fn nothing_to_hear() -> watch::Receiver<()> {
+    watch::channel(()).1
+}
+
 /// `answer`, unless it takes longer than `wait` after the request's last piece (`heard`
 /// changes with each piece, and closes when the body is done).
 pub(super) async fn answer_within<F: Future>(
