@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 const template = join(dirname(fileURLToPath(import.meta.url)), '..', 'template.yaml');
 
-/** The `FunctionCode: |` block of resource `name` (e.g. ImagePathFunction), unindented. */
+/**
+ * The `FunctionCode: |` (or `FunctionCode: !Sub |`) block of resource `name` (e.g.
+ * ImagePathFunction), unindented, as written: a `!Sub` placeholder is left in place.
+ */
 export function embeddedFunctionCode(name) {
     const lines = readFileSync(template, 'utf8').split('\n');
     const resource = lines.indexOf(`  ${name}:`);
@@ -15,9 +18,9 @@ export function embeddedFunctionCode(name) {
         throw new Error(`template.yaml has no resource ${name}`);
     }
     const end = lines.findIndex((line, i) => i > resource && /^ {0,2}\S/.test(line));
-    const start = lines.findIndex((line, i) => i > resource && /^\s+FunctionCode: \|$/.test(line));
+    const start = lines.findIndex((line, i) => i > resource && /^\s+FunctionCode: (!Sub )?\|$/.test(line));
     if (start === -1 || (end !== -1 && start > end)) {
-        throw new Error(`template.yaml's ${name} has no \`FunctionCode: |\` block`);
+        throw new Error(`template.yaml's ${name} has no \`FunctionCode: |\` or \`FunctionCode: !Sub |\` block`);
     }
     const indent = lines[start].search(/\S/) + 2;
     const body = [];
