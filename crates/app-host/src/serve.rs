@@ -166,6 +166,12 @@ pub struct ConnectionSlot {
     _permit: Arc<OwnedSemaphorePermit>,
 }
 
+/// What one connection may buffer each way: a request's head (hyper answers 431 past
+/// it; nginx allows 32 KiB by default), and the part of an answer queued for a slow
+/// client. hyper's default, about 400 KB, let a proxy hold that much of every page
+/// for each slow reader.
+const CONNECTION_BUFFER: usize = 64 * 1024;
+
 /// Serves HTTP/1.1 on `listener` until `shutdown`, then lets the requests under way
 /// finish. hyper itself, not `axum::serve`: only with a timer does hyper enforce a
 /// header timeout, and axum 0.8 gives it none (nor a bound on connections).
@@ -177,7 +183,8 @@ async fn serve_on(
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(CONNECTION_BUFFER);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stop, stopped) = tokio::sync::watch::channel(());
     let mut connections = tokio::task::JoinSet::new();

@@ -156,7 +156,36 @@ impl Dir {
 /// Validated, sanitised card content. Every string it hands out is already safe HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Content {
+    /// The file with every string sanitised once, when it is read: a share page asks for
+    /// a card's wording on every request, and the sanitiser parses HTML.
     file: ContentFile,
+}
+
+impl ContentFile {
+    fn sanitized(self) -> Self {
+        let labels = |labels: [String; 3]| labels.map(|label| sanitize(&label));
+        let text = |text: Option<String>| text.map(|text| sanitize(&text));
+        Self {
+            site_name: sanitize(&self.site_name),
+            eyebrow: sanitize(&self.eyebrow),
+            headline: sanitize(&self.headline),
+            footer: sanitize(&self.footer),
+            labels: labels(self.labels),
+            ids: (self.ids.into_iter())
+                .map(|(id, overrides)| {
+                    let overrides = Overrides {
+                        eyebrow: text(overrides.eyebrow),
+                        headline: text(overrides.headline),
+                        footer: text(overrides.footer),
+                        labels: overrides.labels.map(labels),
+                        ..overrides
+                    };
+                    (id, overrides)
+                })
+                .collect(),
+            ..self
+        }
+    }
 }
 
 /// The wording of one card, sanitised.
@@ -192,11 +221,13 @@ pub enum ContentError {
 impl Content {
     /// Parses content; `origin` names the source in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ContentError> {
-        let file = toml::from_str(text).map_err(|source| ContentError::Parse {
+        let file: ContentFile = toml::from_str(text).map_err(|source| ContentError::Parse {
             origin: origin.to_owned(),
             source,
         })?;
-        Ok(Self { file })
+        Ok(Self {
+            file: file.sanitized(),
+        })
     }
 
     /// The content compiled into the binary.
@@ -220,14 +251,11 @@ impl Content {
         let file = &self.file;
         let overrides = file.ids.get(&id).cloned().unwrap_or_default();
         CardText {
-            site_name: sanitize(&file.site_name),
-            eyebrow: sanitize(overrides.eyebrow.as_ref().unwrap_or(&file.eyebrow)),
-            headline: sanitize(overrides.headline.as_ref().unwrap_or(&file.headline)),
-            footer: sanitize(overrides.footer.as_ref().unwrap_or(&file.footer)),
-            labels: overrides
-                .labels
-                .unwrap_or_else(|| file.labels.clone())
-                .map(|label| sanitize(&label)),
+            site_name: file.site_name.clone(),
+            eyebrow: overrides.eyebrow.unwrap_or_else(|| file.eyebrow.clone()),
+            headline: overrides.headline.unwrap_or_else(|| file.headline.clone()),
+            footer: overrides.footer.unwrap_or_else(|| file.footer.clone()),
+            labels: overrides.labels.unwrap_or_else(|| file.labels.clone()),
             lang: overrides.lang.unwrap_or_else(|| file.lang.clone()),
             dir: overrides.dir.unwrap_or(file.dir),
         }

@@ -6,7 +6,7 @@
 //! formats an image path (shared-ids' `BaseUrl` does).
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use shared_ids::{IMAGE_CONTENT_TYPE, IMAGE_HEIGHT_PX, IMAGE_WIDTH_PX, SocialId};
 
@@ -102,20 +102,18 @@ impl ShareTags {
     /// the `og:title` and `og:description` it lacks, as HTML.
     pub fn page_block_html(&self, words: &PageWords) -> String {
         let mut tags = self.image_tags();
-        tags.extend(
-            (words.title.as_deref()).map(|title| MetaTag::property("og:title", title.to_owned())),
-        );
+        tags.extend((words.title.as_deref()).map(|title| MetaTag::property("og:title", title)));
         tags.extend(
             (words.description.as_deref())
-                .map(|description| MetaTag::property("og:description", description.to_owned())),
+                .map(|description| MetaTag::property("og:description", description)),
         );
-        tags.iter().map(ToString::to_string).collect()
+        html_of(&tags)
     }
 
     /// The tag set as HTML, one `<meta>` after another, byte for byte as the main site's
     /// page writes them.
     pub fn to_html(&self) -> String {
-        self.meta().iter().map(ToString::to_string).collect()
+        html_of(&self.meta())
     }
 
     fn og_url(&self) -> MetaTag<'_> {
@@ -232,6 +230,16 @@ impl<'a> MetaTag<'a> {
 
 /// Escapes as Leptos escapes attribute values (html-escape's double-quoted attribute
 /// rules: `&`, `<`, `>`, `"`), so a rendered tag is the same bytes as the main site's.
+/// Tags written one after another into one string: the injector writes a block into
+/// every share page it serves.
+fn html_of(tags: &[MetaTag<'_>]) -> String {
+    let mut html = String::with_capacity(tags.len() * 96);
+    for tag in tags {
+        let _ = write!(html, "{tag}");
+    }
+    html
+}
+
 impl fmt::Display for MetaTag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use html_escape::encode_double_quoted_attribute as escape;
