@@ -66,14 +66,17 @@ ogshot_venv() {
 }
 
 # Debian's nginx, which the end-to-end suite runs as the self-hosted edge
-# (infra/nginx/ogshot-edge.conf.template); nginx-light has the proxy and map modules.
+# (infra/nginx/ogshot-edge.conf.template) and the benchmark's load section runs as the
+# origin and the injector's peers; nginx-light has the proxy, map and sub modules.
 NGINX_BIN=/usr/sbin/nginx
 
 # Also installs what the tests need beyond rendering, when missing: the Lambda
-# Chromium layer's build tools, nginx, and cargo-lambda (in a venv, python3-venv for it).
+# Chromium layer's build tools, nginx, wrk (the benchmark's load generator, which
+# `bench --quick` runs in CI) and cargo-lambda (in a venv, python3-venv for it).
 ensure_test_packages() {
   ensure_system_packages
   [ -x "$NGINX_BIN" ] || apt_install nginx-light
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
   local tool missing=()
   for tool in node npm openssl lz4 readelf; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")

@@ -11,15 +11,13 @@
 //! it by mistake would otherwise go unseen.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use e2e::System;
-use test_kit::process::{Process, free_port};
+use e2e::nginx::Nginx;
+use test_kit::process::free_port;
 use test_kit::raw_http::{self, Reply};
-use tokio::process::Command;
 
-const NGINX: &str = "/usr/sbin/nginx";
 const TEMPLATE: &str = include_str!("../../infra/nginx/ogshot-edge.conf.template");
 const UPSTREAM_HEADER: &str = "x-test-upstream";
 const INJECT_HEADER: &str = "x-ogshot-inject";
@@ -35,85 +33,38 @@ enum Route {
     Site,
 }
 
-/// Debian's nginx running the template, in a directory of its own, on a free port.
+/// Debian's nginx running the template on a free port.
 struct Edge {
     addr: SocketAddr,
-    nginx: Process,
-    _dir: tempfile::TempDir,
+    _nginx: Nginx,
 }
 
 impl Edge {
     /// nginx with the template's addresses filled in, as the template's `envsubst` line
-    /// does.
+    /// does; the test's one addition to the template is the header that names the
+    /// upstream of each answer.
     async fn start(injector: &str, site: &str) -> Self {
-        assert!(
-            Path::new(NGINX).is_file(),
-            "Debian's nginx is missing at {NGINX}: apt-get install nginx-light \
-             (scripts/lib.sh's ensure_test_packages does)"
-        );
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        // With the test run as root, nginx's workers run as nobody and must reach the
-        // temporary paths nginx makes (and hands to them) inside this directory.
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("a readable nginx prefix");
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let edge = TEMPLATE
             .replace("${OGSHOT_LISTEN}", &addr.to_string())
             .replace("${OGSHOT_INJECTOR}", injector)
             .replace("${OGSHOT_SITE}", site);
         assert!(!edge.contains("${"), "a placeholder left unfilled:\n{edge}");
-        std::fs::write(dir.path().join("ogshot-edge.conf"), edge).expect("the edge's config");
-        std::fs::write(dir.path().join("nginx.conf"), nginx_conf(dir.path())).expect("nginx.conf");
-        let nginx = Process::spawn(
-            "nginx",
-            Command::new(NGINX).arg("-p").arg(dir.path()).args([
-                "-c",
-                "nginx.conf",
-                "-e",
-                "stderr",
-            ]),
+        let http = format!(
+            "access_log access.log;\n\
+             add_header {UPSTREAM_HEADER} $upstream_addr always;\n\
+             include ogshot-edge.conf;"
         );
-        let mut edge = Self {
+        let nginx = Nginx::start(&http, [("ogshot-edge.conf", edge)]).await;
+        Self {
             addr,
-            nginx,
-            _dir: dir,
-        };
-        edge.nginx
-            .wait_for("start worker process", Duration::from_secs(20))
-            .await;
-        edge
+            _nginx: nginx,
+        }
     }
 
     async fn request(&self, method: &str, target: &str) -> Reply {
         raw_http::request(self.addr, method, target, &[]).await
     }
-}
-
-/// Everything of nginx's in `dir`; the test's one addition to the template is the
-/// header that names the upstream of each answer.
-fn nginx_conf(dir: &Path) -> String {
-    let dir = dir.display();
-    format!(
-        "daemon off;\n\
-         worker_processes 1;\n\
-         pid {dir}/nginx.pid;\n\
-         error_log {dir}/error.log notice;\n\
-         error_log stderr notice;\n\
-         events {{ worker_connections 64; }}\n\
-         http {{\n\
-             access_log {dir}/access.log;\n\
-             client_body_temp_path {dir}/client_body;\n\
-             proxy_temp_path {dir}/proxy;\n\
-             fastcgi_temp_path {dir}/fastcgi;\n\
-             uwsgi_temp_path {dir}/uwsgi;\n\
-             scgi_temp_path {dir}/scgi;\n\
-             add_header {UPSTREAM_HEADER} $upstream_addr always;\n\
-             include ogshot-edge.conf;\n\
-         }}\n"
-    )
 }
 
 /// The plain site: one page, which carries its own share image.

@@ -6,6 +6,8 @@
 //! Nothing here is a stand-in: the routers are the apps' own, the browser is the real
 //! one, and storage goes through aws-sdk-s3 to a real S3 server.
 
+pub mod nginx;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -6,17 +6,17 @@
 //! main-site binary's RSS while a page far larger than its buffers streams through it,
 //! injected and passed through. Printed, never asserted.
 
-mod origin;
+pub(crate) mod origin;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use share_inject::INJECT_HEADER;
 
+use crate::main_site::MainSite;
 use crate::measure::{Table, percentile};
 use crate::memory::rss;
 use origin::{Origin, Page, STREAMED_HEAD, corpus, median, padded};
@@ -49,7 +49,7 @@ const QUICK: Sizes = Sizes {
 };
 
 /// The share every proxied request asks for.
-const SHARE_QUERY: &str = "social=12-34-10";
+pub(crate) const SHARE_QUERY: &str = "social=12-34-10";
 
 const ADDED_GOAL: Duration = Duration::from_millis(2);
 
@@ -197,16 +197,8 @@ async fn memory(
     origin: &Origin,
     sizes: Sizes,
 ) -> Result<()> {
-    let binary = main_site_binary()?;
     for share in [true, false] {
-        let streamed = streamed(
-            &binary,
-            origin.served.addr,
-            client,
-            sizes.streamed_bytes,
-            share,
-        )
-        .await?;
+        let streamed = streamed(origin.served.addr, client, sizes.streamed_bytes, share).await?;
         let growth = streamed.peak.saturating_sub(streamed.before);
         let (kind, target, met) = if share {
             ("as a share", "growth ≤ 16 MiB", Some(growth <= GROWTH_GOAL))
@@ -361,20 +353,6 @@ impl Outcomes {
     }
 }
 
-/// The main-site binary next to this one.
-fn main_site_binary() -> Result<PathBuf> {
-    let binary = std::env::current_exe()?.with_file_name("main-site");
-    if !binary.is_file() {
-        let release = binary.parent().is_some_and(|dir| dir.ends_with("release"));
-        bail!(
-            "{} is missing: build it first with `cargo build -p main-site{}`",
-            binary.display(),
-            if release { " --release" } else { "" }
-        );
-    }
-    Ok(binary)
-}
-
 /// One page streamed through a main-site process, and its RSS meanwhile.
 struct Streamed {
     before: u64,
@@ -384,51 +362,24 @@ struct Streamed {
     outcomes: Outcomes,
 }
 
-/// Starts `binary` in front of `origin`, warms it up, then streams a page of `bytes`
+/// Starts main-site in front of `origin`, warms it up, then streams a page of `bytes`
 /// through it (a share if `share`) while sampling its RSS.
 async fn streamed(
-    binary: &Path,
     origin: SocketAddr,
     client: &reqwest::Client,
     bytes: usize,
     share: bool,
 ) -> Result<Streamed> {
-    let addr = format!("127.0.0.1:{}", test_kit::process::free_port());
-    let mut child = tokio::process::Command::new(binary)
-        .arg("--upstream")
-        .arg(format!("http://{origin}"))
-        .env("MAIN_SITE_ADDR", &addr)
-        .env("PUBLIC_URL", format!("http://{addr}"))
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let pid = child.id().context("a started child has a pid")?;
+    let binary = crate::main_site::binary()?;
+    let mut site = MainSite::start(&binary, &format!("http://{origin}"), client).await?;
+    let (pid, addr) = (site.pid, site.base.clone());
     let query = if share {
         format!("?{SHARE_QUERY}")
     } else {
         String::new()
     };
-    let started = Instant::now();
-    while fetch(client, &format!("http://{addr}/{query}"))
-        .await
-        .is_err()
-    {
-        if let Some(status) = child.try_wait()? {
-            bail!("main-site exited before it served: {status}");
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("main-site served nothing within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     // The streaming path warmed too, so its first allocations are in `before`.
-    fetch(
-        client,
-        &format!("http://{addr}/stream/{PADDED_BYTES}{query}"),
-    )
-    .await?;
+    fetch(client, &format!("{addr}/stream/{PADDED_BYTES}{query}")).await?;
     let before = rss(pid);
 
     let peak = Arc::new(AtomicU64::new(before));
@@ -445,11 +396,11 @@ async fn streamed(
             samples
         })
     };
-    let fetched = fetch(client, &format!("http://{addr}/stream/{bytes}{query}")).await;
+    let fetched = fetch(client, &format!("{addr}/stream/{bytes}{query}")).await;
     stop.store(true, Ordering::Relaxed);
     let samples = sampler.join().unwrap_or(0);
-    let still_running = child.try_wait()?.is_none();
-    child.kill().await?;
+    let still_running = site.running()?;
+    site.stop().await?;
     let fetched = fetched?;
     anyhow::ensure!(still_running, "main-site exited during the transfer");
     // Only the head may change, and shrink if the engine puts shorter tags in its place.
@@ -469,7 +420,7 @@ async fn streamed(
     })
 }
 
-fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -482,7 +433,7 @@ fn signed_percentile(samples: &[f64], p: f64) -> f64 {
 }
 
 /// Milliseconds to the hundredth: a small page's fetch is well under one.
-fn fine_ms(ms: f64) -> String {
+pub(crate) fn fine_ms(ms: f64) -> String {
     format!("{ms:.2} ms")
 }
 

@@ -11,6 +11,8 @@ mod faults;
 mod identity;
 mod images;
 mod inject;
+mod load;
+mod main_site;
 mod measure;
 mod memory;
 
@@ -19,13 +21,16 @@ use anyhow::{Context, Result, bail};
 use measure::Table;
 
 /// What `--only` can name: the image service's figures, its fault drills, the identity
-/// of cards stored under load, and the main site's injector in front of an existing site.
-const SECTIONS: [&str; 4] = ["images", "faults", "identity", "inject"];
+/// of cards stored under load, the main site's injector in front of an existing site,
+/// and the injector under load beside nginx.
+const SECTIONS: [&str; 5] = ["images", "faults", "identity", "inject", "load"];
 
 /// What this run measures, from the command line.
 struct Run {
     quick: bool,
     sections: Vec<&'static str>,
+    /// Another main-site binary the load section runs beside this build's, interleaved.
+    baseline: Option<std::path::PathBuf>,
 }
 
 impl Run {
@@ -33,6 +38,7 @@ impl Run {
         let mut run = Self {
             quick: false,
             sections: SECTIONS.to_vec(),
+            baseline: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -52,8 +58,13 @@ impl Run {
                         })
                         .collect::<Result<_>>()?;
                 }
+                "--baseline" => {
+                    let binary = args.next().context("--baseline needs a main-site binary")?;
+                    run.baseline = Some(binary.into());
+                }
                 other => bail!(
-                    "unknown argument {other:?}; usage: bench [--quick] [--only {}]",
+                    "unknown argument {other:?}; usage: bench [--quick] [--only {}] \
+                     [--baseline <main-site binary>]",
                     SECTIONS.join(",")
                 ),
             }
@@ -95,6 +106,9 @@ async fn main() -> Result<()> {
     }
     if run.has("inject") {
         inject::section(&mut table, &client, run.quick).await?;
+    }
+    if run.has("load") {
+        load::section(&mut table, &client, run.quick, run.baseline.as_deref()).await?;
     }
     table.print();
     Ok(())

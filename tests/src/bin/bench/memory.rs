@@ -1,6 +1,7 @@
-//! Memory of processes as Linux reports it (`/proc`): one process's RSS, a process
-//! tree's RSS and PSS, and a background sampler that keeps the peaks. It only reads
-//! `/proc`; it never starts, signals or stops a process.
+//! Memory of processes as Linux reports it (`/proc`): one process's RSS and the peak
+//! the kernel kept (which it can reset), a process tree's RSS and PSS, and a background
+//! sampler that keeps the peaks. It only reads `/proc`, and writes a peak's reset there;
+//! it never starts, signals or stops a process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +24,17 @@ fn proc_kb(pid: u32, file: &str, field: &str) -> u64 {
 /// Resident set size of a process, in bytes.
 pub(crate) fn rss(pid: u32) -> u64 {
     proc_kb(pid, "status", "VmRSS:")
+}
+
+/// The highest RSS of a process since it started or since [`reset_peak_rss`]: the
+/// kernel's own peak, which no sampling can miss.
+pub(crate) fn peak_rss(pid: u32) -> u64 {
+    proc_kb(pid, "status", "VmHWM:")
+}
+
+/// Starts a process's [`peak_rss`] over from its RSS now (`clear_refs`, Linux 4.0).
+pub(crate) fn reset_peak_rss(pid: u32) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
 }
 
 /// Proportional set size: resident memory with each shared page divided among the

@@ -1,6 +1,7 @@
-//! The injector section's existing site: share-inject's corpus of real pages, one of
-//! them served from memory at every path, and a long page generated as it is sent. It
-//! never injects: it is the site the main site sits in front of.
+//! The injector section's existing site: share-inject's corpus of real pages (which the
+//! load section serves too), one of them served from memory at every path, and a long
+//! page generated as it is sent. It never injects: it is the site the main site sits in
+//! front of.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -18,13 +19,13 @@ use test_kit::Served;
 const HTML: &str = "text/html; charset=utf-8";
 
 /// A corpus page.
-pub(super) struct Page {
-    pub(super) name: String,
-    pub(super) bytes: Bytes,
+pub(crate) struct Page {
+    pub(crate) name: String,
+    pub(crate) bytes: Bytes,
 }
 
 /// share-inject's corpus of real pages, smallest first.
-pub(super) fn corpus() -> Result<Vec<Page>> {
+pub(crate) fn corpus() -> Result<Vec<Page>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/share-inject/tests/pages");
     let mut pages = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
@@ -45,7 +46,7 @@ pub(super) fn corpus() -> Result<Vec<Page>> {
 }
 
 /// The corpus's median page by size (the smaller of the two middle ones).
-pub(super) fn median(corpus: &[Page]) -> &Page {
+pub(crate) fn median(corpus: &[Page]) -> &Page {
     &corpus[(corpus.len() - 1) / 2]
 }
 
@@ -113,7 +114,7 @@ const PARAGRAPH: &str = "<p>Lorem ipsum dolor sit amet, consectetur adipiscing e
 
 /// `page` grown to at least `size` bytes by repeating its body before `</body>` (or
 /// paragraphs, for a page with no body to repeat).
-pub(super) fn padded(page: &[u8], size: usize) -> Bytes {
+pub(crate) fn padded(page: &[u8], size: usize) -> Bytes {
     let lower = page.to_ascii_lowercase();
     let find = |needle: &[u8], from: usize| {
         lower[from..]
