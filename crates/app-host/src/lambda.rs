@@ -60,10 +60,10 @@ struct EventHttp {
 }
 
 /// Why an event is no request.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error("the event is not a function URL event: {0}")]
-    NotAnEvent(String),
+    NotAnEvent(#[from] serde_json::Error),
     #[error("the method is no HTTP method")]
     Method,
     #[error("the raw path and query are no request target")]
@@ -76,9 +76,7 @@ pub enum EventError {
 /// is left out: such a line never reaches a local server either, whose parser refuses
 /// the whole request instead.
 pub fn request_from_event(event: &str) -> Result<Request<Body>, EventError> {
-    let event: Event =
-        serde_json::from_str(event).map_err(|error| EventError::NotAnEvent(error.to_string()))?;
-    request_of(event)
+    request_of(serde_json::from_str(event)?)
 }
 
 fn request_of(event: Event) -> Result<Request<Body>, EventError> {
@@ -136,8 +134,8 @@ fn request_of(event: Event) -> Result<Request<Body>, EventError> {
 /// none, with the invocation's context for handlers that read its deadline.
 async fn answer(router: Router, event: LambdaEvent<serde_json::Value>) -> Response<Body> {
     let LambdaEvent { payload, context } = event;
-    let request = serde_json::from_value::<Event>(payload)
-        .map_err(|error| EventError::NotAnEvent(error.to_string()))
+    let request = serde_json::from_value(payload)
+        .map_err(EventError::from)
         .and_then(request_of);
     match request {
         Ok(request) => {
