@@ -282,11 +282,13 @@ impl Scanner {
     /// past a found insertion point (a long tag after it) ends the scan there, with the
     /// insertion point and no words.
     pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<Option<Found>, RewritingError> {
-        let result = match self.head_over() {
-            // Nothing after the head changes what was seen, and the rewriter that stopped
-            // there takes no more input.
-            true => Ok(()),
-            false => self.rewriter.write(chunk),
+        // Nothing after the head changes what was seen, and the rewriter that stopped
+        // there takes no more input.
+        let head_over = self.seen().head_over;
+        let result = if head_over {
+            Ok(())
+        } else {
+            self.rewriter.write(chunk)
         };
         let seen = self.seen();
         if seen.head_over {
@@ -297,10 +299,6 @@ impl Scanner {
             Err(_) => Ok(seen.found(false)),
             Ok(()) => Ok(None),
         }
-    }
-
-    fn head_over(&self) -> bool {
-        self.seen().head_over
     }
 
     /// The decision when the bytes ran out before the head was over: the window's
