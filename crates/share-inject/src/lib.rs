@@ -21,6 +21,7 @@ mod layer;
 mod outcome;
 mod response;
 mod scan;
+mod skim;
 
 pub use decoding::{DECODED_CODINGS, limit_accept_encoding};
 pub use engine::{ENGINE_VERSION, InjectLimits, Injector, Rewrite};
