@@ -6,31 +6,146 @@
 //! `Skim` follows the tokenizer states of lol_html's own tag scanner (its state-machine
 //! syntax, where it differs from the HTML Standard's), as far as they decide where a tag
 //! can start: data, tags and their quoted attributes, comments, doctypes and bogus
-//! comments, raw text, RCDATA, script data with its escapes, and plaintext. Each whole
-//! `<meta>` start tag goes to the rewriter alone, from the data state it began in, where
-//! a fresh tokenizer is in the same state as one that read everything before. From the
-//! first `<svg>` or `<math>` on, the rewriter reads the rest: foreign content tokenizes
-//! otherwise (CDATA sections, no raw text), which the skim does not follow.
+//! comments, raw text, RCDATA, script data with its escapes, plaintext, and foreign
+//! content (SVG and MathML, with CDATA sections and integration points) by lol_html's
+//! tree builder simulator. Each whole `<meta>` start tag goes to the rewriter alone, from
+//! the data state it began in, where a fresh tokenizer is in the same state as one that
+//! read everything before. The few tags decided by their attributes (`<font>` in foreign
+//! content, MathML's `<annotation-xml>`) and a `<meta>` nested in foreign content make the
+//! rewriter read the rest of the page, first put in the same namespaces by reading the
+//! tags that open them (a primer, whose output is dropped).
 //!
-//! Two differences are by design. lol_html holds a tag's bytes until its name ends, and a
+//! Three differences are by design. lol_html holds a tag's bytes until its name ends, and a
 //! name longer than its memory limit makes it pass the rest of the page through with the
 //! share tags in it; the skim holds at most `<meta` and reads on. And where lol_html
 //! keeps the text type of a raw-text start tag that ended right after an attribute's `=`
 //! (`<script a=>`) for the next tag it lexes, the rewriter takes over after that tag, put
-//! in the same state by reading such a tag first.
+//! in the same state by reading such a tag first. And a rewriter that takes over inside
+//! foreign content never saw the elements open around it, so a share tag nested there
+//! (which is no void element) is removed with what follows it up to the end tag of an
+//! element that rewriter saw open, as the stream's rewriter has always treated the
+//! elements open before the insertion point.
 
 use std::mem;
+
+/// A tag name as lol_html tells names apart (its `LocalNameHash`): ASCII letters in any
+/// case and the digits 1 to 6, 64 bits of them; any other name is one "empty" name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Name {
+    hash: u64,
+    len: usize,
+}
+
+const EMPTY: u64 = !0;
+
+impl Name {
+    const fn of(name: &[u8]) -> Self {
+        let mut hashed = Self { hash: 0, len: 0 };
+        let mut at = 0;
+        while at < name.len() {
+            hashed = hashed.with(name[at]);
+            at += 1;
+        }
+        hashed
+    }
+
+    const fn with(self, byte: u8) -> Self {
+        let hash = if self.hash >> 59 != 0 {
+            EMPTY
+        } else {
+            match byte {
+                b'a'..=b'z' | b'A'..=b'Z' => (self.hash << 5) | ((byte as u64 & 0x1F) + 5),
+                b'1'..=b'6' => (self.hash << 5) | ((byte as u64 & 0x0F) - 1),
+                _ => EMPTY,
+            }
+        };
+        Self {
+            hash,
+            len: self.len + 1,
+        }
+    }
+
+    fn is(self, name: &[u8]) -> bool {
+        self.hash == Self::of(name).hash
+    }
+
+    fn is_one_of(self, names: &[&[u8]]) -> bool {
+        names.iter().any(|name| self.is(name))
+    }
+
+    fn is_empty(self) -> bool {
+        self.hash == EMPTY
+    }
+
+    /// Whether the name so far may still turn out to be `name`.
+    fn begins(self, name: &[u8]) -> bool {
+        self.len <= name.len() && self.is(&name[..self.len])
+    }
+}
 
 /// The one element the stream's rewriter acts on, which it is given one start tag at a
 /// time.
 const META: &[u8] = b"meta";
 
-/// Start tags of foreign content, from which lol_html reads the rest of the page.
-const FOREIGN: [&[u8]; 2] = [b"svg", b"math"];
+/// Start tags in foreign content that end it (the HTML Standard's list, as lol_html's
+/// tree builder simulator has it).
+const FOREIGN_EXIT: &[&[u8]] = &[
+    b"b",
+    b"big",
+    b"blockquote",
+    b"body",
+    b"br",
+    b"center",
+    b"code",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"em",
+    b"embed",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"head",
+    b"hr",
+    b"i",
+    b"img",
+    b"li",
+    b"listing",
+    b"menu",
+    b"meta",
+    b"nobr",
+    b"ol",
+    b"p",
+    b"pre",
+    b"ruby",
+    b"s",
+    b"small",
+    b"span",
+    b"strong",
+    b"strike",
+    b"sub",
+    b"sup",
+    b"table",
+    b"tt",
+    b"u",
+    b"ul",
+    b"var",
+];
 
-/// The longest name worth keeping: a raw-text element's, `meta` or a foreign one. Any
-/// longer name is none of them.
-const NAME_ROOM: usize = 9;
+/// Where SVG holds HTML again, and MathML's text integration points.
+const SVG_HTML: &[&[u8]] = &[b"desc", b"title", b"foreignobject"];
+const MATHML_TEXT: &[&[u8]] = &[b"mi", b"mo", b"mn", b"ms", b"mtext"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ns {
+    Html,
+    Svg,
+    MathMl,
+}
 
 /// What can go out of one input as it came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +167,8 @@ enum Step {
     Read,
     /// The byte is read again, in the state it led to (the HTML tokenizer's "reconsume").
     Again,
-    HandOver,
+    /// At the tag's `<`, after the primer.
+    HandOver(Vec<u8>),
     /// The end of a `<meta>` start tag.
     Meta,
     /// The rewriter reads from the next byte, after the tag that ended, in the state
@@ -82,13 +198,29 @@ impl Text {
     }
 }
 
-fn text_of(name: &[u8]) -> Text {
-    match name {
-        b"textarea" | b"title" | b"style" | b"iframe" | b"xmp" | b"noembed" | b"noframes"
-        | b"noscript" => Text::Raw,
-        b"script" => Text::Script,
-        b"plaintext" => Text::Plain,
-        _ => Text::Data,
+/// The elements of raw text and RCDATA, which end only at their own end tag.
+const RAW_TEXT: &[&[u8]] = &[
+    b"textarea",
+    b"title",
+    b"style",
+    b"iframe",
+    b"xmp",
+    b"noembed",
+    b"noframes",
+    b"noscript",
+];
+
+/// The text an element in the HTML namespace holds, and its lower-case name when that is
+/// not data.
+fn text_of(name: Name) -> (Text, &'static [u8]) {
+    if let Some(raw) = RAW_TEXT.iter().find(|raw| name.is(raw)) {
+        (Text::Raw, raw)
+    } else if name.is(b"script") {
+        (Text::Script, b"script")
+    } else if name.is(b"plaintext") {
+        (Text::Plain, b"plaintext")
+    } else {
+        (Text::Data, b"")
     }
 }
 
@@ -108,6 +240,12 @@ enum State {
     /// After `<!`, and after `<!-`.
     MarkupOpen,
     MarkupDash,
+    /// After `<![` with how many bytes of `[CDATA[` followed, where foreign content
+    /// allows CDATA sections.
+    MarkupCdata(u8),
+    Cdata,
+    CdataBracket,
+    CdataBrackets,
     /// Up to the next `>`: a bogus comment, and every doctype.
     ToTagEnd,
     CommentStart,
@@ -150,15 +288,21 @@ pub(crate) struct Skim {
     state: State,
     /// Whether the tag being read is an end tag.
     end_tag: bool,
-    /// The current tag's name so far, lower-case; `None` once longer than `NAME_ROOM` or
-    /// not made of the bytes a name worth keeping has.
-    name: Option<([u8; NAME_ROOM], usize)>,
+    /// The current tag's name so far.
+    name: Name,
     /// The text the current start tag's element holds, from its name.
     pending: Text,
-    /// The last start tag's name, which alone ends its raw text or script data.
-    open_raw: ([u8; NAME_ROOM], usize),
+    /// The name of the element whose raw text or script data this is: its own end tag
+    /// alone ends it.
+    open_raw: &'static [u8],
     /// Whether the tag being read is a `<meta>` start tag.
     in_meta: bool,
+    /// Whether the start tag being read enters HTML within foreign content unless it
+    /// closes itself.
+    enters_html: bool,
+    /// lol_html's namespace stack, never empty: HTML, then each `<svg>`, `<math>` and
+    /// integration point not yet left.
+    ns: Vec<Ns>,
 }
 
 impl Default for Skim {
@@ -166,10 +310,12 @@ impl Default for Skim {
         Self {
             state: State::Data,
             end_tag: false,
-            name: None,
+            name: Name::of(b""),
             pending: Text::Data,
-            open_raw: ([0; NAME_ROOM], 0),
+            open_raw: b"",
             in_meta: false,
+            enters_html: false,
+            ns: vec![Ns::Html],
         }
     }
 }
@@ -179,6 +325,7 @@ fn is_space(byte: u8) -> bool {
 }
 
 const SCRIPT: &[u8] = b"script";
+const CDATA: &[u8] = b"[CDATA[";
 
 impl Skim {
     /// Reads `input` on from where the last call left off (the held bytes it returned
@@ -207,10 +354,10 @@ impl Skim {
             match self.step(input[at]) {
                 Step::Read => at += 1,
                 Step::Again => {}
-                Step::HandOver => {
+                Step::HandOver(primer) => {
                     return Skimmed::HandOver {
                         at: tag_start,
-                        primer: Vec::new(),
+                        primer,
                     };
                 }
                 Step::Meta => {
@@ -220,8 +367,8 @@ impl Skim {
                     };
                 }
                 Step::Primed => {
-                    let (name, len) = self.open_raw;
-                    let primer = [b"<", &name[..len], b" a=>"].concat();
+                    let mut primer = self.ns_primer();
+                    primer.extend_from_slice(&[b"<", self.open_raw, b" a=>"].concat());
                     return Skimmed::HandOver { at: at + 1, primer };
                 }
             }
@@ -230,6 +377,7 @@ impl Skim {
             // Read again from the `<` with the next input, in the data state it began in.
             self.state = State::Data;
             self.in_meta = false;
+            self.enters_html = false;
             return Skimmed::Upto(tag_start);
         }
         Skimmed::Upto(input.len())
@@ -240,6 +388,7 @@ impl Skim {
     fn skips_to(&self) -> Option<(u8, State)> {
         match self.state {
             State::Data => Some((b'<', State::TagOpen)),
+            State::Cdata => Some((b']', State::CdataBracket)),
             State::AttrValue(quote) => Some((quote, State::BeforeAttrName)),
             State::ToTagEnd => Some((b'>', State::Data)),
             // The `<!--` states within a comment end it only where `--` ends it too.
@@ -273,54 +422,46 @@ impl Skim {
             },
             State::TagName => {
                 if is_space(byte) || byte == b'>' || byte == b'/' {
-                    if !self.end_tag {
-                        let name = self.name_so_far();
-                        if FOREIGN.contains(&name) {
-                            return Step::HandOver;
-                        }
-                        let (in_meta, pending) = (name == META, text_of(name));
-                        (self.in_meta, self.pending) = (in_meta, pending);
-                        if self.pending != Text::Data {
-                            self.open_raw = self.name.unwrap_or_default();
-                        }
+                    if let Err(primer) = self.tag_named() {
+                        return Step::HandOver(primer);
                     }
                     match byte {
-                        b'>' => return self.end_of_tag(),
+                        b'>' => return self.end_of_tag(false),
                         b'/' => self.to(State::SelfClosing),
                         _ => self.to(State::BeforeAttrName),
                     }
                 } else {
-                    self.push_name(byte);
+                    self.name = self.name.with(byte);
                     None
                 }
             }
             State::SelfClosing => match byte {
-                b'>' => return self.end_of_tag(),
+                b'>' => return self.end_of_tag(true),
                 _ => Some(State::BeforeAttrName),
             },
             State::BeforeAttrName => match byte {
                 b'/' => self.to(State::SelfClosing),
-                b'>' => return self.end_of_tag(),
+                b'>' => return self.end_of_tag(false),
                 _ if is_space(byte) => None,
                 _ => self.to(State::AttrName),
             },
             State::AttrName => match byte {
                 b'=' => self.to(State::BeforeAttrValue),
                 b'/' => self.to(State::SelfClosing),
-                b'>' => return self.end_of_tag(),
+                b'>' => return self.end_of_tag(false),
                 _ if is_space(byte) => self.to(State::AfterAttrName),
                 _ => None,
             },
             State::AfterAttrName => match byte {
                 b'/' => self.to(State::SelfClosing),
                 b'=' => self.to(State::BeforeAttrValue),
-                b'>' => return self.end_of_tag(),
+                b'>' => return self.end_of_tag(false),
                 _ if is_space(byte) => None,
                 _ => self.to(State::AttrName),
             },
             State::BeforeAttrValue => match byte {
                 b'"' | b'\'' => self.to(State::AttrValue(byte)),
-                b'>' if self.pending == Text::Data => return self.end_of_tag(),
+                b'>' if self.pending == Text::Data => return self.end_of_tag(false),
                 // lol_html's syntax goes back to data here, yet keeps the element's text
                 // type for the next tag it lexes, in ways the skim does not follow.
                 b'>' => return Step::Primed,
@@ -328,13 +469,28 @@ impl Skim {
                 _ => Some(State::AttrValueUnquoted),
             },
             State::AttrValueUnquoted => match byte {
-                b'>' => return self.end_of_tag(),
+                b'>' => return self.end_of_tag(false),
                 _ if is_space(byte) => self.to(State::BeforeAttrName),
                 _ => None,
             },
             State::MarkupOpen => match byte {
                 b'-' => self.to(State::MarkupDash),
+                b'[' if self.current_ns() != Ns::Html => self.to(State::MarkupCdata(1)),
                 _ => Some(State::ToTagEnd),
+            },
+            State::MarkupCdata(matched) => match usize::from(matched) {
+                next if byte != CDATA[next] => Some(State::ToTagEnd),
+                next if next + 1 == CDATA.len() => self.to(State::Cdata),
+                next => self.to(State::MarkupCdata(next as u8 + 1)),
+            },
+            State::CdataBracket => match byte {
+                b']' => self.to(State::CdataBrackets),
+                _ => Some(State::Cdata),
+            },
+            State::CdataBrackets => match byte {
+                b'>' => self.to(State::Data),
+                b']' => None,
+                _ => Some(State::Cdata),
             },
             State::MarkupDash => match byte {
                 b'-' => self.to(State::CommentStart),
@@ -459,6 +615,7 @@ impl Skim {
             },
             // Never stepped: `skim` reads them.
             State::Data
+            | State::Cdata
             | State::AttrValue(_)
             | State::ToTagEnd
             | State::Comment
@@ -482,8 +639,11 @@ impl Skim {
     }
 
     /// The `>` that ends a tag.
-    fn end_of_tag(&mut self) -> Step {
+    fn end_of_tag(&mut self, self_closing: bool) -> Step {
         self.emit();
+        if mem::take(&mut self.enters_html) && !self_closing {
+            self.ns.push(Ns::Html);
+        }
         if mem::take(&mut self.in_meta) {
             return Step::Meta;
         }
@@ -499,29 +659,100 @@ impl Skim {
     fn start_name(&mut self, byte: u8, end_tag: bool) {
         self.end_tag = end_tag;
         self.pending = Text::Data;
-        self.name = Some(([0; NAME_ROOM], 0));
-        self.push_name(byte);
+        self.name = Name::of(b"").with(byte);
         self.state = State::TagName;
     }
 
-    fn push_name(&mut self, byte: u8) {
-        self.name = self.name.and_then(|(mut name, len)| {
-            (len < NAME_ROOM && byte.is_ascii_alphanumeric()).then(|| {
-                name[len] = byte.to_ascii_lowercase();
-                (name, len + 1)
-            })
-        });
+    fn current_ns(&self) -> Ns {
+        *self
+            .ns
+            .last()
+            .expect("the namespace stack starts with HTML")
     }
 
-    fn name_so_far(&self) -> &[u8] {
-        self.name.as_ref().map_or(&[], |(name, len)| &name[..*len])
+    fn outer_ns(&self) -> Option<Ns> {
+        self.ns.len().checked_sub(2).map(|at| self.ns[at])
+    }
+
+    /// What a tag's name changes, as lol_html's tree builder simulator has it, once the
+    /// name is read; a tag lol_html must read itself is `Err`, with the primer that puts a
+    /// fresh rewriter in the namespaces before it.
+    fn tag_named(&mut self) -> Result<(), Vec<u8>> {
+        let (name, current) = (self.name, self.current_ns());
+        if self.end_tag {
+            if current != Ns::Html {
+                let own = match current {
+                    Ns::Svg => b"svg".as_slice(),
+                    _ => b"math",
+                };
+                if name.is_one_of(&[own, b"p", b"br"]) {
+                    self.ns.pop();
+                }
+            } else if let Some(outer) = self.outer_ns() {
+                let points = if outer == Ns::Svg {
+                    SVG_HTML
+                } else {
+                    MATHML_TEXT
+                };
+                if name.is_one_of(points) {
+                    self.ns.pop();
+                } else if name.is_empty() && outer == Ns::MathMl {
+                    // `</annotation-xml>`, told by its whole name.
+                    return Err(self.ns_primer());
+                }
+            }
+            return Ok(());
+        }
+        if name.is(META) && current != Ns::Html && self.outer_ns() != Some(Ns::Html) {
+            // Past the one level of foreign content it ends, a `<meta>` is no void
+            // element: removing it takes what follows up to its end.
+            return Err(self.ns_primer());
+        }
+        if name.is(b"svg") {
+            self.ns.push(Ns::Svg);
+        } else if name.is(b"math") {
+            self.ns.push(Ns::MathMl);
+        } else if current == Ns::Html {
+            let (pending, raw) = text_of(name);
+            self.pending = pending;
+            if pending != Text::Data {
+                self.open_raw = raw;
+            }
+        } else if name.is_one_of(FOREIGN_EXIT) {
+            self.ns.pop();
+        } else if name.is(b"font") || (name.is_empty() && current == Ns::MathMl) {
+            // Told by the tag's attributes: `<font color>`, `<annotation-xml encoding>`.
+            return Err(self.ns_primer());
+        } else {
+            let points = if current == Ns::Svg {
+                SVG_HTML
+            } else {
+                MATHML_TEXT
+            };
+            self.enters_html = name.is_one_of(points);
+        }
+        self.in_meta = name.is(META);
+        Ok(())
+    }
+
+    /// Tags that take a fresh lol_html rewriter into the namespaces the skim is in.
+    fn ns_primer(&self) -> Vec<u8> {
+        let mut primer = Vec::new();
+        for pair in self.ns.windows(2) {
+            primer.extend_from_slice(match pair {
+                [_, Ns::Svg] => b"<svg>".as_slice(),
+                [_, Ns::MathMl] => b"<math>",
+                [Ns::Svg, Ns::Html] => b"<foreignObject>",
+                _ => b"<mi>",
+            });
+        }
+        primer
     }
 
     fn end_tag_open(&mut self, byte: u8, name: State, text: State) -> Option<State> {
         if byte.is_ascii_alphabetic() {
             self.end_tag = true;
-            self.name = Some(([0; NAME_ROOM], 0));
-            self.push_name(byte);
+            self.name = Name::of(b"").with(byte);
             self.to(name)
         } else {
             Some(text)
@@ -532,14 +763,15 @@ impl Skim {
     /// the text; any other is text.
     fn end_tag_name(&mut self, byte: u8, text: State) -> Option<State> {
         if byte.is_ascii_alphabetic() {
-            self.push_name(byte);
+            self.name = self.name.with(byte);
             return None;
         }
-        let ends = (is_space(byte) || byte == b'/' || byte == b'>')
-            && self.name.is_some_and(|name| name == self.open_raw);
+        let ends = (is_space(byte) || byte == b'/' || byte == b'>') && self.name.is(self.open_raw);
         if !ends {
             return Some(text);
         }
+        // Such a name is never empty, the one end tag lol_html must read itself.
+        let _ = self.tag_named();
         match byte {
             b'>' => self.emit(),
             b'/' => self.to(State::SelfClosing),
@@ -548,15 +780,13 @@ impl Skim {
     }
 
     /// At the end of an input: whether the tag being read is a `<meta>` or may still turn
-    /// out to be one or foreign.
+    /// out to be one, or one lol_html must read itself.
     fn holds_a_tag(&self) -> bool {
         match self.state {
             State::TagOpen => true,
-            State::TagName if !self.end_tag => {
-                let name = self.name_so_far();
-                self.name.is_some()
-                    && (META.starts_with(name) || FOREIGN.iter().any(|tag| tag.starts_with(name)))
-            }
+            State::TagName if self.current_ns() != Ns::Html => !self.end_tag,
+            State::TagName if self.end_tag => self.outer_ns() == Some(Ns::MathMl),
+            State::TagName => self.name.begins(META),
             _ => self.in_meta,
         }
     }
