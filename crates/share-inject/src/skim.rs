@@ -65,12 +65,12 @@ impl Name {
         }
     }
 
-    fn is(self, name: &[u8]) -> bool {
-        self.hash == Self::of(name).hash
+    fn is(self, hash: u64) -> bool {
+        self.hash == hash
     }
 
-    fn is_one_of(self, names: &[&[u8]]) -> bool {
-        names.iter().any(|name| self.is(name))
+    fn is_one_of(self, hashes: &[u64]) -> bool {
+        hashes.contains(&self.hash)
     }
 
     fn is_empty(self) -> bool {
@@ -79,17 +79,35 @@ impl Name {
 
     /// Whether the name so far may still turn out to be `name`.
     fn begins(self, name: &[u8]) -> bool {
-        self.len <= name.len() && self.is(&name[..self.len])
+        self.len <= name.len() && self.is(Self::of(&name[..self.len]).hash)
     }
+}
+
+const fn hash(name: &[u8]) -> u64 {
+    Name::of(name).hash
+}
+
+/// Names as lol_html compares them, computed once, when compiling.
+const fn hashes<const N: usize>(names: [&[u8]; N]) -> [u64; N] {
+    let mut hashed = [0; N];
+    let mut at = 0;
+    while at < N {
+        hashed[at] = hash(names[at]);
+        at += 1;
+    }
+    hashed
 }
 
 /// The one element the stream's rewriter acts on, which it is given one start tag at a
 /// time.
-const META: &[u8] = b"meta";
+const META: u64 = hash(b"meta");
+const SVG: u64 = hash(b"svg");
+const MATH: u64 = hash(b"math");
+const FONT: u64 = hash(b"font");
 
 /// Start tags in foreign content that end it (the HTML Standard's list, as lol_html's
 /// tree builder simulator has it).
-const FOREIGN_EXIT: &[&[u8]] = &[
+const FOREIGN_EXIT: [u64; 44] = hashes([
     b"b",
     b"big",
     b"blockquote",
@@ -134,11 +152,11 @@ const FOREIGN_EXIT: &[&[u8]] = &[
     b"u",
     b"ul",
     b"var",
-];
+]);
 
 /// Where SVG holds HTML again, and MathML's text integration points.
-const SVG_HTML: &[&[u8]] = &[b"desc", b"title", b"foreignobject"];
-const MATHML_TEXT: &[&[u8]] = &[b"mi", b"mo", b"mn", b"ms", b"mtext"];
+const SVG_HTML: [u64; 3] = hashes([b"desc", b"title", b"foreignobject"]);
+const MATHML_TEXT: [u64; 5] = hashes([b"mi", b"mo", b"mn", b"ms", b"mtext"]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ns {
@@ -199,7 +217,7 @@ impl Text {
 }
 
 /// The elements of raw text and RCDATA, which end only at their own end tag.
-const RAW_TEXT: &[&[u8]] = &[
+const RAW_TEXT: [&[u8]; 8] = [
     b"textarea",
     b"title",
     b"style",
@@ -209,15 +227,16 @@ const RAW_TEXT: &[&[u8]] = &[
     b"noframes",
     b"noscript",
 ];
+const RAW_TEXT_HASHES: [u64; 8] = hashes(RAW_TEXT);
 
 /// The text an element in the HTML namespace holds, and its lower-case name when that is
 /// not data.
 fn text_of(name: Name) -> (Text, &'static [u8]) {
-    if let Some(raw) = RAW_TEXT.iter().find(|raw| name.is(raw)) {
-        (Text::Raw, raw)
-    } else if name.is(b"script") {
-        (Text::Script, b"script")
-    } else if name.is(b"plaintext") {
+    if let Some(at) = RAW_TEXT_HASHES.iter().position(|&raw| name.is(raw)) {
+        (Text::Raw, RAW_TEXT[at])
+    } else if name.is(const { hash(SCRIPT) }) {
+        (Text::Script, SCRIPT)
+    } else if name.is(const { hash(b"plaintext") }) {
         (Text::Plain, b"plaintext")
     } else {
         (Text::Data, b"")
@@ -294,7 +313,7 @@ pub(crate) struct Skim {
     pending: Text,
     /// The name of the element whose raw text or script data this is: its own end tag
     /// alone ends it.
-    open_raw: &'static [u8],
+    open_raw: (&'static [u8], u64),
     /// Whether the tag being read is a `<meta>` start tag.
     in_meta: bool,
     /// Whether the start tag being read enters HTML within foreign content unless it
@@ -312,7 +331,7 @@ impl Default for Skim {
             end_tag: false,
             name: Name::of(b""),
             pending: Text::Data,
-            open_raw: b"",
+            open_raw: (b"", 0),
             in_meta: false,
             enters_html: false,
             ns: vec![Ns::Html],
@@ -351,7 +370,11 @@ impl Skim {
                 }
                 continue;
             }
-            match self.step(input[at]) {
+            at += self.run(&input[at..]);
+            let Some(&byte) = input.get(at) else {
+                break;
+            };
+            match self.step(byte) {
                 Step::Read => at += 1,
                 Step::Again => {}
                 Step::HandOver(primer) => {
@@ -368,7 +391,7 @@ impl Skim {
                 }
                 Step::Primed => {
                     let mut primer = self.ns_primer();
-                    primer.extend_from_slice(&[b"<", self.open_raw, b" a=>"].concat());
+                    primer.extend_from_slice(&[b"<", self.open_raw.0, b" a=>"].concat());
                     return Skimmed::HandOver { at: at + 1, primer };
                 }
             }
@@ -396,6 +419,30 @@ impl Skim {
             State::Raw => Some((b'<', State::RawLessThan)),
             State::Script => Some((b'<', State::ScriptLessThan)),
             _ => None,
+        }
+    }
+
+    /// How many of the bytes at the start of `rest` leave the current state as it is
+    /// (but for the name they add to), read in one pass.
+    fn run(&mut self, rest: &[u8]) -> usize {
+        let until = |end: fn(u8) -> bool| rest.iter().position(|&b| end(b)).unwrap_or(rest.len());
+        match self.state {
+            State::TagName => {
+                let len = until(|b| is_space(b) || b == b'>' || b == b'/');
+                for &byte in &rest[..len] {
+                    self.name = self.name.with(byte);
+                }
+                len
+            }
+            State::AttrName => until(|b| is_space(b) || matches!(b, b'=' | b'/' | b'>')),
+            State::AttrValueUnquoted => until(|b| is_space(b) || b == b'>'),
+            State::BeforeAttrName | State::AfterAttrName | State::BeforeAttrValue => {
+                until(|b| !is_space(b))
+            }
+            State::Escaped | State::DoubleEscaped => {
+                memchr::memchr2(b'-', b'<', rest).unwrap_or(rest.len())
+            }
+            _ => 0,
         }
     }
 
@@ -681,18 +728,15 @@ impl Skim {
         let (name, current) = (self.name, self.current_ns());
         if self.end_tag {
             if current != Ns::Html {
-                let own = match current {
-                    Ns::Svg => b"svg".as_slice(),
-                    _ => b"math",
-                };
-                if name.is_one_of(&[own, b"p", b"br"]) {
+                let own = if current == Ns::Svg { SVG } else { MATH };
+                if name.is_one_of(&[own, const { hash(b"p") }, const { hash(b"br") }]) {
                     self.ns.pop();
                 }
             } else if let Some(outer) = self.outer_ns() {
                 let points = if outer == Ns::Svg {
-                    SVG_HTML
+                    SVG_HTML.as_slice()
                 } else {
-                    MATHML_TEXT
+                    &MATHML_TEXT
                 };
                 if name.is_one_of(points) {
                     self.ns.pop();
@@ -708,26 +752,26 @@ impl Skim {
             // element: removing it takes what follows up to its end.
             return Err(self.ns_primer());
         }
-        if name.is(b"svg") {
+        if name.is(SVG) {
             self.ns.push(Ns::Svg);
-        } else if name.is(b"math") {
+        } else if name.is(MATH) {
             self.ns.push(Ns::MathMl);
         } else if current == Ns::Html {
             let (pending, raw) = text_of(name);
             self.pending = pending;
             if pending != Text::Data {
-                self.open_raw = raw;
+                self.open_raw = (raw, hash(raw));
             }
-        } else if name.is_one_of(FOREIGN_EXIT) {
+        } else if name.is_one_of(&FOREIGN_EXIT) {
             self.ns.pop();
-        } else if name.is(b"font") || (name.is_empty() && current == Ns::MathMl) {
+        } else if name.is(FONT) || (name.is_empty() && current == Ns::MathMl) {
             // Told by the tag's attributes: `<font color>`, `<annotation-xml encoding>`.
             return Err(self.ns_primer());
         } else {
             let points = if current == Ns::Svg {
-                SVG_HTML
+                SVG_HTML.as_slice()
             } else {
-                MATHML_TEXT
+                &MATHML_TEXT
             };
             self.enters_html = name.is_one_of(points);
         }
@@ -766,7 +810,8 @@ impl Skim {
             self.name = self.name.with(byte);
             return None;
         }
-        let ends = (is_space(byte) || byte == b'/' || byte == b'>') && self.name.is(self.open_raw);
+        let ends =
+            (is_space(byte) || byte == b'/' || byte == b'>') && self.name.is(self.open_raw.1);
         if !ends {
             return Some(text);
         }
@@ -786,7 +831,7 @@ impl Skim {
             State::TagOpen => true,
             State::TagName if self.current_ns() != Ns::Html => !self.end_tag,
             State::TagName if self.end_tag => self.outer_ns() == Some(Ns::MathMl),
-            State::TagName => self.name.begins(META),
+            State::TagName => self.name.begins(b"meta"),
             _ => self.in_meta,
         }
     }
