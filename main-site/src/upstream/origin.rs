@@ -10,8 +10,9 @@
 //! address, the public scheme and host, `Via`), `target` (no path above the upstream's
 //! base), `public_name` (the public URL in the answer's `Location` and cookies), `pace`
 //! (the timeouts of uploads, answers and event streams), `upgrade` (WebSockets tunnelled
-//! to the origin).
+//! to the origin); `client` is the HTTP/1.1 client that reaches it.
 
+mod client;
 mod forwarding;
 mod pace;
 mod public_name;
@@ -26,19 +27,22 @@ use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyDataStream;
 use share_inject::{gateway_error, limit_accept_encoding};
 use url::Url;
 
 use crate::config::Config;
+use client::OriginClient;
 use forwarding::Forwarding;
 use public_name::PublicName;
 use shared_ids::BaseUrl;
+use target::{OriginBase, Refused};
 
 /// The origin and the client that reaches it.
 #[derive(Debug)]
 pub struct HttpOrigin {
-    base: BaseUrl,
-    client: reqwest::Client,
+    base: OriginBase,
+    client: OriginClient,
     /// For connecting, and between two pieces of either body.
     timeout: Duration,
     /// For the answer's head, from the request's last byte.
@@ -52,34 +56,25 @@ pub struct HttpOrigin {
 impl HttpOrigin {
     pub fn new(base: BaseUrl, config: &Config) -> Self {
         let timeout = config.upstream_timeout.0;
-        let client = reqwest::Client::builder()
-            // Bodies reach the inject layer as the origin coded them; it decodes only the
-            // pages it rewrites, and everything else goes out still compressed.
-            .no_gzip()
-            .no_deflate()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .build()
-            .expect("a client with rustls and no custom certificates always builds");
         let url = |base: &BaseUrl| Url::parse(base.as_str()).expect("a BaseUrl is a URL");
         let public = url(&config.site.public_url);
         let (proto, authority) = (config.site.public_url.origin())
             .split_once("://")
             .expect("a BaseUrl's origin has a scheme");
         Self {
-            client,
+            base: OriginBase::new(base.as_str()),
+            client: client::origin_client(timeout),
             timeout,
             answer_timeout: config.upstream_answer_timeout,
             forwarding: Forwarding::new(config.trusted_proxies.clone(), proto, authority),
             public_name: PublicName::new(url(&base), public),
             public_host: config.upstream_public_host,
-            base,
         }
     }
 }
 
 /// What `OPTIONS *` (the server as a whole) is told: what this proxy forwards. No origin
-/// can be asked (reqwest sends no asterisk-form target) and nginx answers it 400.
+/// can be asked (hyper's client sends no asterisk-form target) and nginx answers it 400.
 const ALLOW_ANY_RESOURCE: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// Forwards one request to the origin.
@@ -89,8 +84,14 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
     }
     let upgrade = upgrade::requested(&mut request);
     let (parts, body) = request.into_parts();
-    let Ok(url) = target::origin_url(origin.base.as_str(), &parts.uri) else {
-        return (StatusCode::BAD_REQUEST, "This path leaves the site.\n").into_response();
+    let target = match origin.base.target(&parts.uri) {
+        Ok(target) => target,
+        Err(Refused::Escapes) => {
+            return (StatusCode::BAD_REQUEST, "This path leaves the site.\n").into_response();
+        }
+        Err(Refused::TooLong) => {
+            return (StatusCode::URI_TOO_LONG, "This path is too long.\n").into_response();
+        }
     };
     let mut headers = end_to_end(&parts.headers);
     headers.remove(header::HOST);
@@ -104,26 +105,29 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
     if let Some(upgrade) = &upgrade {
         upgrade.ask(&mut headers);
     }
-    let mut sending = origin.client.request(parts.method, url).headers(headers);
     // A request without a body (most GETs) needs no relay for one, and the wait for the
     // answer starts at once.
-    let heard = if body.is_end_stream() {
-        pace::nothing_to_hear()
+    let (body, heard) = if body.is_end_stream() {
+        (Body::empty(), pace::nothing_to_hear())
     } else {
         let (body, heard) = pace::request_body(body.into_data_stream(), origin.timeout);
-        sending = sending.body(reqwest::Body::wrap_stream(body));
-        heard
+        (Body::from_stream(body), heard)
     };
-    let sent = sending.send();
+    // HTTP/1.1 whatever the client spoke, as `Request::new` makes it.
+    let mut sending = axum::http::Request::new(body);
+    *sending.method_mut() = parts.method;
+    *sending.uri_mut() = target;
+    *sending.headers_mut() = headers;
+    let sent = origin.client.request(sending);
     let answer = match pace::answer_within(sent, origin.answer_timeout, heard).await {
         Some(Ok(answer)) => answer,
         Some(Err(error)) if pace::client_stalled(&error) => {
             tracing::info!("the client stopped sending its request's body");
             return gateway_error(StatusCode::REQUEST_TIMEOUT).into_response();
         }
-        Some(Err(error)) if !error.is_timeout() => {
-            let error = error.without_url();
-            tracing::warn!(%error, "the origin did not answer");
+        Some(Err(error)) if !client::timed_out(&error) => {
+            let error = &error as &dyn std::error::Error;
+            tracing::warn!(error, "the origin did not answer");
             return gateway_error(StatusCode::BAD_GATEWAY).into_response();
         }
         Some(Err(_)) | None => {
@@ -140,7 +144,8 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
         return upgrade.tunnel(answer, headers);
     }
     let idle = (!pace::is_event_stream(&headers)).then_some(origin.timeout);
-    let body = Body::from_stream(pace::answer_body(answer.bytes_stream(), idle));
+    let body = BodyDataStream::new(answer.into_body());
+    let body = Body::from_stream(pace::answer_body(body, idle));
     let mut response = Response::new(body);
     *response.status_mut() = status;
     *response.headers_mut() = headers;

@@ -8,7 +8,7 @@
 //! One module per kind of upstream: an HTTP origin (`origin`, its HTTP in `origin_http`,
 //! its failures in `origin_failures`, what it tells the origin and
 //! hands back in `origin_forwarding`, slow uploads, long polls, events and WebSockets in
-//! `origin_streaming`), a directory (`directory`), a bucket (`bucket`); the injector's
+//! `origin_streaming`, what goes on the wire to it in `origin_wire`), a directory (`directory`), a bucket (`bucket`); the injector's
 //! counters on the metrics address (`metrics`); what they share is in `support`.
 
 mod bucket;
@@ -19,4 +19,5 @@ mod origin_failures;
 mod origin_forwarding;
 mod origin_http;
 mod origin_streaming;
+mod origin_wire;
 mod support;

@@ -26,12 +26,24 @@ pub(super) struct ClientStalled;
 /// Whether the request failed because the client's body stalled (a 408, not the
 /// origin's fault).
 pub(super) fn client_stalled(error: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by(error, <dyn std::error::Error>::is::<ClientStalled>)
+}
+
+/// Whether `error` or any error under it is one that `is` picks out.
+pub(super) fn caused_by(
+    error: &(dyn std::error::Error + 'static),
+    is: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
     let mut next = Some(error);
     while let Some(error) = next {
-        if error.is::<ClientStalled>() {
+        if is(error) {
             return true;
         }
-        next = error.source();
+        next = match error.downcast_ref::<std::io::Error>() {
+            // An `io::Error`'s `source` skips the error it wraps.
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => error.source(),
+        };
     }
     false
 }
@@ -98,12 +110,13 @@ pub(super) fn is_event_stream(headers: &HeaderMap) -> bool {
 
 /// The origin's body, ended with an error when it stalls longer than `idle` (`None`:
 /// never): hyper then aborts the answer rather than finishing a short page.
-pub(super) fn answer_body<S>(
+pub(super) fn answer_body<S, E>(
     body: S,
     idle: Option<Duration>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
 where
-    S: Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
 {
     futures::stream::unfold(Some(Box::pin(body)), move |body| async move {
         let mut body = body?;
@@ -115,8 +128,10 @@ where
             Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
             Ok(None) => None,
             Ok(Some(Err(error))) => {
-                let error = error.without_url();
-                tracing::warn!(%error, "the origin's body failed");
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "the origin's body failed"
+                );
                 Some((Err(std::io::Error::other(error)), None))
             }
             Err(_) => {

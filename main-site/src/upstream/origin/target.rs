@@ -2,24 +2,70 @@
 //! it. Dot-segments are resolved (RFC 3986 5.2.4) as a browser would before the path is
 //! joined to the base; a segment that only becomes a dot-segment once decoded (`%2e%2e`,
 //! `..%2f`, Tomcat's `..;`) is refused, since the origin might resolve it after us.
+//!
+//! The target is built from the request's own path and query as http checked them, with
+//! no URL parser in between: the origin gets the client's bytes, not a re-encoding.
 
 use axum::http::Uri;
+use axum::http::uri::{Authority, Parts, PathAndQuery, Scheme};
+use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
-/// A request path that would leave the upstream's base once the origin decodes it.
+/// Why a request has no target on the origin.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Escapes;
-
-/// The origin's URL for `uri`'s path and query, below `base` (no trailing `/`).
-pub(super) fn origin_url(base: &str, uri: &Uri) -> Result<String, Escapes> {
-    let path = resolved(uri.path())?;
-    Ok(match uri.query() {
-        Some(query) => format!("{base}{path}?{query}"),
-        None => format!("{base}{path}"),
-    })
+pub(super) enum Refused {
+    /// The path would leave the upstream's base once the origin decodes it.
+    Escapes,
+    /// The base and the path together are longer than a request target may be (the
+    /// only way pieces of a valid target joined by `/` fail to be one).
+    TooLong,
 }
 
-fn resolved(path: &str) -> Result<String, Escapes> {
+/// The upstream's scheme, host and path, taken apart once.
+#[derive(Debug)]
+pub(super) struct OriginBase {
+    scheme: Scheme,
+    authority: Authority,
+    /// Empty, or a path without a trailing `/`.
+    path: String,
+}
+
+impl OriginBase {
+    /// `base`: an absolute http(s) URL with no query (a `BaseUrl`'s text).
+    pub(super) fn new(base: &str) -> Self {
+        let parts = Uri::try_from(base)
+            .expect("a BaseUrl is a URI")
+            .into_parts();
+        let path = (parts.path_and_query.as_ref()).map_or("", PathAndQuery::path);
+        Self {
+            scheme: parts.scheme.expect("a BaseUrl has a scheme"),
+            authority: parts.authority.expect("a BaseUrl has a host"),
+            path: path.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The origin's URI for `uri`'s path and query, below the base.
+    pub(super) fn target(&self, uri: &Uri) -> Result<Uri, Refused> {
+        let query = uri.query().map_or(0, |query| query.len() + 1);
+        let mut target = String::with_capacity(self.path.len() + uri.path().len() + query + 1);
+        target.push_str(&self.path);
+        push_resolved(&mut target, uri.path())?;
+        if let Some(query) = uri.query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        let mut parts = Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(
+            PathAndQuery::from_maybe_shared(Bytes::from(target)).map_err(|_| Refused::TooLong)?,
+        );
+        Uri::from_parts(parts).map_err(|_| Refused::TooLong)
+    }
+}
+
+/// Appends `path` with its dot-segments resolved.
+fn push_resolved(target: &mut String, path: &str) -> Result<(), Refused> {
     let mut kept: Vec<&str> = Vec::new();
     let mut ends_in_directory = false;
     for segment in path.strip_prefix('/').unwrap_or(path).split('/') {
@@ -29,15 +75,18 @@ fn resolved(path: &str) -> Result<String, Escapes> {
             ".." => {
                 kept.pop();
             }
-            _ if hides_a_dot_segment(segment) => return Err(Escapes),
+            _ if hides_a_dot_segment(segment) => return Err(Refused::Escapes),
             _ => kept.push(segment),
         }
     }
-    let mut resolved = format!("/{}", kept.join("/"));
-    if ends_in_directory && !kept.is_empty() {
-        resolved.push('/');
+    for segment in &kept {
+        target.push('/');
+        target.push_str(segment);
     }
-    Ok(resolved)
+    if kept.is_empty() || ends_in_directory {
+        target.push('/');
+    }
+    Ok(())
 }
 
 /// Whether a segment that is no literal dot-segment turns into one when decoded, or
@@ -56,8 +105,10 @@ fn hides_a_dot_segment(segment: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn url(target: &str) -> Result<String, Escapes> {
-        origin_url("https://origin/base", &target.parse().unwrap())
+    fn url(target: &str) -> Result<String, Refused> {
+        let base = OriginBase::new("https://origin/base");
+        base.target(&target.parse().unwrap())
+            .map(|uri| uri.to_string())
     }
 
     #[test]
@@ -90,7 +141,31 @@ mod tests {
             "/..;/secret",
             "/a/%2e%2e;x=1/b",
         ] {
-            assert_eq!(url(target), Err(Escapes), "{target}");
+            assert_eq!(url(target), Err(Refused::Escapes), "{target}");
         }
+    }
+
+    #[test]
+    fn an_origin_at_its_root_gets_the_clients_own_bytes() {
+        let base = OriginBase::new("http://origin:8080");
+        for (target, expected) in [
+            ("/", "http://origin:8080/"),
+            (
+                "/a/{\"b\"}|c?q='x'&r={}",
+                "http://origin:8080/a/{\"b\"}|c?q='x'&r={}",
+            ),
+        ] {
+            let uri = base
+                .target(&target.parse().unwrap())
+                .map(|uri| uri.to_string());
+            assert_eq!(uri.as_deref(), Ok(expected), "{target}");
+        }
+    }
+
+    #[test]
+    fn a_path_too_long_once_below_the_base_is_refused() {
+        let longest_allowed = format!("/{}", "a".repeat(65_532));
+        assert!(longest_allowed.parse::<Uri>().is_ok());
+        assert_eq!(url(&longest_allowed), Err(Refused::TooLong));
     }
 }

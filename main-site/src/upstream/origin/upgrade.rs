@@ -10,6 +10,7 @@ use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Version};
 use axum::response::Response;
+use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
@@ -50,20 +51,23 @@ impl Requested {
 
     /// The client's answer to an origin that switched protocols: its `101` with its
     /// headers, the tunnel running beside it from then on.
-    pub(super) fn tunnel(self, origin: reqwest::Response, mut headers: HeaderMap) -> Response {
+    pub(super) fn tunnel(
+        self,
+        origin: hyper::Response<Incoming>,
+        mut headers: HeaderMap,
+    ) -> Response {
         let protocol = (origin.headers().get(header::UPGRADE).cloned()).unwrap_or(self.protocol);
         set_switch(&mut headers, protocol);
         tokio::spawn(async move {
             let _slot = self.slot;
-            let (client, origin) = tokio::join!(self.client, origin.upgrade());
+            let (client, origin) = tokio::join!(self.client, hyper::upgrade::on(origin));
             let (mut client, mut origin) = match (client, origin) {
-                (Ok(client), Ok(origin)) => (TokioIo::new(client), origin),
+                (Ok(client), Ok(origin)) => (TokioIo::new(client), TokioIo::new(origin)),
                 (Err(error), _) => {
                     tracing::warn!(%error, "the client's upgrade failed");
                     return;
                 }
                 (_, Err(error)) => {
-                    let error = error.without_url();
                     tracing::warn!(%error, "the origin's upgrade failed");
                     return;
                 }
