@@ -127,6 +127,39 @@ async fn server_sent_events_flow_through_silences_longer_than_the_timeout() {
 }
 
 #[tokio::test]
+async fn an_answer_whose_pieces_each_come_in_time_comes_whole_however_long_it_takes() {
+    // Six pieces, each two fifths of the timeout after the last: well within the idle
+    // limit each time, and together more than twice the timeout.
+    let pause = Duration::from_millis(SHORT_TIMEOUT_MS * 2 / 5);
+    let origin = Origin::start(Router::new().route(
+        "/steady",
+        get(move || async move {
+            let pieces = futures::stream::iter(1..=6).then(move |n| async move {
+                tokio::time::sleep(pause).await;
+                Ok::<_, std::io::Error>(format!("piece {n}\n"))
+            });
+            (
+                [(header::CONTENT_TYPE, "text/plain")],
+                Body::from_stream(pieces),
+            )
+        }),
+    ))
+    .await;
+    let site = site_with_timeout(&origin.url(), SHORT_TIMEOUT_MS).await;
+    let answer = client()
+        .get(format!("{}/steady", site.base()))
+        .send()
+        .await
+        .expect("a head");
+    let body = answer
+        .text()
+        .await
+        .expect("the whole body, not one cut at the timeout");
+    let expected: String = (1..=6).map(|n| format!("piece {n}\n")).collect();
+    assert_eq!(body, expected);
+}
+
+#[tokio::test]
 async fn a_long_poll_gets_its_late_answer_while_a_late_share_page_gets_a_504() {
     let late = || async {
         tokio::time::sleep(PAST_THE_TIMEOUT).await;
