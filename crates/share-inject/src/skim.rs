@@ -398,6 +398,8 @@ impl Skim {
         }
         if self.holds_a_tag() {
             // Read again from the `<` with the next input, in the data state it began in.
+            // Only a `<meta>` is held past its name, and the one change its name makes
+            // (leaving foreign content for HTML) is one that reading it again keeps.
             self.state = State::Data;
             self.in_meta = false;
             self.enters_html = false;
