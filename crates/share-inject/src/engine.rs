@@ -701,17 +701,8 @@ mod skim_tests {
     }
 
     fn pages() -> Vec<(String, Vec<u8>)> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pages");
-        let mut pages: Vec<_> = std::fs::read_dir(&dir)
-            .expect("tests/pages")
-            .map(|entry| entry.expect("a directory entry").path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "html"))
-            .map(|path| {
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                (name, std::fs::read(&path).expect("a page"))
-            })
-            .collect();
-        pages.sort();
+        let pages =
+            test_kit::html_pages(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pages"));
         assert!(pages.len() >= 30, "the corpus is there");
         pages
     }

@@ -4,7 +4,7 @@
 //! emulator ([`lambda`]), a page's meta tags as crawlers read them and the one check
 //! that they are a share's own ([`meta`]), and the few checks every suite makes (a
 //! card's path, a real card's pixels, a `max-age`, Chromium being installed, logs under
-//! `TEST_LOG`).
+//! `TEST_LOG`, the real pages of a directory).
 //!
 //! It never depends on an app crate, so no app depends on itself to test itself and no
 //! app type exists in two copies; what it needs from an app comes in as a parameter. It
@@ -54,6 +54,27 @@ pub fn require_chromium(path: impl AsRef<Path>, install: &str) {
          with `{install}` (scripts/test does this on a fresh machine)",
         path.display()
     );
+}
+
+/// The `.html` files of a directory of real pages, each with its file name, in name
+/// order.
+///
+/// # Panics
+/// If the directory or a page cannot be read.
+pub fn html_pages(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut pages: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "html"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let page = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (name, page)
+        })
+        .collect();
+    pages.sort();
+    pages
 }
 
 /// Sends logs to the test output only when `TEST_LOG` is set: `TEST_LOG=1` shows what

@@ -12,17 +12,7 @@ use crate::support::{
 
 fn pages() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pages");
-    let mut pages: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/pages")
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "html"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).expect("read a page"))
-        })
-        .collect();
-    pages.sort();
+    let pages = test_kit::html_pages(&dir);
     assert_eq!(pages.len(), 32, "the pages in {}", dir.display());
     pages
 }
