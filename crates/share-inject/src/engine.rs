@@ -571,8 +571,13 @@ impl Stream {
     }
 
     fn write(&mut self, chunk: &[u8]) -> Result<(), RewritingError> {
-        let (encoding, memory, out) = (self.encoding, self.memory, self.out.clone());
-        let (skim, held, metas) = match &mut self.reader {
+        let Self {
+            reader,
+            out,
+            encoding,
+            memory,
+        } = self;
+        let (skim, held, metas) = match reader {
             Reader::Rewrite(rewriter) => return rewriter.write(chunk),
             Reader::Skim { skim, held, metas } => (skim, held, metas),
         };
@@ -587,8 +592,8 @@ impl Stream {
         let (at, primer) = loop {
             match skim.skim(&input[from..]) {
                 Skimmed::Meta { start, end } => {
-                    self.out.push(&input[from..from + start]);
-                    let rewriter = metas.get_or_insert_with(|| remover(encoding, memory, &out));
+                    out.push(&input[from..from + start]);
+                    let rewriter = metas.get_or_insert_with(|| remover(*encoding, *memory, out));
                     if let Err(error) = rewriter.write(&input[from + start..from + end]) {
                         // As a rewriter that bails out: the rest of the input as it came.
                         out.push(&input[from + end..]);
@@ -597,26 +602,26 @@ impl Stream {
                     from += end;
                 }
                 // A tag longer than the rewriter may hold goes to it, which bails out.
-                Skimmed::Upto(end) if input.len() - (from + end) > memory => {
+                Skimmed::Upto(end) if input.len() - (from + end) > *memory => {
                     break (from + end, Vec::new());
                 }
                 Skimmed::Upto(end) => {
-                    self.out.push(&input[from..from + end]);
+                    out.push(&input[from..from + end]);
                     held.extend_from_slice(&input[from + end..]);
                     return Ok(());
                 }
                 Skimmed::HandOver { at, primer } => break (from + at, primer),
             }
         };
-        self.out.push(&input[from..at]);
+        out.push(&input[from..at]);
         let mut rewriter = metas
             .take()
-            .unwrap_or_else(|| remover(encoding, memory, &out));
-        self.out.lock().unwanted = primer.len();
+            .unwrap_or_else(|| remover(*encoding, *memory, out));
+        out.lock().unwanted = primer.len();
         let result = rewriter
             .write(&primer)
             .and_then(|()| rewriter.write(&input[at..]));
-        self.reader = Reader::Rewrite(rewriter);
+        *reader = Reader::Rewrite(rewriter);
         result
     }
 
