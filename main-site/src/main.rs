@@ -4,13 +4,13 @@
 //! too: as EMF lines on Lambda, else on `METRICS_ADDR` when set.
 
 use clap::Parser;
+use main_site::metrics::{self, MetricsServer};
+use main_site::{Args, Config};
 
 /// Every proxied chunk is allocated on one worker thread and often freed on another;
 /// glibc's allocator spent a fifth of a share page's time there under load.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use main_site::metrics::{self, MetricsServer};
-use main_site::{Args, Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -228,8 +228,6 @@ impl<'a> MetaTag<'a> {
     }
 }
 
-/// Escapes as Leptos escapes attribute values (html-escape's double-quoted attribute
-/// rules: `&`, `<`, `>`, `"`), so a rendered tag is the same bytes as the main site's.
 /// Tags written one after another into one string: the injector writes a block into
 /// every share page it serves.
 fn html_of(tags: &[MetaTag<'_>]) -> String {
@@ -240,6 +238,8 @@ fn html_of(tags: &[MetaTag<'_>]) -> String {
     html
 }
 
+/// Escapes as Leptos escapes attribute values (html-escape's double-quoted attribute
+/// rules: `&`, `<`, `>`, `"`), so a rendered tag is the same bytes as the main site's.
 impl fmt::Display for MetaTag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use html_escape::encode_double_quoted_attribute as escape;
