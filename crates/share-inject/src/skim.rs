@@ -831,10 +831,17 @@ impl Skim {
     fn holds_a_tag(&self) -> bool {
         match self.state {
             State::TagOpen => true,
-            State::TagName if self.current_ns() != Ns::Html => !self.end_tag,
-            State::TagName if self.end_tag => self.outer_ns() == Some(Ns::MathMl),
+            State::EndTagOpen => self.end_tag_may_hand_over(),
+            State::TagName if self.end_tag => self.end_tag_may_hand_over(),
+            State::TagName if self.current_ns() != Ns::Html => true,
             State::TagName => self.name.begins(b"meta"),
             _ => self.in_meta,
         }
+    }
+
+    /// Whether an end tag here may be one lol_html must read (see `tag_named`): held
+    /// from its `<`, before its name says.
+    fn end_tag_may_hand_over(&self) -> bool {
+        self.current_ns() == Ns::Html && self.outer_ns() == Some(Ns::MathMl)
     }
 }
