@@ -82,11 +82,6 @@ fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
         .or_else(|| xml_encoding(bytes))
 }
 
-/// The bytes the spec's algorithms treat as whitespace inside tags.
-fn is_space(b: u8) -> bool {
-    matches!(b, 0x09 | 0x0A | 0x0C | 0x0D | 0x20)
-}
-
 fn starts_with_ignore_case(bytes: &[u8], at: usize, lower: &[u8]) -> bool {
     bytes
         .get(at..at + lower.len())
@@ -128,7 +123,8 @@ fn scan(b: &[u8]) -> Option<(&'static Encoding, Option<usize>)> {
             // The `--` of `-->` may be the one of `<!--`: `<!-->` is a whole comment.
             pos = find(b, pos + 2, b"-->")? + 2;
         } else if starts_with_ignore_case(b, pos, b"<meta")
-            && b.get(pos + 5).is_some_and(|&c| is_space(c) || c == b'/')
+            && b.get(pos + 5)
+                .is_some_and(|&c| c.is_ascii_whitespace() || c == b'/')
         {
             pos += 6;
             let mut names: Vec<Vec<u8>> = Vec::new();
@@ -172,7 +168,9 @@ fn scan(b: &[u8]) -> Option<(&'static Encoding, Option<usize>)> {
         } else if b[pos] == b'<'
             && (letter_at(b, pos + 1) || (b.get(pos + 1) == Some(&b'/') && letter_at(b, pos + 2)))
         {
-            pos += b[pos..].iter().position(|&c| is_space(c) || c == b'>')?;
+            pos += b[pos..]
+                .iter()
+                .position(|&c| c.is_ascii_whitespace() || c == b'>')?;
             while attribute(b, &mut pos)?.is_some() {}
         } else if b[pos..].starts_with(b"<!")
             || b[pos..].starts_with(b"</")
@@ -189,7 +187,7 @@ fn scan(b: &[u8]) -> Option<(&'static Encoding, Option<usize>)> {
 /// when the bytes run out. Names and values come back ASCII-lowercased, as the spec has it.
 #[allow(clippy::type_complexity)]
 fn attribute(b: &[u8], pos: &mut usize) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
-    while is_space(*b.get(*pos)?) || b[*pos] == b'/' {
+    while b.get(*pos)?.is_ascii_whitespace() || b[*pos] == b'/' {
         *pos += 1;
     }
     if b[*pos] == b'>' {
@@ -203,8 +201,8 @@ fn attribute(b: &[u8], pos: &mut usize) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
             *pos += 1;
             break;
         }
-        if is_space(c) {
-            while is_space(*b.get(*pos)?) {
+        if c.is_ascii_whitespace() {
+            while b.get(*pos)?.is_ascii_whitespace() {
                 *pos += 1;
             }
             if b[*pos] != b'=' {
@@ -219,7 +217,7 @@ fn attribute(b: &[u8], pos: &mut usize) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
         name.push(c.to_ascii_lowercase());
         *pos += 1;
     }
-    while is_space(*b.get(*pos)?) {
+    while b.get(*pos)?.is_ascii_whitespace() {
         *pos += 1;
     }
     let c = b[*pos];
@@ -239,7 +237,7 @@ fn attribute(b: &[u8], pos: &mut usize) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
     }
     loop {
         let d = *b.get(*pos)?;
-        if is_space(d) || d == b'>' {
+        if d.is_ascii_whitespace() || d == b'>' {
             return Some(Some((name, value)));
         }
         value.push(d.to_ascii_lowercase());
@@ -258,7 +256,7 @@ fn charset_in_content(content: &[u8]) -> Option<&'static Encoding> {
             .position(|w| w.eq_ignore_ascii_case(b"charset"))?
             + pos
             + 7;
-        while content.get(pos).is_some_and(|&c| is_space(c)) {
+        while content.get(pos).is_some_and(|&c| c.is_ascii_whitespace()) {
             pos += 1;
         }
         if content.get(pos) == Some(&b'=') {
@@ -266,7 +264,7 @@ fn charset_in_content(content: &[u8]) -> Option<&'static Encoding> {
         }
     }
     pos += 1;
-    while content.get(pos).is_some_and(|&c| is_space(c)) {
+    while content.get(pos).is_some_and(|&c| c.is_ascii_whitespace()) {
         pos += 1;
     }
     let rest = content.get(pos..)?;
@@ -278,7 +276,7 @@ fn charset_in_content(content: &[u8]) -> Option<&'static Encoding> {
         _ => {
             let end = rest
                 .iter()
-                .position(|&c| is_space(c) || c == b';')
+                .position(|&c| c.is_ascii_whitespace() || c == b';')
                 .unwrap_or(rest.len());
             for_label(&rest[..end])
         }

@@ -339,10 +339,6 @@ impl Default for Skim {
     }
 }
 
-fn is_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\n' | b'\r' | b'\t' | b'\x0C')
-}
-
 const SCRIPT: &[u8] = b"script";
 const CDATA: &[u8] = b"[CDATA[";
 
@@ -430,16 +426,18 @@ impl Skim {
         let until = |end: fn(u8) -> bool| rest.iter().position(|&b| end(b)).unwrap_or(rest.len());
         match self.state {
             State::TagName => {
-                let len = until(|b| is_space(b) || b == b'>' || b == b'/');
+                let len = until(|b| b.is_ascii_whitespace() || b == b'>' || b == b'/');
                 for &byte in &rest[..len] {
                     self.name = self.name.with(byte);
                 }
                 len
             }
-            State::AttrName => until(|b| is_space(b) || matches!(b, b'=' | b'/' | b'>')),
-            State::AttrValueUnquoted => until(|b| is_space(b) || b == b'>'),
+            State::AttrName => {
+                until(|b| b.is_ascii_whitespace() || matches!(b, b'=' | b'/' | b'>'))
+            }
+            State::AttrValueUnquoted => until(|b| b.is_ascii_whitespace() || b == b'>'),
             State::BeforeAttrName | State::AfterAttrName | State::BeforeAttrValue => {
-                until(|b| !is_space(b))
+                until(|b| !b.is_ascii_whitespace())
             }
             State::Escaped | State::DoubleEscaped => {
                 memchr::memchr2(b'-', b'<', rest).unwrap_or(rest.len())
@@ -470,7 +468,7 @@ impl Skim {
                 _ => Some(State::ToTagEnd),
             },
             State::TagName => {
-                if is_space(byte) || byte == b'>' || byte == b'/' {
+                if byte.is_ascii_whitespace() || byte == b'>' || byte == b'/' {
                     if let Err(primer) = self.tag_named() {
                         return Step::HandOver(primer);
                     }
@@ -491,21 +489,21 @@ impl Skim {
             State::BeforeAttrName => match byte {
                 b'/' => self.to(State::SelfClosing),
                 b'>' => return self.end_of_tag(false),
-                _ if is_space(byte) => None,
+                _ if byte.is_ascii_whitespace() => None,
                 _ => self.to(State::AttrName),
             },
             State::AttrName => match byte {
                 b'=' => self.to(State::BeforeAttrValue),
                 b'/' => self.to(State::SelfClosing),
                 b'>' => return self.end_of_tag(false),
-                _ if is_space(byte) => self.to(State::AfterAttrName),
+                _ if byte.is_ascii_whitespace() => self.to(State::AfterAttrName),
                 _ => None,
             },
             State::AfterAttrName => match byte {
                 b'/' => self.to(State::SelfClosing),
                 b'=' => self.to(State::BeforeAttrValue),
                 b'>' => return self.end_of_tag(false),
-                _ if is_space(byte) => None,
+                _ if byte.is_ascii_whitespace() => None,
                 _ => self.to(State::AttrName),
             },
             State::BeforeAttrValue => match byte {
@@ -514,12 +512,12 @@ impl Skim {
                 // lol_html's syntax goes back to data here, yet keeps the element's text
                 // type for the next tag it lexes, in ways the skim does not follow.
                 b'>' => return Step::Primed,
-                _ if is_space(byte) => None,
+                _ if byte.is_ascii_whitespace() => None,
                 _ => Some(State::AttrValueUnquoted),
             },
             State::AttrValueUnquoted => match byte {
                 b'>' => return self.end_of_tag(false),
-                _ if is_space(byte) => self.to(State::BeforeAttrName),
+                _ if byte.is_ascii_whitespace() => self.to(State::BeforeAttrName),
                 _ => None,
             },
             State::MarkupOpen => match byte {
@@ -624,7 +622,7 @@ impl Skim {
             State::EscapedEndTagName => self.end_tag_name(byte, State::Escaped),
             State::DoubleEscapedStart => match byte {
                 b'/' | b'>' => self.to(State::DoubleEscaped),
-                _ if is_space(byte) => self.to(State::DoubleEscaped),
+                _ if byte.is_ascii_whitespace() => self.to(State::DoubleEscaped),
                 _ => Some(State::Escaped),
             },
             State::DoubleEscaped => match byte {
@@ -659,7 +657,7 @@ impl Skim {
             }
             State::DoubleEscapedEnd => match byte {
                 b'/' | b'>' => self.to(State::Escaped),
-                _ if is_space(byte) => self.to(State::Escaped),
+                _ if byte.is_ascii_whitespace() => self.to(State::Escaped),
                 _ => Some(State::DoubleEscaped),
             },
             // Never stepped: `skim` reads them.
@@ -812,8 +810,8 @@ impl Skim {
             self.name = self.name.with(byte);
             return None;
         }
-        let ends =
-            (is_space(byte) || byte == b'/' || byte == b'>') && self.name.is(self.open_raw.1);
+        let ends = (byte.is_ascii_whitespace() || byte == b'/' || byte == b'>')
+            && self.name.is(self.open_raw.1);
         if !ends {
             return Some(text);
         }
