@@ -11,11 +11,11 @@
 //! How a body goes through: input is held (at most the head window) while the charset is
 //! sniffed and the scan module reads the head. Over, the held bytes up to the insertion
 //! point go out as they came but for the page's own share tags among them, then the
-//! block, then everything after it through the skim, which hands each `<meta>` start
-//! tag (and, in rare foreign content, the rest of the page) to a second lol_html rewriter
-//! whose only selector is `meta`, so that no other tag is ever buffered whole and a huge
-//! `<img src="data:...">` streams like text. That rewriter reads from tag boundaries in
-//! the data state, where a fresh tokenizer is in the same state as a continuing one.
+//! block, then everything after it through the skim, which leaves out each `<meta>` start
+//! tag that is a share tag by its attributes as lol_html reads them, and holds no other
+//! tag, so that a huge `<img src="data:...">` streams like text. In rare foreign content
+//! it hands the rest of the page to a second lol_html rewriter whose only selector is
+//! `meta`; that rewriter reads from a tag boundary, primed into the skim's state.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use encoding_rs::Encoding;
 use lol_html::errors::RewritingError;
-use lol_html::send::{SendHandlerTypes, Settings};
-use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element};
+use lol_html::send::{Element, ElementContentHandlers, SendHandlerTypes, Settings};
+use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink};
 use sha2::{Digest, Sha256};
 use shared_ids::{CURRENT_DESIGN, SocialId};
 
@@ -34,7 +34,7 @@ use share_tags::{PageAddress, ShareSite, ShareTags};
 
 use crate::charset::{self, PRESCAN_BYTES, Sniffed};
 use crate::outcome::{Counters, InjectStats, Outcome, PassReason};
-use crate::scan::{Found, Scanner, is_share_tag};
+use crate::scan::{Found, Scanner, is_share_meta, is_share_tag};
 use crate::skim::{Skim, Skimmed};
 
 /// Changes whenever the engine would write different bytes for the same configuration,
@@ -491,12 +491,15 @@ fn remover(
         .with_graceful_bail_out_on_content_handler_error(true)
         // `meta` only: lol_html buffers a start tag whole only when a selector may match
         // it, so every other tag, however long, streams through.
-        .append_element_content_handler(element!("meta", |el| {
-            if is_share_tag(el) {
-                el.remove();
-            }
-            Ok(())
-        }));
+        .append_element_content_handler((
+            Cow::Borrowed(selector!("meta")),
+            ElementContentHandlers::default().element(|el: &mut Element<'_, '_>| {
+                if is_share_tag(el) {
+                    el.remove();
+                }
+                Ok(())
+            }),
+        ));
     HtmlRewriter::new(settings, out.clone())
 }
 
@@ -548,12 +551,11 @@ struct Stream {
 enum Reader {
     Skim {
         skim: Skim,
-        /// The start of a tag that is or may be one the rewriter must read.
+        /// The start of a tag that is or may be a `<meta>` or one the rewriter must read.
         held: Vec<u8>,
-        /// What the page's `<meta>` tags go through, one whole tag at a time.
-        metas: Option<HtmlRewriter<'static, Collect, SendHandlerTypes>>,
     },
-    Rewrite(HtmlRewriter<'static, Collect, SendHandlerTypes>),
+    /// Boxed: the skim is the common case, and far smaller.
+    Rewrite(Box<HtmlRewriter<'static, Collect, SendHandlerTypes>>),
 }
 
 impl Stream {
@@ -562,7 +564,6 @@ impl Stream {
             reader: Reader::Skim {
                 skim: Skim::default(),
                 held: Vec::new(),
-                metas: None,
             },
             out: Collect::default(),
             encoding,
@@ -577,9 +578,9 @@ impl Stream {
             encoding,
             memory,
         } = self;
-        let (skim, held, metas) = match reader {
+        let (skim, held) = match reader {
             Reader::Rewrite(rewriter) => return rewriter.write(chunk),
-            Reader::Skim { skim, held, metas } => (skim, held, metas),
+            Reader::Skim { skim, held } => (skim, held),
         };
         let input = if held.is_empty() {
             Cow::Borrowed(chunk)
@@ -593,11 +594,9 @@ impl Stream {
             match skim.skim(&input[from..]) {
                 Skimmed::Meta { start, end } => {
                     out.push(&input[from..from + start]);
-                    let rewriter = metas.get_or_insert_with(|| remover(*encoding, *memory, out));
-                    if let Err(error) = rewriter.write(&input[from + start..from + end]) {
-                        // As a rewriter that bails out: the rest of the input as it came.
-                        out.push(&input[from + end..]);
-                        return Err(error);
+                    let tag = &input[from + start..from + end];
+                    if !is_share_meta(tag) {
+                        out.push(tag);
                     }
                     from += end;
                 }
@@ -614,14 +613,12 @@ impl Stream {
             }
         };
         out.push(&input[from..at]);
-        let mut rewriter = metas
-            .take()
-            .unwrap_or_else(|| remover(*encoding, *memory, out));
+        let mut rewriter = remover(*encoding, *memory, out);
         out.lock().unwanted = primer.len();
         let result = rewriter
             .write(&primer)
             .and_then(|()| rewriter.write(&input[at..]));
-        *reader = Reader::Rewrite(rewriter);
+        *reader = Reader::Rewrite(Box::new(rewriter));
         result
     }
 
@@ -677,7 +674,7 @@ mod skim_tests {
     fn streamed(input: &[u8], chunk: usize, skim: bool) -> (Vec<u8>, bool) {
         let mut stream = Stream::new(utf8(), InjectLimits::default().rewriter_memory);
         if !skim {
-            stream.reader = Reader::Rewrite(remover(utf8(), stream.memory, &stream.out));
+            stream.reader = Reader::Rewrite(Box::new(remover(utf8(), stream.memory, &stream.out)));
         }
         let mut out = Vec::new();
         for piece in input.chunks(chunk.max(1)) {
@@ -835,8 +832,53 @@ mod skim_tests {
         "<metal>",
     ];
 
+    /// What a `<meta>` start tag may be made of: its keys in any case, spacing and quoting.
+    const META_PIECES: &[&str] = &[
+        " ",
+        "\t",
+        "\n",
+        "/",
+        "=",
+        "\"",
+        "'",
+        ">",
+        "x",
+        "property",
+        "PROPERTY",
+        "name",
+        "Name",
+        "content",
+        " name=",
+        "property=",
+        "=og:image",
+        "= ",
+        "og:image",
+        " OG:Image ",
+        "og:image:width",
+        "og:url",
+        "twitter:card",
+        "TWITTER:IMAGE:ALT",
+        "twitter:imagery",
+        "og:title",
+        "og:image\u{a0}",
+        "\u{e9}",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 20000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_meta_tag_goes_or_stays_as_lol_html_decides(
+            pieces in prop::collection::vec(0..META_PIECES.len(), 0..16),
+            chunk in 1usize..24,
+        ) {
+            // Whatever quote is left open, `'">` ends the tag.
+            let tag: String = pieces.iter().map(|&i| META_PIECES[i]).collect();
+            let input = format!("<p>a<meta {tag}'\">b</p>");
+            let (skimmed, _) = streamed(input.as_bytes(), chunk, true);
+            let (rewritten, _) = streamed(input.as_bytes(), chunk, false);
+            prop_assert_eq!(String::from_utf8_lossy(&skimmed), String::from_utf8_lossy(&rewritten));
+        }
 
         #[test]
         fn any_soup_of_markup_comes_out_as_lol_html_writes_it(

@@ -10,14 +10,18 @@
 //! one would hit the memory limit); the inject module streams the rest without it. It
 //! stops where the head ends, so a page's body is never tokenized twice.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lol_html::errors::RewritingError;
-use lol_html::send::{Element, SendHandlerTypes, Settings};
-use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink, element, text};
+use lol_html::html_content::TextChunk;
+use lol_html::send::{Element, ElementContentHandlers, SendHandlerTypes, Settings};
+use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, OutputSink};
 
 use share_tags::{PageWords, is_meta_key, is_replaced_key};
+
+use crate::skim;
 
 /// What the page showed so far, in input byte offsets.
 #[derive(Debug, Default)]
@@ -189,6 +193,18 @@ pub(crate) fn is_share_tag(el: &Element<'_, '_>) -> bool {
         })
 }
 
+/// [`is_share_tag`] for a whole `<meta>` start tag as the page wrote it, read as lol_html
+/// reads it: the first `property` and the first `name`. A key is ASCII, which a value in
+/// any ASCII-compatible charset spells in the same bytes, and in no others.
+pub(crate) fn is_share_meta(tag: &[u8]) -> bool {
+    ["property", "name"].iter().any(|attr| {
+        skim::attributes(tag)
+            .find(|(name, _)| name.eq_ignore_ascii_case(attr.as_bytes()))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+            .is_some_and(is_replaced_key)
+    })
+}
+
 /// Ends the scan where the head ends: the rest of the page, however long, is never
 /// tokenized for it (the stream after the insertion point reads it once).
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +233,8 @@ pub(crate) struct Found {
 /// The search over one body's first bytes.
 #[derive(Debug)]
 pub(crate) struct Scanner {
-    rewriter: HtmlRewriter<'static, Discard, SendHandlerTypes>,
+    /// Boxed, so that a rewrite past its head is no larger for having had one.
+    rewriter: Box<HtmlRewriter<'static, Discard, SendHandlerTypes>>,
     seen: Arc<Mutex<Seen>>,
 }
 
@@ -238,42 +255,48 @@ impl Scanner {
             .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(memory))
             // As the inject module's stream: a guess never fails the scan of a whole page.
             .with_strict(false)
-            .append_element_content_handler(element!("*", move |el| {
-                let mut seen = found.lock().unwrap_or_else(PoisonError::into_inner);
-                if seen.spot.is_none() {
-                    seen.element(el, charset_end);
-                }
-                seen.head_element(el);
-                if seen.head_over {
-                    return Err(HeadOver.into());
-                }
-                let name = el.tag_name();
-                if ["head", "noscript", "template"].contains(&name.as_str())
-                    && let Some(handlers) = el.end_tag_handlers()
-                {
-                    let ended = Arc::clone(&found);
-                    handlers.push(Box::new(move |_| {
-                        let mut seen = ended.lock().unwrap_or_else(PoisonError::into_inner);
-                        if name == "head" {
-                            seen.head_over = true;
-                            return Err(HeadOver.into());
-                        }
-                        seen.inert_depth = seen.inert_depth.saturating_sub(1);
-                        Ok(())
-                    }));
-                }
-                Ok(())
-            }))
-            .append_element_content_handler(text!("title", move |chunk| {
-                let mut seen = in_title.lock().unwrap_or_else(PoisonError::into_inner);
-                if !seen.title_done && !seen.head_over {
-                    seen.title.get_or_insert_default().push_str(chunk.as_str());
-                    seen.title_done = chunk.last_in_text_node();
-                }
-                Ok(())
-            }));
+            .append_element_content_handler((
+                Cow::Borrowed(selector!("*")),
+                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                    let mut seen = found.lock().unwrap_or_else(PoisonError::into_inner);
+                    if seen.spot.is_none() {
+                        seen.element(el, charset_end);
+                    }
+                    seen.head_element(el);
+                    if seen.head_over {
+                        return Err(HeadOver.into());
+                    }
+                    let name = el.tag_name();
+                    if ["head", "noscript", "template"].contains(&name.as_str())
+                        && let Some(handlers) = el.end_tag_handlers()
+                    {
+                        let ended = Arc::clone(&found);
+                        handlers.push(Box::new(move |_| {
+                            let mut seen = ended.lock().unwrap_or_else(PoisonError::into_inner);
+                            if name == "head" {
+                                seen.head_over = true;
+                                return Err(HeadOver.into());
+                            }
+                            seen.inert_depth = seen.inert_depth.saturating_sub(1);
+                            Ok(())
+                        }));
+                    }
+                    Ok(())
+                }),
+            ))
+            .append_element_content_handler((
+                Cow::Borrowed(selector!("title")),
+                ElementContentHandlers::default().text(move |chunk: &mut TextChunk<'_>| {
+                    let mut seen = in_title.lock().unwrap_or_else(PoisonError::into_inner);
+                    if !seen.title_done && !seen.head_over {
+                        seen.title.get_or_insert_default().push_str(chunk.as_str());
+                        seen.title_done = chunk.last_in_text_node();
+                    }
+                    Ok(())
+                }),
+            ));
         Self {
-            rewriter: HtmlRewriter::new(settings, Discard),
+            rewriter: Box::new(HtmlRewriter::new(settings, Discard)),
             seen,
         }
     }

@@ -8,12 +8,12 @@
 //! can start: data, tags and their quoted attributes, comments, doctypes and bogus
 //! comments, raw text, RCDATA, script data with its escapes, plaintext, and foreign
 //! content (SVG and MathML, with CDATA sections and integration points) by lol_html's
-//! tree builder simulator. Each whole `<meta>` start tag goes to the rewriter alone, from
-//! the data state it began in, where a fresh tokenizer is in the same state as one that
-//! read everything before. The few tags decided by their attributes (`<font>` in foreign
-//! content, MathML's `<annotation-xml>`) and a `<meta>` nested in foreign content make the
-//! rewriter read the rest of the page, first put in the same namespaces by reading the
-//! tags that open them (a primer, whose output is dropped).
+//! tree builder simulator. Each whole `<meta>` start tag is told apart by its
+//! `attributes`, read as lol_html's lexer reads them. The few tags decided by their
+//! attributes (`<font>` in foreign content, MathML's `<annotation-xml>`) and a `<meta>`
+//! nested in foreign content make the rewriter read the rest of the page, first put in
+//! the same namespaces by reading the tags that open them (a primer, whose output is
+//! dropped).
 //!
 //! Three differences are by design. lol_html holds a tag's bytes until its name ends, and a
 //! name longer than its memory limit makes it pass the rest of the page through with the
@@ -171,8 +171,8 @@ pub(crate) enum Skimmed {
     /// Everything before this offset; the bytes from it on are the start of a tag that is
     /// or may turn out to be `meta` or foreign, to be given again ahead of the next input.
     Upto(usize),
-    /// Everything before `start`, then a whole `<meta>` start tag for the rewriter; the
-    /// skim reads on from `end` in the data state.
+    /// Everything before `start`, then a whole `<meta>` start tag; the skim reads on from
+    /// `end` in the data state.
     Meta { start: usize, end: usize },
     /// Everything before `at`, from where the rewriter reads: the `<` of a start tag, or
     /// the end of one after which lol_html's state is the one it reaches by reading
@@ -841,5 +841,78 @@ impl Skim {
     /// from its `<`, before its name says.
     fn end_tag_may_hand_over(&self) -> bool {
         self.current_ns() == Ns::Html && self.outer_ns() == Some(Ns::MathMl)
+    }
+}
+
+/// The attributes of one whole start tag, from its `<` to its `>`, as lol_html's lexer
+/// reads them: each name with its value (empty without one), in order, repeats kept.
+pub(crate) fn attributes(tag: &[u8]) -> Attributes<'_> {
+    let name_end = (tag.iter().skip(1))
+        .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+        .map_or(tag.len(), |at| at + 1);
+    Attributes { tag, at: name_end }
+}
+
+/// See [`attributes`].
+pub(crate) struct Attributes<'t> {
+    tag: &'t [u8],
+    at: usize,
+}
+
+impl<'t> Attributes<'t> {
+    fn byte(&self) -> Option<u8> {
+        self.tag.get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while self.byte().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    /// The bytes from here up to the first that `ends` (or the tag's end).
+    fn until(&mut self, ends: impl Fn(u8) -> bool) -> &'t [u8] {
+        let start = self.at;
+        while self.byte().is_some_and(|b| !ends(b)) {
+            self.at += 1;
+        }
+        &self.tag[start..self.at]
+    }
+}
+
+impl<'t> Iterator for Attributes<'t> {
+    type Item = (&'t [u8], &'t [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Before a name: a `/` not followed by `>` is read as if it were not there.
+        loop {
+            self.skip_space();
+            match self.byte()? {
+                b'>' => return None,
+                b'/' => self.at += 1,
+                _ => break,
+            }
+        }
+        // A name's first byte is its own, even a `=`.
+        let start = self.at;
+        self.at += 1;
+        self.until(|b| b.is_ascii_whitespace() || matches!(b, b'=' | b'/' | b'>'));
+        let name = &self.tag[start..self.at];
+        self.skip_space();
+        if self.byte() != Some(b'=') {
+            return Some((name, b""));
+        }
+        self.at += 1;
+        self.skip_space();
+        let value = match self.byte() {
+            Some(quote @ (b'"' | b'\'')) => {
+                self.at += 1;
+                let value = self.until(|b| b == quote);
+                self.at += 1;
+                value
+            }
+            _ => self.until(|b| b.is_ascii_whitespace() || b == b'>'),
+        };
+        Some((name, value))
     }
 }
