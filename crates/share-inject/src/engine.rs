@@ -747,6 +747,16 @@ mod skim_tests {
         }
     }
 
+    /// A self-closed integration point holds nothing, so the `<script>` after it is
+    /// MathML's, whose content is markup: read whole or cut anywhere.
+    #[test]
+    fn a_self_closed_integration_point_leaves_the_namespace_as_it_was() {
+        let input = format!("<math><mtext/><script>{SHARE_TAG}</script></math>");
+        for chunk in [1, 2, 3, input.len()] {
+            assert_same(input.as_bytes(), chunk, "a self-closed <mtext/>");
+        }
+    }
+
     /// Markup pieces whose every order the tokenizer states must agree on.
     const PIECES: &[&str] = &[
         "<",
@@ -816,6 +826,8 @@ mod skim_tests {
         "<script a=>",
         "<title b =>",
         "<div a='>'>",
+        "<a b=\"",
+        "<i c='",
         "<p b=\">\">",
         "<img src=x alt=y>",
         "<br/>",

@@ -13,7 +13,8 @@
 //! attributes (`<font>` in foreign content, MathML's `<annotation-xml>`) and a `<meta>`
 //! nested in foreign content make the rewriter read the rest of the page, first put in
 //! the same namespaces by reading the tags that open them (a primer, whose output is
-//! dropped).
+//! dropped). A tag that lies whole in the input is read in one pass by the same rules
+//! (`whole_tag`); the state machine reads the rest, a byte at a time where it must.
 //!
 //! Three differences are by design. lol_html holds a tag's bytes until its name ends, and a
 //! name longer than its memory limit makes it pass the rest of the page through with the
@@ -358,6 +359,13 @@ impl Skim {
                         at += offset;
                         if then == State::TagOpen {
                             tag_start = at;
+                            if let Some((len, step)) = self.whole_tag(&input[at..]) {
+                                at += len;
+                                match self.after(step, tag_start, at) {
+                                    Some(skimmed) => return skimmed,
+                                    None => continue,
+                                }
+                            }
                         }
                         self.state = then;
                         at += 1;
@@ -371,24 +379,12 @@ impl Skim {
                 break;
             };
             match self.step(byte) {
-                Step::Read => at += 1,
                 Step::Again => {}
-                Step::HandOver(primer) => {
-                    return Skimmed::HandOver {
-                        at: tag_start,
-                        primer,
-                    };
-                }
-                Step::Meta => {
-                    return Skimmed::Meta {
-                        start: tag_start,
-                        end: at + 1,
-                    };
-                }
-                Step::Primed => {
-                    let mut primer = self.ns_primer();
-                    primer.extend_from_slice(&[b"<", self.open_raw.0, b" a=>"].concat());
-                    return Skimmed::HandOver { at: at + 1, primer };
+                step => {
+                    at += 1;
+                    if let Some(skimmed) = self.after(step, tag_start, at) {
+                        return skimmed;
+                    }
                 }
             }
         }
@@ -402,6 +398,57 @@ impl Skim {
             return Skimmed::Upto(tag_start);
         }
         Skimmed::Upto(input.len())
+    }
+
+    /// What a step past the byte before `end` leaves to do: `None` to read on.
+    fn after(&self, step: Step, tag_start: usize, end: usize) -> Option<Skimmed> {
+        match step {
+            Step::Read | Step::Again => None,
+            Step::HandOver(primer) => Some(Skimmed::HandOver {
+                at: tag_start,
+                primer,
+            }),
+            Step::Meta => Some(Skimmed::Meta {
+                start: tag_start,
+                end,
+            }),
+            Step::Primed => {
+                let mut primer = self.ns_primer();
+                primer.extend_from_slice(&[b"<", self.open_raw.0, b" a=>"].concat());
+                Some(Skimmed::HandOver { at: end, primer })
+            }
+        }
+    }
+
+    /// A whole tag at the start of `rest`, read at once as the state machine would read
+    /// it byte by byte: its length and the step its `>` made. `None`, with nothing
+    /// changed, when `rest` holds only the tag's start or no tag is there: the state
+    /// machine reads those.
+    fn whole_tag(&mut self, rest: &[u8]) -> Option<(usize, Step)> {
+        let end_tag = rest.get(1) == Some(&b'/');
+        let name_start = 1 + usize::from(end_tag);
+        if !rest.get(name_start)?.is_ascii_alphabetic() {
+            return None;
+        }
+        let name_len = (rest[name_start..].iter())
+            .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')?;
+        let mut attributes = attributes_from(rest, name_start + name_len);
+        attributes.by_ref().for_each(drop);
+        if rest.get(attributes.at) != Some(&b'>') {
+            return None;
+        }
+        self.end_tag = end_tag;
+        self.pending = Text::Data;
+        self.name = Name::of(&rest[name_start..name_start + name_len]);
+        if let Err(primer) = self.tag_named() {
+            return Some((0, Step::HandOver(primer)));
+        }
+        let step = if attributes.valueless_end && self.pending != Text::Data {
+            Step::Primed
+        } else {
+            self.end_of_tag(attributes.self_closing)
+        };
+        Some((attributes.at + 1, step))
     }
 
     /// The states that wait for one byte, with the state that byte leads to: every other
@@ -850,13 +897,27 @@ pub(crate) fn attributes(tag: &[u8]) -> Attributes<'_> {
     let name_end = (tag.iter().skip(1))
         .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
         .map_or(tag.len(), |at| at + 1);
-    Attributes { tag, at: name_end }
+    attributes_from(tag, name_end)
 }
 
-/// See [`attributes`].
+/// The attributes of the tag `tag` starts with, after its name ends at `at`.
+fn attributes_from(tag: &[u8], at: usize) -> Attributes<'_> {
+    Attributes {
+        tag,
+        at,
+        self_closing: false,
+        valueless_end: false,
+    }
+}
+
+/// See [`attributes`]. Once read to the end, `at` is the tag's `>`.
 pub(crate) struct Attributes<'t> {
     tag: &'t [u8],
     at: usize,
+    /// The `>` came right after a `/` outside any attribute.
+    self_closing: bool,
+    /// The `>` came where a value was due, after a `=` (`<script a=>`).
+    valueless_end: bool,
 }
 
 impl<'t> Attributes<'t> {
@@ -889,7 +950,10 @@ impl<'t> Iterator for Attributes<'t> {
             self.skip_space();
             match self.byte()? {
                 b'>' => return None,
-                b'/' => self.at += 1,
+                b'/' => {
+                    self.at += 1;
+                    self.self_closing = self.byte() == Some(b'>');
+                }
                 _ => break,
             }
         }
@@ -906,10 +970,15 @@ impl<'t> Iterator for Attributes<'t> {
         self.skip_space();
         let value = match self.byte() {
             Some(quote @ (b'"' | b'\'')) => {
-                self.at += 1;
-                let value = self.until(|b| b == quote);
-                self.at += 1;
-                value
+                let start = self.at + 1;
+                let len =
+                    memchr::memchr(quote, &self.tag[start..]).unwrap_or(self.tag.len() - start);
+                self.at = start + len + 1;
+                &self.tag[start..start + len]
+            }
+            Some(b'>') => {
+                self.valueless_end = true;
+                b""
             }
             _ => self.until(|b| b.is_ascii_whitespace() || b == b'>'),
         };
