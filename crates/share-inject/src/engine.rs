@@ -194,8 +194,9 @@ enum Stage {
 struct Holding {
     held: Vec<u8>,
     from_header: Option<&'static Encoding>,
-    /// Once the charset is known and rewritable.
-    scan: Option<Scan>,
+    /// Once the charset is known and rewritable; boxed, so that a rewrite past its head
+    /// is no larger for having had one.
+    scan: Option<Box<Scan>>,
 }
 
 #[derive(Debug)]
@@ -225,17 +226,17 @@ impl Holding {
             let Some(encoding) = AsciiCompatibleEncoding::new(sniffed.encoding) else {
                 return Some(Decision::Pass(PassReason::UnsupportedCharset));
             };
-            self.scan = Some(Scan {
+            self.scan = Some(Box::new(Scan {
                 sniffed,
                 encoding,
                 scanner: Scanner::new(encoding, limits.rewriter_memory, sniffed.meta_end),
                 scanned: 0,
-            });
+            }));
         }
         let scan = self.scan.as_mut()?;
         let upto = self.held.len().min(limits.head_window);
         if scan.scanned < upto {
-            match scan.scanner.write(&self.held[scan.scanned..upto]) {
+            match scan.scanner.write(&self.held[..upto]) {
                 Ok(Some(found)) => return Some(Decision::Inject(found)),
                 Ok(None) => scan.scanned = upto,
                 Err(error) => return Some(Decision::Pass(early_reason(&error))),
@@ -595,9 +596,14 @@ impl Stream {
                 Skimmed::Meta { start, end } => {
                     out.push(&input[from..from + start]);
                     let tag = &input[from + start..from + end];
-                    if !is_share_meta(tag) {
+                    if !is_share_meta(tag, (*encoding).into()) {
                         out.push(tag);
                     }
+                    from += end;
+                }
+                // A skim made for the stream tells no tag; one told goes out as it came.
+                Skimmed::Tag { end, .. } => {
+                    out.push(&input[from..from + end]);
                     from += end;
                 }
                 // A tag longer than the rewriter may hold goes to it, which bails out.

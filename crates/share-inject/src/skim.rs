@@ -14,7 +14,9 @@
 //! nested in foreign content make the rewriter read the rest of the page, first put in
 //! the same namespaces by reading the tags that open them (a primer, whose output is
 //! dropped). A tag that lies whole in the input is read in one pass by the same rules
-//! (`whole_tag`); the state machine reads the rest, a byte at a time where it must.
+//! (`whole_tag`); the state machine reads the rest, a byte at a time where it must. For
+//! the scan of a head (`telling_tags`), it tells each tag it reads whole, holding one
+//! until it is, and the end tag of raw text.
 //!
 //! Three differences are by design. lol_html holds a tag's bytes until its name ends, and a
 //! name longer than its memory limit makes it pass the rest of the page through with the
@@ -175,6 +177,8 @@ pub(crate) enum Skimmed {
     /// Everything before `start`, then a whole `<meta>` start tag; the skim reads on from
     /// `end` in the data state.
     Meta { start: usize, end: usize },
+    /// In a head's scan, a whole tag from `start` to `end`, which the skim has read.
+    Tag { start: usize, end: usize },
     /// Everything before `at`, from where the rewriter reads: the `<` of a start tag, or
     /// the end of one after which lol_html's state is the one it reaches by reading
     /// `primer` first (its output is not the page's).
@@ -323,6 +327,8 @@ pub(crate) struct Skim {
     /// lol_html's namespace stack, never empty: HTML, then each `<svg>`, `<math>` and
     /// integration point not yet left.
     ns: Vec<Ns>,
+    /// Whether each whole tag is told (`Skimmed::Tag`), and held until it is whole.
+    tags: bool,
 }
 
 impl Default for Skim {
@@ -336,6 +342,7 @@ impl Default for Skim {
             in_meta: false,
             enters_html: false,
             ns: vec![Ns::Html],
+            tags: false,
         }
     }
 }
@@ -344,6 +351,15 @@ const SCRIPT: &[u8] = b"script";
 const CDATA: &[u8] = b"[CDATA[";
 
 impl Skim {
+    /// A skim that tells each tag it reads whole (and each end tag of raw text), for a
+    /// head's scan.
+    pub(crate) fn telling_tags() -> Self {
+        Self {
+            tags: true,
+            ..Self::default()
+        }
+    }
+
     /// Reads `input` on from where the last call left off (the held bytes it returned
     /// come first again).
     pub(crate) fn skim(&mut self, input: &[u8]) -> Skimmed {
@@ -357,14 +373,28 @@ impl Skim {
                 match memchr::memchr(byte, &input[at..]) {
                     Some(offset) => {
                         at += offset;
-                        if then == State::TagOpen {
+                        if then == State::TagOpen || (self.tags && then == State::RawLessThan) {
                             tag_start = at;
-                            if let Some((len, step)) = self.whole_tag(&input[at..]) {
+                            let rest = &input[at..];
+                            if then == State::RawLessThan && !self.ends_raw_text(rest) {
+                                // Text, unless it may be the end tag when more comes.
+                                if self.may_end_raw_text(rest) {
+                                    return Skimmed::Upto(at);
+                                }
+                            } else if let Some((len, step)) = self.whole_tag(rest) {
                                 at += len;
+                                if self.tags && matches!(step, Step::Read | Step::Meta) {
+                                    return Skimmed::Tag {
+                                        start: tag_start,
+                                        end: at,
+                                    };
+                                }
                                 match self.after(step, tag_start, at) {
                                     Some(skimmed) => return skimmed,
                                     None => continue,
                                 }
+                            } else if self.tags && may_be_tag(rest) {
+                                return Skimmed::Upto(at);
                             }
                         }
                         self.state = then;
@@ -398,6 +428,29 @@ impl Skim {
             return Skimmed::Upto(tag_start);
         }
         Skimmed::Upto(input.len())
+    }
+
+    /// Whether `rest` starts with the end tag of the raw text being read, from its `</` to
+    /// the byte after its name.
+    fn ends_raw_text(&self, rest: &[u8]) -> bool {
+        let name = self.open_raw.0;
+        rest.len() > name.len() + 2
+            && rest.starts_with(b"</")
+            && rest[2..2 + name.len()].eq_ignore_ascii_case(name)
+            && matches!(
+                rest[2 + name.len()],
+                b'/' | b'>' | b'\t' | b'\n' | b'\x0C' | b'\r' | b' '
+            )
+    }
+
+    /// Whether `rest` is, so far, an end tag whose name is not over: lol_html's tokenizer
+    /// tells text from the raw text's end tag only once it is.
+    fn may_end_raw_text(&self, rest: &[u8]) -> bool {
+        match rest {
+            [b'<'] => true,
+            [b'<', b'/', name @ ..] => name.iter().all(u8::is_ascii_alphabetic),
+            _ => false,
+        }
     }
 
     /// What a step past the byte before `end` leaves to do: `None` to read on.
@@ -891,6 +944,16 @@ impl Skim {
     }
 }
 
+/// Whether `rest`, which starts with a `<` and holds no whole tag, may hold the start of
+/// one: a name or an end tag's `</` begun, or the input ended first.
+fn may_be_tag(rest: &[u8]) -> bool {
+    match rest.get(1) {
+        None => true,
+        Some(b'/') => rest.get(2).is_none_or(u8::is_ascii_alphabetic),
+        Some(byte) => byte.is_ascii_alphabetic(),
+    }
+}
+
 /// The attributes of one whole start tag, from its `<` to its `>`, as lol_html's lexer
 /// reads them: each name with its value (empty without one), in order, repeats kept.
 pub(crate) fn attributes(tag: &[u8]) -> Attributes<'_> {
@@ -898,6 +961,13 @@ pub(crate) fn attributes(tag: &[u8]) -> Attributes<'_> {
         .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
         .map_or(tag.len(), |at| at + 1);
     attributes_from(tag, name_end)
+}
+
+/// Whether a whole start tag closes itself, as lol_html reads it: `<br/>`, not `<a b=c/>`.
+pub(crate) fn self_closing(tag: &[u8]) -> bool {
+    let mut attributes = attributes(tag);
+    attributes.by_ref().for_each(drop);
+    attributes.self_closing
 }
 
 /// The attributes of the tag `tag` starts with, after its name ends at `at`.
@@ -926,18 +996,15 @@ impl<'t> Attributes<'t> {
     }
 
     fn skip_space(&mut self) {
-        while self.byte().is_some_and(|b| b.is_ascii_whitespace()) {
-            self.at += 1;
-        }
+        self.until(|b| !b.is_ascii_whitespace());
     }
 
     /// The bytes from here up to the first that `ends` (or the tag's end).
     fn until(&mut self, ends: impl Fn(u8) -> bool) -> &'t [u8] {
-        let start = self.at;
-        while self.byte().is_some_and(|b| !ends(b)) {
-            self.at += 1;
-        }
-        &self.tag[start..self.at]
+        let rest = self.tag.get(self.at..).unwrap_or_default();
+        let len = rest.iter().position(|&b| ends(b)).unwrap_or(rest.len());
+        self.at += len;
+        &rest[..len]
     }
 }
 
