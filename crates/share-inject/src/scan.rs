@@ -71,7 +71,7 @@ trait StartTag {
     /// Its bytes' offsets in the body, from `<` to `>`.
     fn bytes(&self) -> Range<usize>;
     /// The value of its first attribute named `name` (lower case), as written.
-    fn attribute(&self, name: &str) -> Option<String>;
+    fn attribute(&self, name: &str) -> Option<Cow<'_, str>>;
 
     fn is_one_of(&self, names: &[&str]) -> bool {
         names.iter().any(|name| self.is(name))
@@ -102,8 +102,8 @@ impl StartTag for LolTag<'_, '_, '_> {
         self.el.source_location().bytes()
     }
 
-    fn attribute(&self, name: &str) -> Option<String> {
-        self.el.get_attribute(name)
+    fn attribute(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.el.get_attribute(name).map(Cow::Owned)
     }
 }
 
@@ -146,15 +146,10 @@ impl StartTag for SkimTag<'_> {
         self.at..self.at + self.tag.len()
     }
 
-    fn attribute(&self, name: &str) -> Option<String> {
+    fn attribute(&self, name: &str) -> Option<Cow<'_, str>> {
         let (_, value) = skim::attributes(self.tag)
             .find(|(found, _)| found.eq_ignore_ascii_case(name.as_bytes()))?;
-        Some(
-            self.encoding
-                .decode_without_bom_handling(value)
-                .0
-                .into_owned(),
-        )
+        Some(self.encoding.decode_without_bom_handling(value).0)
     }
 }
 
@@ -163,19 +158,15 @@ impl Seen {
     /// the head is over.
     fn head_element(&mut self, tag: &impl StartTag) {
         if tag.is("meta") {
-            let keys = || {
-                ["property", "name"]
-                    .into_iter()
-                    .filter_map(|a| tag.attribute(a))
-            };
-            self.has_og_title |= keys().any(|key| is_meta_key(&key, "og:title"));
-            self.has_og_description |= keys().any(|key| is_meta_key(&key, "og:description"));
+            let name = tag.attribute("name");
+            let keys = [tag.attribute("property"), name.clone()];
+            let names = |key| keys.iter().flatten().any(|found| is_meta_key(found, key));
+            self.has_og_title |= names("og:title");
+            self.has_og_description |= names("og:description");
             if self.description.is_none()
-                && tag
-                    .attribute("name")
-                    .is_some_and(|key| is_meta_key(&key, "description"))
+                && name.is_some_and(|key| is_meta_key(&key, "description"))
             {
-                self.description = tag.attribute("content");
+                self.description = tag.attribute("content").map(Cow::into_owned);
             }
         } else if tag.is_one_of(&["noscript", "template"]) {
             self.inert_depth += 1;

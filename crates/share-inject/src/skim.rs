@@ -383,6 +383,9 @@ impl Skim {
                                 }
                             } else if let Some((len, step)) = self.whole_tag(rest) {
                                 at += len;
+                                if !self.tags && matches!(step, Step::Read) {
+                                    continue;
+                                }
                                 if self.tags && matches!(step, Step::Read | Step::Meta) {
                                     return Skimmed::Tag {
                                         start: tag_start,
