@@ -46,8 +46,9 @@ pub const ENGINE_VERSION: &str = "inject-3";
 pub struct InjectLimits {
     /// Input bytes within which the insertion point must be found, else passthrough.
     pub head_window: usize,
-    /// lol_html's `max_allowed_memory_usage` for each of a rewrite's two rewriters, with
-    /// graceful bail-out on.
+    /// lol_html's `max_allowed_memory_usage` for each lol_html rewriter of a rewrite (the
+    /// head's and the stream's, where the skim leaves them the page), with graceful
+    /// bail-out on.
     pub rewriter_memory: usize,
 }
 
