@@ -129,9 +129,7 @@ impl<'t> SkimTag<'t> {
             encoding,
         }
     }
-}
 
-impl SkimTag<'_> {
     fn self_closing(&self) -> bool {
         skim::self_closing(self.tag)
     }
@@ -377,19 +375,19 @@ impl Scanner {
     /// once the head is over. An error past a found insertion point (a long tag after
     /// it) ends the scan there, with the insertion point and no words.
     pub(crate) fn write(&mut self, body: &[u8]) -> Result<Option<Found>, RewritingError> {
-        if let Read::Skim(scan) = &mut self.read {
-            let encoding = self.encoding.into();
-            match scan.write(body, encoding, self.charset_end) {
-                Ok(found) => return Ok(found),
-                Err(Unfollowed) => {
-                    let lol = LolScan::new(self.encoding, self.memory, self.charset_end);
-                    self.read = Read::Lol(Box::new(lol));
+        loop {
+            match &mut self.read {
+                Read::Skim(scan) => {
+                    match scan.write(body, self.encoding.into(), self.charset_end) {
+                        Ok(found) => return Ok(found),
+                        Err(Unfollowed) => {
+                            let lol = LolScan::new(self.encoding, self.memory, self.charset_end);
+                            self.read = Read::Lol(Box::new(lol));
+                        }
+                    }
                 }
+                Read::Lol(lol) => return lol.write(body),
             }
-        }
-        match &mut self.read {
-            Read::Lol(lol) => lol.write(body),
-            Read::Skim(_) => unreachable!("the skim's scan handed over above"),
         }
     }
 
@@ -416,7 +414,7 @@ impl SkimScan {
                     self.read += len;
                     // What lol_html would have handed its title handler so far.
                     if let Some(from) = self.title_from {
-                        self.seen.title = self.text(body, from..self.read, encoding);
+                        self.seen.title = text(&body[from..self.read], encoding);
                     }
                     return Ok(None);
                 }
@@ -432,17 +430,6 @@ impl SkimScan {
         Ok(self.seen.found(true))
     }
 
-    /// The text of `bytes`, as lol_html's handler would have it: none when empty.
-    fn text(
-        &self,
-        body: &[u8],
-        bytes: Range<usize>,
-        encoding: &'static Encoding,
-    ) -> Option<String> {
-        let text = encoding.decode_without_bom_handling(&body[bytes]).0;
-        (!text.is_empty()).then(|| text.into_owned())
-    }
-
     /// Takes in a tag as lol_html's handlers would: those of every start tag, of the end
     /// tags of the elements that were open, and of the first title's text.
     fn tag(
@@ -453,7 +440,7 @@ impl SkimScan {
     ) -> Result<(), Unfollowed> {
         let at = tag.bytes();
         if let Some(from) = self.title_from.take() {
-            self.seen.title = self.text(body, from..at.start, tag.encoding);
+            self.seen.title = text(&body[from..at.start], tag.encoding);
             self.seen.title_done = self.seen.title.is_some();
         }
         if tag.tag.get(1) == Some(&b'/') {
@@ -474,9 +461,9 @@ impl SkimScan {
         if self.seen.head_over {
             return Ok(());
         }
-        // Whatever a `<template>` holds stays in the head, foreign content and elements
-        // lol_html's stack holds and an end tag may close at once; a self-closed element
-        // with an end tag handler has none.
+        // lol_html reads on from these: whatever a `<template>` holds stays in the head,
+        // foreign content too, and elements that one end tag may close together; and a
+        // self-closed element has no end tag handler.
         if tag.is_one_of(&["template", "svg", "math"])
             || (tag.is_one_of(&["html", "head", "noscript", "title"]) && tag.self_closing())
         {
@@ -493,9 +480,15 @@ impl SkimScan {
     }
 }
 
+/// Text as lol_html's text handler would have it: none when empty.
+fn text(bytes: &[u8], encoding: &'static Encoding) -> Option<String> {
+    let text = encoding.decode_without_bom_handling(bytes).0;
+    (!text.is_empty()).then(|| text.into_owned())
+}
+
 /// The search by lol_html: every start tag through a `*` selector.
 #[derive(Debug)]
-pub(crate) struct LolScan {
+struct LolScan {
     rewriter: HtmlRewriter<'static, Discard, SendHandlerTypes>,
     seen: Arc<Mutex<Seen>>,
     /// How many of the body's bytes the rewriter has read.
@@ -503,11 +496,7 @@ pub(crate) struct LolScan {
 }
 
 impl LolScan {
-    pub(crate) fn new(
-        encoding: AsciiCompatibleEncoding,
-        memory: usize,
-        charset_end: Option<usize>,
-    ) -> Self {
+    fn new(encoding: AsciiCompatibleEncoding, memory: usize, charset_end: Option<usize>) -> Self {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let found = Arc::clone(&seen);
         let in_title = Arc::clone(&seen);
@@ -565,7 +554,7 @@ impl LolScan {
     }
 
     /// As [`Scanner::write`].
-    pub(crate) fn write(&mut self, body: &[u8]) -> Result<Option<Found>, RewritingError> {
+    fn write(&mut self, body: &[u8]) -> Result<Option<Found>, RewritingError> {
         // Nothing after the head changes what was seen, and the rewriter that stopped
         // there takes no more input.
         let head_over = self.seen().head_over;
