@@ -172,7 +172,8 @@ enum Ns {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Skimmed {
     /// Everything before this offset; the bytes from it on are the start of a tag that is
-    /// or may turn out to be `meta` or foreign, to be given again ahead of the next input.
+    /// or may turn out to be `meta` or foreign (any tag, when telling tags), to be given
+    /// again ahead of the next input.
     Upto(usize),
     /// Everything before `start`, then a whole `<meta>` start tag; the skim reads on from
     /// `end` in the data state.
