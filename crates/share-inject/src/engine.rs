@@ -664,17 +664,12 @@ mod tests {
 /// however it is cut into chunks.
 #[cfg(test)]
 mod skim_tests {
-    use std::path::PathBuf;
-
     use proptest::prelude::*;
 
     use super::*;
+    use crate::fixtures::{pages, utf8};
 
     const SHARE_TAG: &str = r#"<meta property="og:image" content="https://example.com/a.png">"#;
-
-    fn utf8() -> AsciiCompatibleEncoding {
-        AsciiCompatibleEncoding::new(encoding_rs::UTF_8).expect("UTF-8 is ASCII-compatible")
-    }
 
     /// The stream's output for `input` in chunks of `chunk` bytes, skimming or with lol_html
     /// from the first byte, up to the error that ended it, if any.
@@ -707,13 +702,6 @@ mod skim_tests {
             rewritten.len(),
             skimmed.iter().zip(&rewritten).position(|(a, b)| a != b),
         );
-    }
-
-    fn pages() -> Vec<(String, Vec<u8>)> {
-        let pages =
-            test_kit::html_pages(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pages"));
-        assert!(pages.len() >= 30, "the corpus is there");
-        pages
     }
 
     /// Each real page from its `<body>` on, with a share tag put at byte offsets spread over

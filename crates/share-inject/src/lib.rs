@@ -27,6 +27,8 @@ mod charset;
 mod conditional;
 mod decoding;
 mod engine;
+#[cfg(test)]
+mod fixtures;
 mod layer;
 mod outcome;
 mod response;

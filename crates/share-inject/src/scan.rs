@@ -118,13 +118,9 @@ struct SkimTag<'t> {
 impl<'t> SkimTag<'t> {
     /// The tag `tag`, at offset `at` of the body.
     fn of(tag: &'t [u8], at: usize, encoding: &'static Encoding) -> Self {
-        let from = if tag.get(1) == Some(&b'/') { 2 } else { 1 };
-        let len = (tag[from..].iter())
-            .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
-            .unwrap_or(tag.len() - from);
         Self {
             tag,
-            name: &tag[from..from + len],
+            name: skim::tag_name(tag),
             at,
             encoding,
         }
@@ -585,15 +581,10 @@ impl LolScan {
 /// it arrives, whatever the head.
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use proptest::prelude::*;
 
     use super::*;
-
-    fn utf8() -> AsciiCompatibleEncoding {
-        AsciiCompatibleEncoding::new(encoding_rs::UTF_8).expect("UTF-8 is ASCII-compatible")
-    }
+    use crate::fixtures::{pages, utf8};
 
     /// What a scan says after each `chunk` more bytes of `body`, up to its decision, and
     /// what it decides at the end.
@@ -631,10 +622,7 @@ mod tests {
 
     #[test]
     fn every_real_page_is_scanned_as_lol_html_scans_it() {
-        let pages =
-            test_kit::html_pages(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pages"));
-        assert!(pages.len() >= 30, "the corpus is there");
-        for (name, page) in pages {
+        for (name, page) in pages() {
             for chunk in [page.len(), 4096, 997, 61] {
                 assert_same(&page, chunk, &name);
             }

@@ -441,10 +441,7 @@ impl Skim {
         rest.len() > name.len() + 2
             && rest.starts_with(b"</")
             && rest[2..2 + name.len()].eq_ignore_ascii_case(name)
-            && matches!(
-                rest[2 + name.len()],
-                b'/' | b'>' | b'\t' | b'\n' | b'\x0C' | b'\r' | b' '
-            )
+            && ends_tag_name(rest[2 + name.len()])
     }
 
     /// Whether `rest` is, so far, an end tag whose name is not over: lol_html's tokenizer
@@ -487,8 +484,7 @@ impl Skim {
         if !rest.get(name_start)?.is_ascii_alphabetic() {
             return None;
         }
-        let name_len = (rest[name_start..].iter())
-            .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')?;
+        let name_len = rest[name_start..].iter().position(|&b| ends_tag_name(b))?;
         let mut attributes = attributes_from(rest, name_start + name_len);
         attributes.by_ref().for_each(drop);
         if rest.get(attributes.at) != Some(&b'>') {
@@ -530,7 +526,7 @@ impl Skim {
         let until = |end: fn(u8) -> bool| rest.iter().position(|&b| end(b)).unwrap_or(rest.len());
         match self.state {
             State::TagName => {
-                let len = until(|b| b.is_ascii_whitespace() || b == b'>' || b == b'/');
+                let len = until(ends_tag_name);
                 for &byte in &rest[..len] {
                     self.name = self.name.with(byte);
                 }
@@ -572,7 +568,7 @@ impl Skim {
                 _ => Some(State::ToTagEnd),
             },
             State::TagName => {
-                if byte.is_ascii_whitespace() || byte == b'>' || byte == b'/' {
+                if ends_tag_name(byte) {
                     if let Err(primer) = self.tag_named() {
                         return Step::HandOver(primer);
                     }
@@ -914,8 +910,7 @@ impl Skim {
             self.name = self.name.with(byte);
             return None;
         }
-        let ends = (byte.is_ascii_whitespace() || byte == b'/' || byte == b'>')
-            && self.name.is(self.open_raw.1);
+        let ends = ends_tag_name(byte) && self.name.is(self.open_raw.1);
         if !ends {
             return Some(text);
         }
@@ -961,10 +956,22 @@ fn may_be_tag(rest: &[u8]) -> bool {
 /// The attributes of one whole start tag, from its `<` to its `>`, as lol_html's lexer
 /// reads them: each name with its value (empty without one), in order, repeats kept.
 pub(crate) fn attributes(tag: &[u8]) -> Attributes<'_> {
-    let name_end = (tag.iter().skip(1))
-        .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
-        .map_or(tag.len(), |at| at + 1);
-    attributes_from(tag, name_end)
+    attributes_from(tag, 1 + tag_name(tag).len())
+}
+
+/// Whether `byte` ends a tag's name.
+fn ends_tag_name(byte: u8) -> bool {
+    byte.is_ascii_whitespace() || byte == b'/' || byte == b'>'
+}
+
+/// The name of the tag `tag` starts with, `<name` or `</name`, as written.
+pub(crate) fn tag_name(tag: &[u8]) -> &[u8] {
+    let from = if tag.get(1) == Some(&b'/') { 2 } else { 1 };
+    let rest = tag.get(from..).unwrap_or_default();
+    &rest[..rest
+        .iter()
+        .position(|&b| ends_tag_name(b))
+        .unwrap_or(rest.len())]
 }
 
 /// Whether a whole start tag closes itself, as lol_html reads it: `<br/>`, not `<a b=c/>`.
