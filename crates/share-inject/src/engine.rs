@@ -13,9 +13,11 @@
 //! point go out as they came but for the page's own share tags among them, then the
 //! block, then everything after it through the skim, which leaves out each `<meta>` start
 //! tag that is a share tag by its attributes as lol_html reads them, and holds no other
-//! tag, so that a huge `<img src="data:...">` streams like text. In rare foreign content
-//! it hands the rest of the page to a second lol_html rewriter whose only selector is
-//! `meta`; that rewriter reads from a tag boundary, primed into the skim's state.
+//! tag, so that a huge `<img src="data:...">` streams like text. Bytes with no `<meta` in
+//! them go out before the skim reads them, which it does only when one comes. In rare
+//! foreign content it hands the rest of the page to a second lol_html rewriter whose only
+//! selector is `meta`; that rewriter reads from a tag boundary, primed into the skim's
+//! state.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -35,7 +37,7 @@ use share_tags::{PageAddress, ShareSite, ShareTags};
 use crate::charset::{self, PRESCAN_BYTES, Sniffed};
 use crate::outcome::{Counters, InjectStats, Outcome, PassReason};
 use crate::scan::{Found, Scanner, is_share_meta, is_share_tag};
-use crate::skim::{Skim, Skimmed};
+use crate::skim::{Skim, Skimmed, last_meta_start};
 
 /// Changes whenever the engine would write different bytes for the same configuration,
 /// so that ETags derived from `Injector::fingerprint` change with it.
@@ -505,6 +507,12 @@ fn remover(
     HtmlRewriter::new(settings, out.clone())
 }
 
+/// How many bytes after the insertion point may go out before the skim reads them, as long
+/// as none of them may start a `<meta>`: the body of most pages (30 of the corpus' 32
+/// have no `<meta>` after the head, its median page 30 KB of body) then needs no skim at
+/// all, and a page with one is read up to it at once. Bounds what each rewrite keeps.
+const UNREAD_MAX: usize = 32 * 1024;
+
 /// Collects a rewriter's output until the caller takes it.
 #[derive(Debug, Clone, Default)]
 struct Collect(Arc<Mutex<Collected>>);
@@ -555,6 +563,10 @@ enum Reader {
         skim: Skim,
         /// The start of a tag that is or may be a `<meta>` or one the rewriter must read.
         held: Vec<u8>,
+        /// Bytes already sent that the skim has not read yet (never beside `held`): they
+        /// hold no `<meta`, so nothing in them goes, but the state they leave the skim in
+        /// matters once one comes.
+        unread: Vec<u8>,
     },
     /// Boxed: the skim is the common case, and far smaller.
     Rewrite(Box<HtmlRewriter<'static, Collect, SendHandlerTypes>>),
@@ -566,6 +578,7 @@ impl Stream {
             reader: Reader::Skim {
                 skim: Skim::default(),
                 held: Vec::new(),
+                unread: Vec::new(),
             },
             out: Collect::default(),
             encoding,
@@ -580,17 +593,30 @@ impl Stream {
             encoding,
             memory,
         } = self;
-        let (skim, held) = match reader {
+        let (skim, held, unread) = match reader {
             Reader::Rewrite(rewriter) => return rewriter.write(chunk),
-            Reader::Skim { skim, held } => (skim, held),
+            Reader::Skim { skim, held, unread } => (skim, held, unread),
         };
-        let input = if held.is_empty() {
+        if held.is_empty()
+            && unread.len() + chunk.len() <= UNREAD_MAX
+            && last_meta_start(chunk).is_none()
+        {
+            out.push(chunk);
+            unread.extend_from_slice(chunk);
+            return Ok(());
+        }
+        let input = if held.is_empty() && unread.is_empty() {
             Cow::Borrowed(chunk)
         } else {
-            let mut input = mem::take(held);
+            // What the skim makes of the unread bytes has gone out already: they come
+            // out of it unchanged, as they hold no `<meta`.
+            out.lock().unwanted += unread.len();
+            let mut input = mem::take(if unread.is_empty() { held } else { unread });
             input.extend_from_slice(chunk);
             Cow::Owned(input)
         };
+        // Past the last `<meta` the rest may go out unread.
+        let last_meta = last_meta_start(&input);
         let mut from = 0;
         let (at, primer) = loop {
             match skim.skim(&input[from..]) {
@@ -601,6 +627,12 @@ impl Stream {
                         out.push(tag);
                     }
                     from += end;
+                    let rest = &input[from..];
+                    if last_meta.is_some_and(|last| from > last) && rest.len() <= UNREAD_MAX {
+                        out.push(rest);
+                        unread.extend_from_slice(rest);
+                        return Ok(());
+                    }
                 }
                 // A skim made for the stream tells no tag; one told goes out as it came.
                 Skimmed::Tag { end, .. } => {
@@ -621,7 +653,7 @@ impl Stream {
         };
         out.push(&input[from..at]);
         let mut rewriter = remover(*encoding, *memory, out);
-        out.lock().unwanted = primer.len();
+        out.lock().unwanted += primer.len();
         let result = rewriter
             .write(&primer)
             .and_then(|()| rewriter.write(&input[at..]));
@@ -636,7 +668,7 @@ impl Stream {
     fn end(self) -> (Vec<u8>, Result<(), RewritingError>) {
         let result = match self.reader {
             Reader::Rewrite(rewriter) => rewriter.end(),
-            // A tag's start that the page ended in is text.
+            // A tag's start that the page ended in is text; unread bytes have gone out.
             Reader::Skim { held, .. } => {
                 self.out.push(&held);
                 Ok(())
@@ -672,17 +704,20 @@ mod skim_tests {
     const SHARE_TAG: &str = r#"<meta property="og:image" content="https://example.com/a.png">"#;
 
     /// The stream's output for `input` in chunks of `chunk` bytes, skimming or with lol_html
-    /// from the first byte, up to the error that ended it, if any.
+    /// from the first byte, and whether it failed: after a failure the rest goes out as it
+    /// came, as a rewrite sends it.
     fn streamed(input: &[u8], chunk: usize, skim: bool) -> (Vec<u8>, bool) {
         let mut stream = Stream::new(utf8(), InjectLimits::default().rewriter_memory);
         if !skim {
             stream.reader = Reader::Rewrite(Box::new(remover(utf8(), stream.memory, &stream.out)));
         }
         let mut out = Vec::new();
-        for piece in input.chunks(chunk.max(1)) {
+        let mut pieces = input.chunks(chunk.max(1));
+        for piece in pieces.by_ref() {
             let result = stream.write(piece);
             out.extend(stream.take());
             if result.is_err() {
+                pieces.for_each(|rest| out.extend_from_slice(rest));
                 return (out, true);
             }
         }
@@ -907,14 +942,13 @@ mod skim_tests {
                     }
                 })
                 .collect();
-            // lol_html fails on some of these (an internal error after `<script a=><svg>`);
-            // the skim then fails the same way.
+            // lol_html fails on some of these (an internal error after `<script a=><svg>`).
+            // The skim fails only where it does, and only once it reads on: not where no
+            // `<meta` follows, which it leaves unread.
             let (skimmed, skim_failed) = streamed(input.as_bytes(), chunk, true);
             let (rewritten, failed) = streamed(input.as_bytes(), chunk, false);
-            prop_assert_eq!(
-                (String::from_utf8_lossy(&skimmed), skim_failed),
-                (String::from_utf8_lossy(&rewritten), failed)
-            );
+            prop_assert_eq!(String::from_utf8_lossy(&skimmed), String::from_utf8_lossy(&rewritten));
+            prop_assert!(failed || !skim_failed);
         }
     }
 }

@@ -30,6 +30,9 @@
 //! elements open before the insertion point.
 
 use std::mem;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 /// A tag name as lol_html tells names apart (its `LocalNameHash`): ASCII letters in any
 /// case and the digits 1 to 6, 64 bits of them; any other name is one "empty" name.
@@ -941,6 +944,28 @@ impl Skim {
     fn end_tag_may_hand_over(&self) -> bool {
         self.current_ns() == Ns::Html && self.outer_ns() == Some(Ns::MathMl)
     }
+}
+
+/// Where the last place in `bytes` is that may start a `<meta>` tag: `<meta` in any case,
+/// or a prefix of it at the end.
+pub(crate) fn last_meta_start(bytes: &[u8]) -> Option<usize> {
+    let starts_meta = |at: usize| {
+        let after = &bytes[at + 1..bytes.len().min(at + 5)];
+        after.eq_ignore_ascii_case(&b"meta"[..after.len()])
+    };
+    if bytes.last() == Some(&b'<') {
+        return Some(bytes.len() - 1);
+    }
+    // `<m` is far rarer than `<` in a page, and memmem finds it many bytes at a time
+    // (forward only: its reverse search is byte by byte).
+    static FINDERS: LazyLock<[memmem::Finder<'static>; 2]> =
+        LazyLock::new(|| [memmem::Finder::new(b"<m"), memmem::Finder::new(b"<M")]);
+    let last = |finder: &memmem::Finder<'_>| {
+        (finder.find_iter(bytes))
+            .filter(|&at| starts_meta(at))
+            .last()
+    };
+    FINDERS.iter().filter_map(last).max()
 }
 
 /// Whether `rest`, which starts with a `<` and holds no whole tag, may hold the start of
