@@ -567,6 +567,9 @@ enum Reader {
         /// hold no `<meta`, so nothing in them goes, but the state they leave the skim in
         /// matters once one comes.
         unread: Vec<u8>,
+        /// Whether bytes may still go out unread: not once more than [`UNREAD_MAX`] of
+        /// them came in a row, as a long page's are read as they come.
+        deferring: bool,
     },
     /// Boxed: the skim is the common case, and far smaller.
     Rewrite(Box<HtmlRewriter<'static, Collect, SendHandlerTypes>>),
@@ -579,6 +582,7 @@ impl Stream {
                 skim: Skim::default(),
                 held: Vec::new(),
                 unread: Vec::new(),
+                deferring: true,
             },
             out: Collect::default(),
             encoding,
@@ -593,14 +597,17 @@ impl Stream {
             encoding,
             memory,
         } = self;
-        let (skim, held, unread) = match reader {
+        let (skim, held, unread, deferring) = match reader {
             Reader::Rewrite(rewriter) => return rewriter.write(chunk),
-            Reader::Skim { skim, held, unread } => (skim, held, unread),
+            Reader::Skim {
+                skim,
+                held,
+                unread,
+                deferring,
+            } => (skim, held, unread, deferring),
         };
-        if held.is_empty()
-            && unread.len() + chunk.len() <= UNREAD_MAX
-            && last_meta_start(chunk).is_none()
-        {
+        *deferring &= unread.len() + chunk.len() <= UNREAD_MAX;
+        if *deferring && held.is_empty() && last_meta_start(chunk).is_none() {
             out.push(chunk);
             unread.extend_from_slice(chunk);
             return Ok(());
@@ -616,7 +623,7 @@ impl Stream {
             Cow::Owned(input)
         };
         // Past the last `<meta` the rest may go out unread.
-        let last_meta = last_meta_start(&input);
+        let last_meta = (*deferring).then(|| last_meta_start(&input)).flatten();
         let mut from = 0;
         let (at, primer) = loop {
             match skim.skim(&input[from..]) {
