@@ -379,33 +379,31 @@ impl Rewrite {
             }
         };
         let held = holding.held;
-        let mut stream = Stream::new(scan.encoding, self.inner.limits.rewriter_memory);
+        let html = self.tags.page_block_html(&words);
+        let block = encode_block(&html, scan.sniffed);
+        let mut head = Vec::with_capacity(held.len() + block.len() + rest.len());
+        let mut kept_from = 0;
+        for tag in share_tags_before {
+            head.extend_from_slice(&held[kept_from..tag.start]);
+            kept_from = tag.end;
+        }
+        head.extend_from_slice(&held[kept_from..at]);
+        head.extend_from_slice(&block);
+        // The stream writes after the block, so that the page goes out as one copy.
+        let mut stream = Stream::new(scan.encoding, self.inner.limits.rewriter_memory, head);
         let mut result = stream.write(&held[at..]).and_then(|()| stream.write(rest));
-        let mut tail = stream.take();
-        let stream = match result {
+        let (out, stream) = match result {
             Ok(()) if at_end => {
-                let (end, ended) = stream.end();
-                tail.extend_from_slice(&end);
+                let (out, ended) = stream.end();
                 result = ended;
-                None
+                (out, None)
             }
-            _ => Some(stream),
+            _ => (stream.take(), Some(stream)),
         };
         if let Err(error) = result {
             // Nothing has gone out yet, so the page can still go out exactly as it came.
             return self.pass(held, rest, early_reason(&error));
         }
-        let html = self.tags.page_block_html(&words);
-        let block = encode_block(&html, scan.sniffed);
-        let mut out = Vec::with_capacity(at + block.len() + tail.len());
-        let mut kept_from = 0;
-        for tag in share_tags_before {
-            out.extend_from_slice(&held[kept_from..tag.start]);
-            kept_from = tag.end;
-        }
-        out.extend_from_slice(&held[kept_from..at]);
-        out.extend_from_slice(&block);
-        out.extend_from_slice(&tail);
         self.record(Outcome::Injected);
         if let Some(stream) = stream {
             self.stage = Stage::Streaming(stream);
@@ -576,7 +574,8 @@ enum Reader {
 }
 
 impl Stream {
-    fn new(encoding: AsciiCompatibleEncoding, memory: usize) -> Self {
+    /// A stream whose output starts with `before`.
+    fn new(encoding: AsciiCompatibleEncoding, memory: usize, before: Vec<u8>) -> Self {
         Self {
             reader: Reader::Skim {
                 skim: Skim::default(),
@@ -584,7 +583,10 @@ impl Stream {
                 unread: Vec::new(),
                 deferring: true,
             },
-            out: Collect::default(),
+            out: Collect(Arc::new(Mutex::new(Collected {
+                bytes: before,
+                unwanted: 0,
+            }))),
             encoding,
             memory,
         }
@@ -607,7 +609,8 @@ impl Stream {
             } => (skim, held, unread, deferring),
         };
         *deferring &= unread.len() + chunk.len() <= UNREAD_MAX;
-        if *deferring && held.is_empty() && last_meta_start(chunk).is_none() {
+        let meta_in_chunk = (*deferring).then(|| last_meta_start(chunk)).flatten();
+        if *deferring && held.is_empty() && meta_in_chunk.is_none() {
             out.push(chunk);
             unread.extend_from_slice(chunk);
             return Ok(());
@@ -623,7 +626,12 @@ impl Stream {
             Cow::Owned(input)
         };
         // Past the last `<meta` the rest may go out unread.
-        let last_meta = (*deferring).then(|| last_meta_start(&input)).flatten();
+        let before_chunk = input.len() - chunk.len();
+        let last_meta = match meta_in_chunk {
+            Some(at) => Some(before_chunk + at),
+            None if *deferring => last_meta_start(&input[..before_chunk]),
+            None => None,
+        };
         let mut from = 0;
         let (at, primer) = loop {
             match skim.skim(&input[from..]) {
@@ -714,7 +722,7 @@ mod skim_tests {
     /// from the first byte, and whether it failed: after a failure the rest goes out as it
     /// came, as a rewrite sends it.
     fn streamed(input: &[u8], chunk: usize, skim: bool) -> (Vec<u8>, bool) {
-        let mut stream = Stream::new(utf8(), InjectLimits::default().rewriter_memory);
+        let mut stream = Stream::new(utf8(), InjectLimits::default().rewriter_memory, Vec::new());
         if !skim {
             stream.reader = Reader::Rewrite(Box::new(remover(utf8(), stream.memory, &stream.out)));
         }
