@@ -566,7 +566,7 @@ enum Reader {
         /// matters once one comes.
         unread: Vec<u8>,
         /// Whether bytes may still go out unread: not once more than [`UNREAD_MAX`] of
-        /// them came in a row, as a long page's are read as they come.
+        /// them would, as a long page's body is read as it comes.
         deferring: bool,
     },
     /// Boxed: the skim is the common case, and far smaller.
@@ -608,12 +608,14 @@ impl Stream {
                 deferring,
             } => (skim, held, unread, deferring),
         };
-        *deferring &= unread.len() + chunk.len() <= UNREAD_MAX;
         let meta_in_chunk = (*deferring).then(|| last_meta_start(chunk)).flatten();
         if *deferring && held.is_empty() && meta_in_chunk.is_none() {
-            out.push(chunk);
-            unread.extend_from_slice(chunk);
-            return Ok(());
+            if unread.len() + chunk.len() <= UNREAD_MAX {
+                out.push(chunk);
+                unread.extend_from_slice(chunk);
+                return Ok(());
+            }
+            *deferring = false;
         }
         let input = if held.is_empty() && unread.is_empty() {
             Cow::Borrowed(chunk)
@@ -643,10 +645,13 @@ impl Stream {
                     }
                     from += end;
                     let rest = &input[from..];
-                    if last_meta.is_some_and(|last| from > last) && rest.len() <= UNREAD_MAX {
-                        out.push(rest);
-                        unread.extend_from_slice(rest);
-                        return Ok(());
+                    if last_meta.is_some_and(|last| from > last) {
+                        *deferring = rest.len() <= UNREAD_MAX;
+                        if *deferring {
+                            out.push(rest);
+                            unread.extend_from_slice(rest);
+                            return Ok(());
+                        }
                     }
                 }
                 // A skim made for the stream tells no tag; one told goes out as it came.
