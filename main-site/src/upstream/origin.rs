@@ -19,6 +19,7 @@ mod public_name;
 mod target;
 mod upgrade;
 
+use std::mem;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,7 +84,7 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
         return server_wide_options(request.method());
     }
     let upgrade = upgrade::requested(&mut request);
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let target = match origin.base.target(&parts.uri) {
         Ok(target) => target,
         Err(Refused::Escapes) => {
@@ -93,7 +94,8 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
             return (StatusCode::URI_TOO_LONG, "This path is too long.\n").into_response();
         }
     };
-    let mut headers = end_to_end(&parts.headers);
+    let mut headers = mem::take(&mut parts.headers);
+    keep_end_to_end(&mut headers);
     headers.remove(header::HOST);
     if origin.public_host {
         headers.insert(header::HOST, origin.forwarding.public_host().clone());
@@ -119,7 +121,7 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
     *sending.uri_mut() = target;
     *sending.headers_mut() = headers;
     let sent = origin.client.request(sending);
-    let answer = match pace::answer_within(sent, origin.answer_timeout, heard).await {
+    let mut answer = match pace::answer_within(sent, origin.answer_timeout, heard).await {
         Some(Ok(answer)) => answer,
         Some(Err(error)) if pace::client_stalled(&error) => {
             tracing::info!("the client stopped sending its request's body");
@@ -136,7 +138,12 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
         }
     };
     let status = answer.status();
-    let mut headers = end_to_end(answer.headers());
+    // An upgrade's tunnel still reads the origin's answer.
+    let mut headers = match upgrade {
+        Some(_) => answer.headers().clone(),
+        None => mem::take(answer.headers_mut()),
+    };
+    keep_end_to_end(&mut headers);
     origin.public_name.rewrite(&mut headers);
     if let Some(upgrade) = upgrade
         && status == StatusCode::SWITCHING_PROTOCOLS
@@ -170,19 +177,19 @@ fn server_wide_options(method: &Method) -> Response {
 
 /// Headers meant for one connection (RFC 9110 7.6.1), dropped both ways: the listed
 /// ones and any the `Connection` header names.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
-fn end_to_end(headers: &HeaderMap) -> HeaderMap {
+fn keep_end_to_end(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -190,14 +197,9 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
         .flat_map(|value| value.split(','))
         .filter_map(|name| HeaderName::try_from(name.trim()).ok())
         .collect();
-    let mut kept = headers.clone();
-    for name in HOP_BY_HOP {
-        kept.remove(name);
+    for name in HOP_BY_HOP.iter().chain(&named) {
+        headers.remove(name);
     }
-    for name in named {
-        kept.remove(name);
-    }
-    kept
 }
 
 #[cfg(test)]
@@ -220,8 +222,8 @@ mod tests {
         ] {
             headers.append(name, HeaderValue::from_static(value));
         }
-        let kept = end_to_end(&headers);
-        let mut names: Vec<&str> = kept.keys().map(HeaderName::as_str).collect();
+        keep_end_to_end(&mut headers);
+        let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["location", "set-cookie", "vary"]);
     }

@@ -6,12 +6,14 @@
 //! them is kept only when the client is a proxy the operator trusts (`TRUSTED_PROXIES`);
 //! anything else could spoof its address or the host the origin builds URLs on.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use app_host::lambda::FunctionUrlCaller;
 use axum::extract::ConnectInfo;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Extensions, Version};
+use bytes::Bytes;
 
 use crate::config::TrustedProxies;
 
@@ -32,6 +34,8 @@ pub(super) struct Forwarding {
     proto: HeaderValue,
     /// `PUBLIC_URL`'s host and port, as a `Host` header names them.
     host: HeaderValue,
+    /// What follows the node in this hop's `Forwarded` element, the same every time.
+    forwarded_rest: String,
 }
 
 impl Forwarding {
@@ -40,6 +44,7 @@ impl Forwarding {
             trusted,
             proto: HeaderValue::from_str(proto).expect("a URL's scheme is a header value"),
             host: HeaderValue::from_str(host).expect("a URL's host is a header value"),
+            forwarded_rest: format!(";host=\"{host}\";proto={proto}"),
         }
     }
 
@@ -65,20 +70,15 @@ impl Forwarding {
         }
 
         if let Some(peer) = peer {
-            let chain = append(earlier_for.flatten(), &peer.to_canonical().to_string());
-            insert(headers, X_FORWARDED_FOR, &chain);
+            let mut chain = list_to_extend(earlier_for.flatten());
+            let _ = write!(chain, "{}", peer.to_canonical());
+            insert(headers, X_FORWARDED_FOR, chain);
         }
-        let element = format!(
-            "for={};host=\"{}\";proto={}",
-            forwarded_node(peer),
-            self.host.to_str().unwrap_or_default(),
-            self.proto.to_str().unwrap_or_default(),
-        );
-        insert(
-            headers,
-            header::FORWARDED,
-            &append(earlier_forwarded.flatten(), &element),
-        );
+        let mut forwarded = list_to_extend(earlier_forwarded.flatten());
+        forwarded.push_str("for=");
+        push_forwarded_node(&mut forwarded, peer);
+        forwarded.push_str(&self.forwarded_rest);
+        insert(headers, header::FORWARDED, forwarded);
         if let Some(real_ip) = real_ip {
             headers.insert(X_REAL_IP, real_ip);
         }
@@ -99,9 +99,11 @@ fn add_via(headers: &mut HeaderMap, version: Version) {
         Version::HTTP_3 => "3",
         _ => "1.1",
     };
-    let hop = format!("{protocol} {VIA_NAME}");
-    let earlier = joined(headers, &header::VIA);
-    insert(headers, header::VIA, &append(earlier, &hop));
+    let mut via = list_to_extend(joined(headers, &header::VIA));
+    via.push_str(protocol);
+    via.push(' ');
+    via.push_str(VIA_NAME);
+    insert(headers, header::VIA, via);
 }
 
 /// The address of whoever sent the request to this process: the socket's peer when the
@@ -148,12 +150,12 @@ pub(super) fn drop_edge_signature(extensions: &Extensions, headers: &mut HeaderM
 }
 
 /// An RFC 7239 node: a bare IPv4 address, a quoted bracketed IPv6 one, or `unknown`.
-fn forwarded_node(peer: Option<IpAddr>) -> String {
-    match peer.map(|peer| peer.to_canonical()) {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => format!("\"[{v6}]\""),
-        None => "unknown".to_owned(),
-    }
+fn push_forwarded_node(into: &mut String, peer: Option<IpAddr>) {
+    let _ = match peer.map(|peer| peer.to_canonical()) {
+        Some(IpAddr::V4(v4)) => write!(into, "{v4}"),
+        Some(IpAddr::V6(v6)) => write!(into, "\"[{v6}]\""),
+        None => write!(into, "unknown"),
+    };
 }
 
 /// A list header's lines as one comma-separated value; none when it has none in text.
@@ -166,17 +168,18 @@ fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-fn append(earlier: Option<String>, last: &str) -> String {
+/// A list header's value to add one more element to: the earlier ones and a comma.
+fn list_to_extend(earlier: Option<String>) -> String {
     match earlier {
-        Some(earlier) => format!("{earlier}, {last}"),
-        None => last.to_owned(),
+        Some(earlier) => earlier + ", ",
+        None => String::with_capacity(64),
     }
 }
 
 /// Every part is a header's text or one built from an address and configuration, so a
 /// value that still does not fit is left out rather than sent broken.
-fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    match HeaderValue::from_str(value) {
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: String) {
+    match HeaderValue::from_maybe_shared(Bytes::from(value)) {
         Ok(value) => {
             headers.insert(name, value);
         }
