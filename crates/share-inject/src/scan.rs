@@ -113,16 +113,58 @@ struct SkimTag<'t> {
     name: &'t [u8],
     at: usize,
     encoding: &'static Encoding,
+    /// A `<meta>`'s keys and content, read in one pass: the scan asks for each in turn.
+    meta: Option<MetaAttributes<'t>>,
+}
+
+/// The first of each attribute a `<meta>` is asked for, as the page wrote it.
+#[derive(Default)]
+struct MetaAttributes<'t> {
+    property: Option<&'t [u8]>,
+    name: Option<&'t [u8]>,
+    content: Option<&'t [u8]>,
+}
+
+impl<'t> MetaAttributes<'t> {
+    fn of(tag: &'t [u8]) -> Self {
+        let mut read = Self::default();
+        for (key, value) in skim::attributes(tag) {
+            let slot = if key.eq_ignore_ascii_case(b"property") {
+                &mut read.property
+            } else if key.eq_ignore_ascii_case(b"name") {
+                &mut read.name
+            } else if key.eq_ignore_ascii_case(b"content") {
+                &mut read.content
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        read
+    }
+
+    fn get(&self, name: &str) -> Option<Option<&'t [u8]>> {
+        match name {
+            "property" => Some(self.property),
+            "name" => Some(self.name),
+            "content" => Some(self.content),
+            _ => None,
+        }
+    }
 }
 
 impl<'t> SkimTag<'t> {
     /// The tag `tag`, at offset `at` of the body.
     fn of(tag: &'t [u8], at: usize, encoding: &'static Encoding) -> Self {
+        let name = skim::tag_name(tag);
         Self {
             tag,
-            name: skim::tag_name(tag),
+            name,
             at,
             encoding,
+            meta: name
+                .eq_ignore_ascii_case(b"meta")
+                .then(|| MetaAttributes::of(tag)),
         }
     }
 
@@ -141,8 +183,14 @@ impl StartTag for SkimTag<'_> {
     }
 
     fn attribute(&self, name: &str) -> Option<Cow<'_, str>> {
-        let (_, value) = skim::attributes(self.tag)
-            .find(|(found, _)| found.eq_ignore_ascii_case(name.as_bytes()))?;
+        let value = match self.meta.as_ref().and_then(|meta| meta.get(name)) {
+            Some(read) => read?,
+            None => {
+                skim::attributes(self.tag)
+                    .find(|(found, _)| found.eq_ignore_ascii_case(name.as_bytes()))?
+                    .1
+            }
+        };
         Some(self.encoding.decode_without_bom_handling(value).0)
     }
 }
