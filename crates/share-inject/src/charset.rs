@@ -119,6 +119,8 @@ fn scan(b: &[u8]) -> Option<(&'static Encoding, Option<usize>)> {
     }
     let mut pos = 0;
     while pos < b.len() {
+        // Every step starts at a `<`; any other byte is passed over.
+        pos += memchr::memchr(b'<', &b[pos..])?;
         if b[pos..].starts_with(b"<!--") {
             // The `--` of `-->` may be the one of `<!--`: `<!-->` is a whole comment.
             pos = find(b, pos + 2, b"-->")? + 2;
@@ -193,56 +195,41 @@ fn attribute(b: &[u8], pos: &mut usize) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
     if b[*pos] == b'>' {
         return Some(None);
     }
-    let mut name = Vec::new();
-    let mut value = Vec::new();
-    loop {
-        let c = *b.get(*pos)?;
-        if c == b'=' && !name.is_empty() {
-            *pos += 1;
-            break;
-        }
-        if c.is_ascii_whitespace() {
-            while b.get(*pos)?.is_ascii_whitespace() {
-                *pos += 1;
-            }
-            if b[*pos] != b'=' {
-                return Some(Some((name, value)));
-            }
-            *pos += 1;
-            break;
-        }
-        if c == b'/' || c == b'>' {
-            return Some(Some((name, value)));
-        }
-        name.push(c.to_ascii_lowercase());
-        *pos += 1;
+    // The name's first byte is its own, even a `=`.
+    let name_start = *pos;
+    *pos += 1 + until(&b[*pos + 1..], |c| {
+        c == b'=' || c == b'/' || c == b'>' || c.is_ascii_whitespace()
+    })?;
+    let name = b[name_start..*pos].to_ascii_lowercase();
+    if b[*pos].is_ascii_whitespace() {
+        *pos += until(&b[*pos..], |c| !c.is_ascii_whitespace())?;
     }
-    while b.get(*pos)?.is_ascii_whitespace() {
-        *pos += 1;
+    if b[*pos] != b'=' {
+        return Some(Some((name, Vec::new())));
     }
-    let c = b[*pos];
-    if c == b'"' || c == b'\'' {
-        loop {
-            *pos += 1;
-            let d = *b.get(*pos)?;
-            if d == c {
-                *pos += 1;
-                return Some(Some((name, value)));
-            }
-            value.push(d.to_ascii_lowercase());
+    *pos += 1;
+    *pos += until(&b[*pos..], |c| !c.is_ascii_whitespace())?;
+    let value = match b[*pos] {
+        quote @ (b'"' | b'\'') => {
+            let start = *pos + 1;
+            let len = memchr::memchr(quote, &b[start..])?;
+            *pos = start + len + 1;
+            &b[start..start + len]
         }
-    }
-    if c == b'>' {
-        return Some(Some((name, value)));
-    }
-    loop {
-        let d = *b.get(*pos)?;
-        if d.is_ascii_whitespace() || d == b'>' {
-            return Some(Some((name, value)));
+        b'>' => b"",
+        _ => {
+            let start = *pos;
+            *pos += until(&b[start..], |c| c == b'>' || c.is_ascii_whitespace())?;
+            &b[start..*pos]
         }
-        value.push(d.to_ascii_lowercase());
-        *pos += 1;
-    }
+    };
+    Some(Some((name, value.to_ascii_lowercase())))
+}
+
+/// How many bytes at the start of `bytes` come before the first that `ends`; `None` when
+/// none does.
+fn until(bytes: &[u8], ends: impl Fn(u8) -> bool) -> Option<usize> {
+    bytes.iter().position(|&c| ends(c))
 }
 
 /// The spec's "extracting a character encoding from a meta element", for a `content`
