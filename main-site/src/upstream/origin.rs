@@ -43,6 +43,8 @@ use target::{OriginBase, Refused};
 #[derive(Debug)]
 pub struct HttpOrigin {
     base: OriginBase,
+    /// The `Host` every request gets: the origin's own name, or the public one.
+    host: HeaderValue,
     client: OriginClient,
     /// For connecting, and between two pieces of either body.
     timeout: Duration,
@@ -50,8 +52,6 @@ pub struct HttpOrigin {
     answer_timeout: Duration,
     forwarding: Forwarding,
     public_name: PublicName,
-    /// Whether the origin gets the public `Host` rather than its own.
-    public_host: bool,
 }
 
 impl HttpOrigin {
@@ -62,14 +62,24 @@ impl HttpOrigin {
         let (proto, authority) = (config.site.public_url.origin())
             .split_once("://")
             .expect("a BaseUrl's origin has a scheme");
+        let forwarding = Forwarding::new(config.trusted_proxies.clone(), proto, authority);
+        let origin = OriginBase::new(base.as_str());
+        let host = if config.upstream_public_host {
+            forwarding.public_host().clone()
+        } else {
+            origin.host()
+        };
         Self {
-            base: OriginBase::new(base.as_str()),
-            client: client::origin_client(timeout),
+            base: origin,
+            host,
+            client: OriginClient::new(
+                &Uri::try_from(base.as_str()).expect("a BaseUrl is a URI"),
+                timeout,
+            ),
             timeout,
             answer_timeout: config.upstream_answer_timeout,
-            forwarding: Forwarding::new(config.trusted_proxies.clone(), proto, authority),
+            forwarding,
             public_name: PublicName::new(url(&base), public),
-            public_host: config.upstream_public_host,
         }
     }
 }
@@ -96,10 +106,7 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
     };
     let mut headers = mem::take(&mut parts.headers);
     keep_end_to_end(&mut headers);
-    headers.remove(header::HOST);
-    if origin.public_host {
-        headers.insert(header::HOST, origin.forwarding.public_host().clone());
-    }
+    headers.insert(header::HOST, origin.host.clone());
     limit_accept_encoding(&mut headers);
     let peer = forwarding::peer(&parts.extensions, &headers);
     forwarding::drop_edge_signature(&parts.extensions, &mut headers);
@@ -123,12 +130,12 @@ pub async fn forward(State(origin): State<Arc<HttpOrigin>>, mut request: Request
     let sent = origin.client.request(sending);
     let mut answer = match pace::answer_within(sent, origin.answer_timeout, heard).await {
         Some(Ok(answer)) => answer,
-        Some(Err(error)) if pace::client_stalled(&error) => {
+        Some(Err(error)) if pace::client_stalled(&*error) => {
             tracing::info!("the client stopped sending its request's body");
             return gateway_error(StatusCode::REQUEST_TIMEOUT).into_response();
         }
-        Some(Err(error)) if !client::timed_out(&error) => {
-            let error = &error as &dyn std::error::Error;
+        Some(Err(error)) if !client::timed_out(&*error) => {
+            let error = &*error as &dyn std::error::Error;
             tracing::warn!(error, "the origin did not answer");
             return gateway_error(StatusCode::BAD_GATEWAY).into_response();
         }
@@ -177,7 +184,7 @@ fn server_wide_options(method: &Method) -> Response {
 
 /// Headers meant for one connection (RFC 9110 7.6.1), dropped both ways: the listed
 /// ones and any the `Connection` header names.
-const HOP_BY_HOP: [HeaderName; 9] = [
+static HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     header::PROXY_AUTHENTICATE,
@@ -189,15 +196,22 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// One pass over the names a message has finds those to drop: a message seldom has
+/// more than `Connection` of them, and a lookup of each name it might have cost more.
 fn keep_end_to_end(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
+    let named: Vec<&str> = (headers.get_all(header::CONNECTION).iter())
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+        .map(str::trim)
         .collect();
-    for name in HOP_BY_HOP.iter().chain(&named) {
+    let dropped: Vec<HeaderName> = (headers.keys())
+        .filter(|name| {
+            HOP_BY_HOP.contains(name)
+                || (named.iter()).any(|named| named.eq_ignore_ascii_case(name.as_str()))
+        })
+        .cloned()
+        .collect();
+    for name in &dropped {
         headers.remove(name);
     }
 }

@@ -71,7 +71,7 @@ impl Forwarding {
 
         if let Some(peer) = peer {
             let mut chain = list_to_extend(earlier_for.flatten());
-            let _ = write!(chain, "{}", peer.to_canonical());
+            push_address(&mut chain, peer.to_canonical());
             insert(headers, X_FORWARDED_FOR, chain);
         }
         let mut forwarded = list_to_extend(earlier_forwarded.flatten());
@@ -151,11 +151,34 @@ pub(super) fn drop_edge_signature(extensions: &Extensions, headers: &mut HeaderM
 
 /// An RFC 7239 node: a bare IPv4 address, a quoted bracketed IPv6 one, or `unknown`.
 fn push_forwarded_node(into: &mut String, peer: Option<IpAddr>) {
-    let _ = match peer.map(|peer| peer.to_canonical()) {
-        Some(IpAddr::V4(v4)) => write!(into, "{v4}"),
-        Some(IpAddr::V6(v6)) => write!(into, "\"[{v6}]\""),
-        None => write!(into, "unknown"),
-    };
+    match peer.map(|peer| peer.to_canonical()) {
+        Some(v4 @ IpAddr::V4(_)) => push_address(into, v4),
+        Some(v6 @ IpAddr::V6(_)) => {
+            into.push_str("\"[");
+            push_address(into, v6);
+            into.push_str("]\"");
+        }
+        None => into.push_str("unknown"),
+    }
+}
+
+/// An address as `Display` writes it; an IPv4 one octet by octet: through the formatting
+/// machinery, a request's two copies of it cost 1,700 instructions, 3% of its proxying.
+fn push_address(into: &mut String, address: IpAddr) {
+    match address {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    into.push('.');
+                }
+                into.push_str(digits.format(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(into, "{v6}");
+        }
+    }
 }
 
 /// A list header's lines as one comma-separated value; none when it has none in text.

@@ -6,8 +6,8 @@
 //! The target is built from the request's own path and query as http checked them, with
 //! no URL parser in between: the origin gets the client's bytes, not a re-encoding.
 
-use axum::http::Uri;
 use axum::http::uri::{Authority, Parts, PathAndQuery, Scheme};
+use axum::http::{HeaderValue, Uri};
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
@@ -42,6 +42,21 @@ impl OriginBase {
             authority: parts.authority.expect("a BaseUrl has a host"),
             path: path.trim_end_matches('/').to_owned(),
         }
+    }
+
+    /// The origin's own name as a `Host` header gives it: the host, and the port unless
+    /// it is the scheme's default (as hyper's client would write it).
+    pub(super) fn host(&self) -> HeaderValue {
+        let default_port = if self.scheme == Scheme::HTTPS {
+            443
+        } else {
+            80
+        };
+        let host = match self.authority.port_u16() {
+            Some(port) if port != default_port => format!("{}:{port}", self.authority.host()),
+            _ => self.authority.host().to_owned(),
+        };
+        HeaderValue::try_from(host).expect("a URI's host is a header value")
     }
 
     /// The origin's URI for `uri`'s path and query, below the base.
@@ -159,6 +174,20 @@ mod tests {
                 .target(&target.parse().unwrap())
                 .map(|uri| uri.to_string());
             assert_eq!(uri.as_deref(), Ok(expected), "{target}");
+        }
+    }
+
+    #[test]
+    fn the_host_names_a_port_only_when_it_is_not_the_schemes_own() {
+        for (base, host) in [
+            ("https://origin/base", "origin"),
+            ("https://origin:443", "origin"),
+            ("http://origin:80/", "origin"),
+            ("http://origin:443", "origin:443"),
+            ("https://origin:8443", "origin:8443"),
+            ("http://[::1]:8080", "[::1]:8080"),
+        ] {
+            assert_eq!(OriginBase::new(base).host(), host, "{base}");
         }
     }
 

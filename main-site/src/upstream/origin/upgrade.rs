@@ -4,13 +4,13 @@
 //! over and their bytes copied both ways until either side closes. A tunnel has no idle
 //! limit: a WebSocket's silences are the site's to choose.
 
+use super::client::PooledBody;
 use app_host::ConnectionSlot;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Version};
 use axum::response::Response;
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
@@ -53,7 +53,7 @@ impl Requested {
     /// headers, the tunnel running beside it from then on.
     pub(super) fn tunnel(
         self,
-        origin: hyper::Response<Incoming>,
+        origin: hyper::Response<PooledBody>,
         mut headers: HeaderMap,
     ) -> Response {
         let protocol = (origin.headers().get(header::UPGRADE).cloned()).unwrap_or(self.protocol);
