@@ -21,10 +21,7 @@ pub mod static_site;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::middleware::Next;
 use share_inject::{InjectLayer, InjectLimits, Injector};
-use tracing::Instrument;
 
 use crate::config::{Config, Upstream};
 
@@ -56,13 +53,6 @@ pub fn router(config: &Config, upstream: Upstream) -> (Router, Injector) {
     let inject = InjectLayer::new(injector.clone())
         .decision_deadline(timeout.0)
         .default_image_for_invalid(config.default_image_for_invalid);
-    let router = (site.layer(inject))
-        .layer(app_host::route_trace_layer("upstream"))
-        .layer(axum::middleware::from_fn(
-            move |request: Request, next: Next| {
-                let span = tracing::info_span!("upstream", upstream = %name);
-                next.run(request).instrument(span)
-            },
-        ));
+    let router = (site.layer(inject)).layer(app_host::upstream_trace_layer(name));
     (router, injector)
 }

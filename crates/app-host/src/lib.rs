@@ -21,4 +21,4 @@ pub use serve::{
     ConnectionSlot, LimitsError, ListenerLimits, ServeError, on_lambda, serve, serve_listener,
     serve_streamed, serve_streamed_with, shutdown_signal,
 };
-pub use spans::{RouteSpan, route_trace_layer};
+pub use spans::{RouteSpan, route_trace_layer, upstream_trace_layer};

@@ -1,6 +1,8 @@
 //! The request span every app's router records: the method and the matched route
-//! template, never the raw path, query or headers, which a client chooses (and where a
-//! token could be).
+//! template (and, in front of an existing site, which), never the raw path, query or
+//! headers, which a client chooses (and where a token could be).
+
+use std::sync::Arc;
 
 use axum::extract::MatchedPath;
 use axum::http::Request;
@@ -8,9 +10,11 @@ use tower_http::trace::{HttpMakeClassifier, MakeSpan, TraceLayer};
 
 /// A span per request named by its route template, or `unmatched` (the name of the
 /// router's fallback) when no route matched.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RouteSpan {
     unmatched: &'static str,
+    /// The existing site a proxy's requests go to.
+    upstream: Option<Arc<str>>,
 }
 
 impl<B> MakeSpan<B> for RouteSpan {
@@ -19,13 +23,29 @@ impl<B> MakeSpan<B> for RouteSpan {
             .extensions()
             .get::<MatchedPath>()
             .map_or(self.unmatched, MatchedPath::as_str);
-        tracing::info_span!("request", method = %request.method(), route)
+        let method = request.method();
+        match &self.upstream {
+            Some(upstream) => tracing::info_span!("request", %method, route, %upstream),
+            None => tracing::info_span!("request", %method, route),
+        }
     }
 }
 
 /// The trace layer of every app's router; `unmatched` names what its fallback serves.
 pub fn route_trace_layer(unmatched: &'static str) -> TraceLayer<HttpMakeClassifier, RouteSpan> {
-    TraceLayer::new_for_http().make_span_with(RouteSpan { unmatched })
+    TraceLayer::new_for_http().make_span_with(RouteSpan {
+        unmatched,
+        upstream: None,
+    })
+}
+
+/// The trace layer of a router that serves an existing site, `upstream`: every line
+/// logged while a request is answered, its body too, names the site.
+pub fn upstream_trace_layer(upstream: Arc<str>) -> TraceLayer<HttpMakeClassifier, RouteSpan> {
+    TraceLayer::new_for_http().make_span_with(RouteSpan {
+        unmatched: "upstream",
+        upstream: Some(upstream),
+    })
 }
 
 #[cfg(test)]
@@ -43,6 +63,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber(false, filter, logs.clone()), || {
             let span = RouteSpan {
                 unmatched: "fallback",
+                upstream: None,
             }
             .make_span(&request);
             span.in_scope(|| tracing::info!("answered"));
