@@ -24,7 +24,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 pub use config::{Args, Config, ConfigError, Upstream};
-use share_inject::Injector;
+use share_inject::{InjectLimits, Injector};
 use share_tags::{ShareTags, social_id_from_query};
 
 /// Crawlers re-read the page rarely and the page only depends on configuration and
@@ -39,13 +39,24 @@ pub fn router(config: Config) -> Router {
 /// The site's router and, in front of an upstream, the injector whose counters
 /// [`metrics`] reports.
 pub fn site(config: Config) -> (Router, Option<Injector>) {
-    match config.upstream.clone() {
-        None => (share_page_router(config), None),
-        Some(upstream) => {
-            let (router, injector) = upstream::router(&config, upstream);
-            (router, Some(injector))
-        }
-    }
+    let (mut routers, injector) = routers(config, 1);
+    (routers.remove(0), injector)
+}
+
+/// `count` routers of the site, one for each runtime of a local server, and the
+/// injector whose counters they all add to.
+pub fn routers(config: Config, count: usize) -> (Vec<Router>, Option<Injector>) {
+    let Some(upstream) = config.upstream.clone() else {
+        let router = share_page_router(config);
+        return (vec![router; count.max(1)], None);
+    };
+    let public_url = &config.site.public_url;
+    tracing::info!("putting share tags into the pages of {upstream}, shared as {public_url}");
+    let injector = Injector::new(config.site.clone(), InjectLimits::default());
+    let routers = (0..count.max(1))
+        .map(|_| upstream::router(&config, upstream.clone(), injector.clone()))
+        .collect();
+    (routers, Some(injector))
 }
 
 fn share_page_router(config: Config) -> Router {

@@ -21,16 +21,14 @@ pub mod static_site;
 use std::sync::Arc;
 
 use axum::Router;
-use share_inject::{InjectLayer, InjectLimits, Injector};
+use share_inject::{InjectLayer, Injector};
 
 use crate::config::{Config, Upstream};
 
-/// The existing site, through the inject layer, and the layer's injector (its counters).
-pub fn router(config: &Config, upstream: Upstream) -> (Router, Injector) {
+/// The existing site, through the inject layer of `injector`.
+pub fn router(config: &Config, upstream: Upstream, injector: Injector) -> Router {
     let timeout = config.upstream_timeout;
     let name: Arc<str> = upstream.to_string().into();
-    let public_url = &config.site.public_url;
-    tracing::info!("putting share tags into the pages of {name}, shared as {public_url}");
     let site = match upstream {
         Upstream::Http(base) => Router::new()
             .fallback(origin::forward)
@@ -49,10 +47,8 @@ pub fn router(config: &Config, upstream: Upstream) -> (Router, Injector) {
             .fallback(directory::serve)
             .with_state(Arc::new(directory::Directory::new(root, spa))),
     };
-    let injector = Injector::new(config.site.clone(), InjectLimits::default());
-    let inject = InjectLayer::new(injector.clone())
+    let inject = InjectLayer::new(injector)
         .decision_deadline(timeout.0)
         .default_image_for_invalid(config.default_image_for_invalid);
-    let router = (site.layer(inject)).layer(app_host::upstream_trace_layer(name));
-    (router, injector)
+    (site.layer(inject)).layer(app_host::upstream_trace_layer(name))
 }

@@ -18,7 +18,7 @@ pub use logs::{
     redact_from_logs, redacted, subscriber,
 };
 pub use serve::{
-    ConnectionSlot, LimitsError, ListenerLimits, ServeError, on_lambda, serve, serve_listener,
-    serve_streamed, serve_streamed_with, shutdown_signal,
+    ConnectionSlot, LimitsError, ListenerLimits, PerCore, ServeError, cores, on_lambda, serve,
+    serve_listener, serve_per_core, serve_streamed, serve_streamed_with, shutdown_signal,
 };
 pub use spans::{RouteSpan, route_trace_layer, upstream_trace_layer};

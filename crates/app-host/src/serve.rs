@@ -2,10 +2,14 @@
 //! local server; either until SIGTERM or Ctrl-C. The local server gives a client a
 //! bounded time to send each request's head and serves a bounded number at once
 //! ([`ListenerLimits`]), so neither half-open connections nor a slow loris can hold it.
+//! It runs on the caller's runtime, or ([`serve_per_core`]) on a single-threaded runtime
+//! per core, all taking connections from one listener, as nginx runs a worker per core.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::Router;
@@ -36,6 +40,8 @@ pub enum ServeError {
     },
     #[error("the local server failed")]
     Local(#[source] std::io::Error),
+    #[error("a runtime of the local server panicked")]
+    Panicked,
     #[error("the Lambda runtime failed: {0}")]
     Lambda(lambda_http::Error),
 }
@@ -148,6 +154,159 @@ async fn serve_locally(
     Ok(())
 }
 
+/// How many runtimes [`serve_per_core`] runs here: one per core the process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// A local server of one runtime per router, each on a thread of its own; see
+/// [`serve_per_core`].
+#[derive(Debug)]
+pub struct PerCore {
+    addr: SocketAddr,
+    threads: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+impl PerCore {
+    /// Where it listens (the port a request for port 0 got).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until every runtime has stopped: after SIGTERM or Ctrl-C, once the requests
+    /// under way are answered.
+    pub fn join(self) -> Result<(), ServeError> {
+        for thread in self.threads {
+            thread
+                .join()
+                .map_err(|_| ServeError::Panicked)?
+                .map_err(ServeError::Local)?;
+        }
+        Ok(())
+    }
+}
+
+/// Serves locally on `addr` (never on Lambda) with a single-threaded tokio runtime per
+/// router of `routers`, each on a thread of its own, until SIGTERM or Ctrl-C, logging
+/// `"{name} listening on …"` once. One more thread accepts the connections and hands
+/// them to the runtimes in turn, so each has as many; a runtime serves a connection
+/// start to end. In a work-stealing runtime a request's work moves between threads,
+/// and a proxied page cost more and waited longer. `limits` bound the server as a whole.
+pub fn serve_per_core(
+    routers: Vec<Router>,
+    addr: SocketAddr,
+    name: &str,
+    limits: ListenerLimits,
+) -> Result<PerCore, ServeError> {
+    let bind_error = |source| ServeError::Bind { addr, source };
+    let listener = shared_listener(addr).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(ServeError::Local)?;
+    let (done, runs) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::with_capacity(routers.len() + 1);
+    let mut runtimes = Vec::with_capacity(routers.len());
+    for (index, router) in routers.into_iter().enumerate() {
+        let (handing, handle) = std::sync::mpsc::channel();
+        let mut runs = runs.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name} {index}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let _ = handing.send(runtime.handle().clone());
+                // Until every connection it was handed is done.
+                runtime.block_on(async move {
+                    let _ = runs.wait_for(|done| *done).await;
+                });
+                Ok(())
+            })
+            .map_err(ServeError::Local)?;
+        threads.push(thread);
+        match handle.recv() {
+            Ok(handle) => runtimes.push((router, Some(handle))),
+            Err(_) => break,
+        }
+    }
+    let workers = Workers { runtimes, next: 0 };
+    let acceptor = std::thread::Builder::new()
+        .name(format!("{name} acceptor"))
+        .spawn(move || {
+            let served = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .and_then(|runtime| {
+                    runtime.block_on(async move {
+                        let listener = tokio::net::TcpListener::from_std(listener)?;
+                        let slots = Arc::new(Semaphore::new(limits.max_connections));
+                        serve_within(listener, workers, limits, slots, shutdown_signal()).await;
+                        Ok(())
+                    })
+                });
+            let _ = done.send(true);
+            served
+        })
+        .map_err(ServeError::Local)?;
+    threads.push(acceptor);
+    tracing::info!("{name} listening on http://{local}");
+    Ok(PerCore {
+        addr: local,
+        threads,
+    })
+}
+
+/// An accepted connection, on the runtime that accepted it or to be served on another.
+enum Accepted {
+    Here(tokio::net::TcpStream),
+    Handed(std::net::TcpStream),
+}
+
+impl Accepted {
+    /// The connection, watched by the reactor of the runtime this is called on.
+    fn registered(self) -> std::io::Result<tokio::net::TcpStream> {
+        match self {
+            Self::Here(stream) => Ok(stream),
+            Self::Handed(stream) => tokio::net::TcpStream::from_std(stream),
+        }
+    }
+}
+
+/// The runtimes that serve the connections a listener accepts, each with its router,
+/// taken in turn; `None`, the runtime that accepts them.
+struct Workers {
+    runtimes: Vec<(Router, Option<tokio::runtime::Handle>)>,
+    next: usize,
+}
+
+impl Workers {
+    fn here(router: Router) -> Self {
+        Self {
+            runtimes: vec![(router, None)],
+            next: 0,
+        }
+    }
+
+    fn next(&mut self) -> (Router, Option<tokio::runtime::Handle>) {
+        let (router, runtime) = &self.runtimes[self.next % self.runtimes.len()];
+        self.next = self.next.wrapping_add(1);
+        (router.clone(), runtime.clone())
+    }
+}
+
+/// A non-blocking listener on `addr` with the backlog tokio's own listeners get, so a
+/// burst of new clients waits in the kernel rather than being refused.
+fn shared_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
 /// Serves `router` on a `listener` the caller bound, with `limits`, until SIGTERM or
 /// Ctrl-C: a second listener of an app (its metrics) is held to the same rules.
 pub async fn serve_listener(
@@ -181,11 +340,23 @@ async fn serve_on(
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    serve_within(listener, Workers::here(router), limits, slots, shutdown).await;
+}
+
+/// As [`serve_on`], each connection served by the next of `workers`, and at most
+/// `slots`' many at once.
+async fn serve_within(
+    listener: tokio::net::TcpListener,
+    mut workers: Workers,
+    limits: ListenerLimits,
+    slots: Arc<Semaphore>,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(CONNECTION_BUFFER);
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stop, stopped) = tokio::sync::watch::channel(());
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -215,12 +386,30 @@ async fn serve_on(
         }
         while connections.try_join_next().is_some() {}
         let http = http.clone();
-        let router = router.clone();
+        let (router, runtime) = workers.next();
         let mut stopped = stopped.clone();
         let slot = ConnectionSlot {
             _permit: Arc::new(slot),
         };
-        connections.spawn(async move {
+        // Handed to another runtime, the socket is watched by that runtime's reactor.
+        let stream = match &runtime {
+            None => Accepted::Here(stream),
+            Some(_) => match stream.into_std() {
+                Ok(stream) => Accepted::Handed(stream),
+                Err(error) => {
+                    tracing::debug!(%error, "cannot hand a connection over");
+                    continue;
+                }
+            },
+        };
+        let connection = async move {
+            let stream = match stream.registered() {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::debug!(%error, "cannot hand a connection over");
+                    return;
+                }
+            };
             // Each request carries the client's address (`ConnectInfo`, as `axum::serve`
             // gives it): a proxy tells its origin who asked.
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -241,7 +430,11 @@ async fn serve_on(
                     let _ = connection.await;
                 }
             }
-        });
+        };
+        match runtime {
+            None => connections.spawn(connection),
+            Some(runtime) => connections.spawn_on(connection, &runtime),
+        };
     }
     drop(stop);
     while connections.join_next().await.is_some() {}
@@ -470,6 +663,104 @@ mod tests {
             .unwrap();
         let answer = until_closed(&mut stream).await;
         assert!(answer.ends_with(&mine.to_string()), "{answer}");
+    }
+
+    /// Two runtimes of `router` on a port of their own, which `limits` bound together.
+    fn per_core(router: Router, limits: ListenerLimits) -> SocketAddr {
+        let routers = vec![router.clone(), router];
+        let addr = "127.0.0.1:0".parse().unwrap();
+        serve_per_core(routers, addr, "a site", limits)
+            .expect("listening")
+            .addr()
+    }
+
+    /// A request whose handler holds its thread (as a long rewrite does) holds only its
+    /// own runtime: another client is served meanwhile, by the other.
+    #[tokio::test]
+    async fn a_request_that_holds_its_runtime_leaves_the_others_serving() {
+        let (holding, held) = std::sync::mpsc::channel::<()>();
+        let holding = Arc::new(std::sync::Mutex::new(holding));
+        let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let release = Arc::clone(&released);
+        let router = Router::new()
+            .route(
+                "/hold",
+                get(move || async move {
+                    let _ = holding.lock().unwrap().send(());
+                    std::thread::sleep(Duration::from_secs(3));
+                    release.store(true, std::sync::atomic::Ordering::SeqCst);
+                    "held"
+                }),
+            )
+            .route("/", get(|| async { "served" }));
+        let addr = per_core(router, ListenerLimits::default());
+        let mut holder = tokio::net::TcpStream::connect(addr).await.unwrap();
+        holder
+            .write_all(b"GET /hold HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::task::spawn_blocking(move || held.recv())
+            .await
+            .unwrap()
+            .expect("the handler holds its thread");
+        let mut other = tokio::net::TcpStream::connect(addr).await.unwrap();
+        other
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut other).await;
+        assert!(answer.ends_with("served"), "{answer}");
+        assert!(!released.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    /// New connections go to the runtimes in turn, so under a load generator's many
+    /// connections each runtime has as many to serve.
+    #[tokio::test]
+    async fn connections_are_handed_to_the_runtimes_in_turn() {
+        let router = Router::new().route(
+            "/",
+            get(|| async { std::thread::current().name().unwrap_or_default().to_owned() }),
+        );
+        let addr = per_core(router, ListenerLimits::default());
+        let mut servers = Vec::new();
+        for _ in 0..4 {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let answer = until_closed(&mut stream).await;
+            servers.push(answer.rsplit("\r\n").next().unwrap_or_default().to_owned());
+        }
+        assert_eq!(servers, ["a site 0", "a site 1", "a site 0", "a site 1"]);
+    }
+
+    /// The connection bound is the server's: past it, a client waits even while a
+    /// runtime has nothing to do.
+    #[tokio::test]
+    async fn the_connection_bound_holds_across_the_runtimes() {
+        let router = Router::new().route("/", get(|| async { "served" }));
+        let addr = per_core(router, short_header_timeout(1));
+        let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        first.write_all(request).await.unwrap();
+        assert!(served(&mut first).await.starts_with("HTTP/1.1 200"));
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        second.write_all(request).await.unwrap();
+        first.write_all(request).await.unwrap();
+        assert!(served(&mut first).await.starts_with("HTTP/1.1 200"));
+        let mut none = [0; 16];
+        assert_eq!(
+            second.try_read(&mut none).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        drop(first);
+        let mut answer = [0; 12];
+        tokio::time::timeout(HELD_OPEN, second.read_exact(&mut answer))
+            .await
+            .expect("served once the first connection is gone")
+            .unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
     }
 
     #[test]
