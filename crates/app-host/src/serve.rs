@@ -198,6 +198,10 @@ pub fn serve_per_core(
     name: &str,
     limits: ListenerLimits,
 ) -> Result<PerCore, ServeError> {
+    if routers.is_empty() {
+        let none = std::io::Error::new(std::io::ErrorKind::InvalidInput, "no router to serve");
+        return Err(ServeError::Local(none));
+    }
     let bind_error = |source| ServeError::Bind { addr, source };
     let listener = shared_listener(addr).map_err(bind_error)?;
     let local = listener.local_addr().map_err(ServeError::Local)?;
@@ -221,11 +225,16 @@ pub fn serve_per_core(
                 Ok(())
             })
             .map_err(ServeError::Local)?;
+        let Ok(handle) = handle.recv() else {
+            // Its runtime did not start: the others stop, and start-up fails.
+            let _ = done.send(true);
+            return Err(match thread.join() {
+                Ok(Err(error)) => ServeError::Local(error),
+                _ => ServeError::Panicked,
+            });
+        };
         threads.push(thread);
-        match handle.recv() {
-            Ok(handle) => runtimes.push((router, Some(handle))),
-            Err(_) => break,
-        }
+        runtimes.push((router, Some(handle)));
     }
     let workers = Workers { runtimes, next: 0 };
     let acceptor = std::thread::Builder::new()
@@ -711,6 +720,13 @@ mod tests {
         let answer = until_closed(&mut other).await;
         assert!(answer.ends_with("served"), "{answer}");
         assert!(!released.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_server_of_no_router_is_refused_before_it_listens() {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let refused = serve_per_core(Vec::new(), addr, "a site", ListenerLimits::default());
+        assert!(matches!(refused, Err(ServeError::Local(_))), "{refused:?}");
     }
 
     /// New connections go to the runtimes in turn, so under a load generator's many
