@@ -70,12 +70,9 @@ impl HttpOrigin {
             origin.host()
         };
         Self {
+            client: OriginClient::new(origin.root(), timeout),
             base: origin,
             host,
-            client: OriginClient::new(
-                &Uri::try_from(base.as_str()).expect("a BaseUrl is a URI"),
-                timeout,
-            ),
             timeout,
             answer_timeout: config.upstream_answer_timeout,
             forwarding,

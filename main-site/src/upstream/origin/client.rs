@@ -74,9 +74,9 @@ struct Idle {
 }
 
 impl OriginClient {
-    /// The client of the origin `base` (its scheme and authority count), whose
-    /// connecting may take up to `connect_timeout`.
-    pub(super) fn new(base: &Uri, connect_timeout: Duration) -> Self {
+    /// The client of the origin at `origin` (a scheme and authority), whose connecting
+    /// may take up to `connect_timeout`.
+    pub(super) fn new(origin: Uri, connect_timeout: Duration) -> Self {
         let mut http = HttpConnector::new();
         // https URIs too: the TLS connector hands them down once it has a TCP stream.
         http.enforce_http(false);
@@ -84,16 +84,12 @@ impl OriginClient {
         http.set_keepalive(Some(KEEPALIVE));
         http.set_keepalive_interval(Some(KEEPALIVE));
         http.set_keepalive_retries(Some(KEEPALIVE_RETRIES));
-        let mut origin = axum::http::uri::Parts::default();
-        origin.scheme = base.scheme().cloned();
-        origin.authority = base.authority().cloned();
-        origin.path_and_query = Some(axum::http::uri::PathAndQuery::from_static("/"));
         Self {
             connector: TimedConnector {
                 inner: HttpsConnector::from((http, tls_config())),
                 timeout: connect_timeout,
             },
-            origin: Uri::from_parts(origin).expect("a base URI's scheme and authority"),
+            origin,
             pool: Arc::default(),
         }
     }
@@ -145,19 +141,12 @@ impl Pool {
     /// The connection idle the shortest time that can take a request, if any.
     fn idle_sender(&self) -> Option<SendRequest<Body>> {
         let mut idle = self.lock();
-        while let Some(Idle { sender, since }) = idle.pop_back() {
-            if since.elapsed() >= POOL_IDLE {
-                // The others have waited longer still.
-                idle.clear();
-                return None;
-            }
-            // Only ready connections are pooled: one that is not ready any more was
-            // closed by the origin.
-            if sender.is_ready() {
-                return Some(sender);
-            }
-        }
-        None
+        close_expired(&mut idle);
+        // Only ready connections are pooled: one that is not ready any more was closed
+        // by the origin.
+        std::iter::from_fn(|| idle.pop_back())
+            .map(|idle| idle.sender)
+            .find(SendRequest::is_ready)
     }
 
     /// `answer`, whose connection goes back to the pool once its body is read (at
@@ -170,10 +159,7 @@ impl Pool {
         let reusable = answer.status() != StatusCode::SWITCHING_PROTOCOLS;
         let return_to = reusable.then(|| (Arc::downgrade(self), sender));
         answer.map(|inner| {
-            let mut body = PooledBody {
-                inner: Some(inner),
-                return_to,
-            };
+            let mut body = PooledBody { inner, return_to };
             body.check_in_if_read();
             body
         })
@@ -198,15 +184,12 @@ impl Pool {
     }
 
     fn keep_idle(self: &Arc<Self>, sender: SendRequest<Body>) {
-        let now = Instant::now();
         let mut idle = self.lock();
-        while idle
-            .front()
-            .is_some_and(|oldest| now - oldest.since >= POOL_IDLE)
-        {
-            idle.pop_front();
-        }
-        idle.push_back(Idle { sender, since: now });
+        close_expired(&mut idle);
+        idle.push_back(Idle {
+            sender,
+            since: Instant::now(),
+        });
         drop(idle);
         if !self.sweeping.swap(true, Ordering::Relaxed) {
             tokio::spawn(sweep(Arc::downgrade(self)));
@@ -224,10 +207,22 @@ async fn sweep(pool: Weak<Pool>) {
     loop {
         tokio::time::sleep(POOL_IDLE / 2).await;
         let Some(pool) = pool.upgrade() else { return };
-        let now = Instant::now();
-        pool.lock().retain(|idle| now - idle.since < POOL_IDLE);
+        close_expired(&mut pool.lock());
     }
 }
+
+/// Drops the connections idle past [`POOL_IDLE`], which closes them: the longest idle
+/// are first.
+fn close_expired(idle: &mut VecDeque<Idle>) {
+    let now = Instant::now();
+    while idle
+        .front()
+        .is_some_and(|oldest| now - oldest.since >= POOL_IDLE)
+    {
+        idle.pop_front();
+    }
+}
+
 fn tls_config() -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
@@ -291,13 +286,13 @@ pub(super) fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
 /// An answer's body, whose connection goes back to the pool when it has been read.
 #[derive(Debug)]
 pub(super) struct PooledBody {
-    inner: Option<Incoming>,
+    inner: Incoming,
     return_to: Option<(Weak<Pool>, SendRequest<Body>)>,
 }
 
 impl PooledBody {
     fn check_in_if_read(&mut self) {
-        if !self.inner.as_ref().is_some_and(Incoming::is_end_stream) {
+        if !self.inner.is_end_stream() {
             return;
         }
         if let Some((pool, sender)) = self.return_to.take()
@@ -316,22 +311,16 @@ impl hyper::body::Body for PooledBody {
         mut self: Pin<&mut Self>,
         context: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let frame = std::task::ready!(Pin::new(inner).poll_frame(context));
+        let frame = std::task::ready!(Pin::new(&mut self.inner).poll_frame(context));
         self.check_in_if_read();
         Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Incoming::is_end_stream)
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map(Incoming::size_hint)
-            .unwrap_or_default()
+        self.inner.size_hint()
     }
 }

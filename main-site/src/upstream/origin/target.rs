@@ -44,6 +44,15 @@ impl OriginBase {
         }
     }
 
+    /// The origin itself, its scheme and authority: what a connection is made to.
+    pub(super) fn root(&self) -> Uri {
+        let mut parts = Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(PathAndQuery::from_static("/"));
+        Uri::from_parts(parts).expect("a scheme and an authority make a URI")
+    }
+
     /// The origin's own name as a `Host` header gives it: the host, and the port unless
     /// it is the scheme's default (as hyper's client would write it).
     pub(super) fn host(&self) -> HeaderValue {
